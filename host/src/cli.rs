@@ -1,0 +1,129 @@
+//! The `wsgate` command line: `serve` and `check`.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::{Parser, Subcommand};
+
+use crate::config::{Options, Settings};
+use crate::gateway::Gateway;
+use crate::plugins::{PluginRuntime, Sandbox};
+use crate::registry::LocalRegistry;
+
+/// wsgate: a programmable WebSocket gateway whose routes are WebAssembly components.
+///
+/// Clients connect over WebSocket; every connect, message and disconnect is
+/// routed (AWS API Gateway semantics: $connect, $disconnect, $default and custom
+/// routes picked by a route selection expression) to a component in the plugins
+/// directory. The file name binds the route: `$connect.wasm`, `$default.wasm`,
+/// `sendmessage.wasm`; a `wsgate.toml` can bind one component to several routes.
+#[derive(Debug, Parser)]
+#[command(name = "wsgate", version, propagate_version = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+// Parsed once at start-up: the size difference between variants does not matter.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the gateway.
+    ///
+    /// Every option can also be set with a WSGATE_* environment variable or a
+    /// key of the same name (snake_case) in wsgate.toml; a flag beats the
+    /// variable, which beats the file. Example:
+    ///
+    ///   wsgate serve --plugins ./plugins --listen 127.0.0.1:8080
+    Serve {
+        /// Config file [default: wsgate.toml in the plugins directory, if present].
+        #[arg(long, env = "WSGATE_CONFIG", value_name = "FILE")]
+        config: Option<PathBuf>,
+
+        #[command(flatten)]
+        options: Options,
+    },
+    /// Check that a .wasm file is a valid route handler component.
+    ///
+    /// Prints what is wrong in plain words and exits with status 1 if it is
+    /// not (not WebAssembly, a core module instead of a component, the wrong
+    /// world, an import the gateway does not provide).
+    Check {
+        /// The component to check.
+        file: PathBuf,
+    },
+}
+
+/// Runs the command line; the binary's `main`.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging();
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("error: cannot start the async runtime: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let outcome = match cli.command {
+        Command::Serve { config, options } => runtime.block_on(serve(config, options)),
+        Command::Check { file } => check(file),
+    };
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn serve(config: Option<PathBuf>, options: Options) -> anyhow::Result<()> {
+    let settings = Settings::resolve(options, config.as_deref())?;
+    let running = Gateway::start(settings).await?;
+    tokio::select! {
+        () = running.serve() => anyhow::bail!("a listener stopped unexpectedly"),
+        () = shutdown_signal() => {
+            tracing::info!("shutting down");
+            Ok(())
+        }
+    }
+}
+
+fn check(file: PathBuf) -> anyhow::Result<()> {
+    let sandbox = Sandbox {
+        deadline: std::time::Duration::from_secs(1),
+        memory_bytes: 64 << 20,
+    };
+    let registry = Arc::new(LocalRegistry::new(usize::MAX));
+    let runtime = PluginRuntime::new(sandbox, registry, 0)?;
+    runtime.load(&file)?;
+    println!("ok: {} is a wsgate route handler component", file.display());
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending().await,
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        () = terminate => {}
+    }
+}
+
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("WSGATE_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .init();
+}

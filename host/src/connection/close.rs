@@ -1,0 +1,91 @@
+//! How a connection is asked to close, and how its task learns of it.
+
+use std::sync::Mutex;
+
+use tokio::sync::Notify;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::protocol::CloseFrame;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+
+use crate::event::{CloseInitiator, DisconnectInfo};
+
+/// A request to close a connection, by someone other than the client.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CloseRequest {
+    /// What `$disconnect` will be told.
+    pub info: DisconnectInfo,
+}
+
+impl CloseRequest {
+    /// A close request; the reason is cut to the 123 bytes a close frame holds.
+    pub fn new(code: u16, reason: &str, initiator: CloseInitiator) -> Self {
+        let mut end = reason.len().min(123);
+        while !reason.is_char_boundary(end) {
+            end -= 1;
+        }
+        CloseRequest {
+            info: DisconnectInfo {
+                code,
+                reason: reason[..end].to_owned(),
+                initiator,
+            },
+        }
+    }
+
+    /// The close frame to send to the client.
+    pub fn frame(&self) -> Message {
+        Message::Close(Some(CloseFrame {
+            code: CloseCode::from(self.info.code),
+            reason: self.info.reason.clone().into(),
+        }))
+    }
+}
+
+/// Whether, how and by whom a connection has been asked to close.
+#[derive(Debug, Default)]
+pub struct CloseState {
+    request: Mutex<Option<CloseRequest>>,
+    /// Set when the close frame could not be queued: the task must not wait
+    /// for the client to answer it.
+    abort: std::sync::atomic::AtomicBool,
+    requested: Notify,
+}
+
+impl CloseState {
+    /// Records the first close request; returns false if one was already made.
+    pub(super) fn request(&self, request: CloseRequest) -> bool {
+        let mut slot = self.request.lock().expect("close lock");
+        if slot.is_some() {
+            return false;
+        }
+        *slot = Some(request);
+        true
+    }
+
+    /// Wakes the connection's task.
+    pub(super) fn signal(&self, frame_queued: bool) {
+        self.abort
+            .store(!frame_queued, std::sync::atomic::Ordering::Relaxed);
+        self.requested.notify_one();
+    }
+
+    /// Whether someone asked the connection to close.
+    pub fn is_requested(&self) -> bool {
+        self.request.lock().expect("close lock").is_some()
+    }
+
+    /// The close request, if any.
+    pub fn request_made(&self) -> Option<CloseRequest> {
+        self.request.lock().expect("close lock").clone()
+    }
+
+    /// Whether the close frame could not be queued.
+    pub fn is_abort(&self) -> bool {
+        self.abort.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Resolves once a close has been requested.
+    pub async fn requested(&self) {
+        self.requested.notified().await
+    }
+}

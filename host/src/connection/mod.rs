@@ -1,0 +1,168 @@
+//! A live client connection: its identity, its outbound queue and how it ends.
+//!
+//! [`Connection`] is the handle every other part of the gateway holds (the
+//! registry, host imports, the management API). The connection's own task
+//! ([`task`]) owns the socket: it reads frames and routes them, while a writer
+//! drains the outbound queue, so messages to one connection leave in the order
+//! they were queued.
+
+mod close;
+mod id;
+pub mod task;
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, OnceLock};
+
+use tokio::sync::mpsc;
+use tokio_tungstenite::tungstenite::Message;
+
+pub use close::{CloseRequest, CloseState};
+pub use id::{ConnectionId, random_token};
+
+use crate::event::{CloseInitiator, Fields};
+use crate::registry::SendError;
+
+/// The receiving end of a connection's outbound queue, owned by its writer.
+pub type OutboundQueue = mpsc::Receiver<Message>;
+
+/// What is known about a client when its upgrade request arrives.
+#[derive(Clone, Debug)]
+pub struct Peer {
+    /// The client's IP address.
+    pub source_ip: String,
+    /// The client's `User-Agent`, empty when none was sent.
+    pub user_agent: String,
+    /// The `Host` it connected to.
+    pub domain_name: String,
+}
+
+/// A client connection, from its `$connect` to its `$disconnect`.
+#[derive(Debug)]
+pub struct Connection {
+    id: ConnectionId,
+    peer: Peer,
+    connected_at: u64,
+    last_active_at: AtomicU64,
+    context: OnceLock<Fields>,
+    groups: Mutex<Vec<String>>,
+    outbound: mpsc::Sender<Message>,
+    close: CloseState,
+}
+
+impl Connection {
+    /// A new connection with an outbound queue of `queue_len` messages; the
+    /// receiver goes to the connection's writer.
+    pub fn new(peer: Peer, queue_len: usize) -> (Self, OutboundQueue) {
+        let (outbound, queue) = mpsc::channel(queue_len.max(1));
+        let now = now_ms();
+        let connection = Connection {
+            id: ConnectionId::random(),
+            peer,
+            connected_at: now,
+            last_active_at: AtomicU64::new(now),
+            context: OnceLock::new(),
+            groups: Mutex::new(Vec::new()),
+            outbound,
+            close: CloseState::default(),
+        };
+        (connection, queue)
+    }
+
+    /// The connection's id.
+    pub fn id(&self) -> &ConnectionId {
+        &self.id
+    }
+
+    /// Who is on the other end.
+    pub fn peer(&self) -> &Peer {
+        &self.peer
+    }
+
+    /// When the connection was accepted (ms since the Unix epoch).
+    pub fn connected_at(&self) -> u64 {
+        self.connected_at
+    }
+
+    /// When the last message arrived (ms since the Unix epoch).
+    pub fn last_active_at(&self) -> u64 {
+        self.last_active_at.load(Ordering::Relaxed)
+    }
+
+    /// Records client activity now.
+    pub fn touch(&self, now: u64) {
+        self.last_active_at.store(now, Ordering::Relaxed);
+    }
+
+    /// The context `$connect` attached (empty before it has run).
+    pub fn context(&self) -> &[(String, String)] {
+        self.context.get().map(Vec::as_slice).unwrap_or_default()
+    }
+
+    /// Attaches the context returned by `$connect`; later calls are ignored.
+    pub fn set_context(&self, context: Fields) {
+        let _ = self.context.set(context);
+    }
+
+    /// Queues a message; fails with `Gone` once the connection is closing and
+    /// with `Throttled` when the client does not read fast enough.
+    pub fn send(&self, message: Message) -> Result<(), SendError> {
+        if self.close.is_requested() {
+            return Err(SendError::Gone);
+        }
+        self.outbound
+            .try_send(message)
+            .map_err(|error| match error {
+                mpsc::error::TrySendError::Full(_) => SendError::Throttled,
+                mpsc::error::TrySendError::Closed(_) => SendError::Gone,
+            })
+    }
+
+    /// Asks the connection to close with `code` and `reason`. Messages queued
+    /// before still go out first, then the close frame. Closing a connection
+    /// that is already closing does nothing.
+    pub fn close(&self, code: u16, reason: &str, initiator: CloseInitiator) {
+        let request = CloseRequest::new(code, reason, initiator);
+        let frame = request.frame();
+        if self.close.request(request) {
+            let queued = self.outbound.try_send(frame).is_ok();
+            self.close.signal(queued);
+        }
+    }
+
+    /// The connection's closing state.
+    pub fn close_state(&self) -> &CloseState {
+        &self.close
+    }
+
+    /// Records that the connection joined `group`, so it can leave on disconnect.
+    /// Returns false if it was already a member.
+    pub fn remember_group(&self, group: &str) -> bool {
+        let mut groups = self.groups.lock().expect("groups lock");
+        if groups.iter().any(|g| g == group) {
+            return false;
+        }
+        groups.push(group.to_owned());
+        true
+    }
+
+    /// Forgets `group` after the connection left it.
+    pub fn forget_group(&self, group: &str) {
+        self.groups
+            .lock()
+            .expect("groups lock")
+            .retain(|g| g != group);
+    }
+
+    /// Takes the list of groups the connection is in, on disconnect.
+    pub fn take_groups(&self) -> Vec<String> {
+        std::mem::take(&mut *self.groups.lock().expect("groups lock"))
+    }
+}
+
+/// Milliseconds since the Unix epoch.
+pub fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or_default()
+}

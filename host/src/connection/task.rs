@@ -1,0 +1,182 @@
+//! A connection's life after the handshake: the read loop routes each message
+//! in order, the writer drains the outbound queue, and when the connection ends
+//! for any reason `$disconnect` runs exactly once.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_util::{SinkExt, StreamExt};
+use hyper::upgrade::{OnUpgrade, Upgraded};
+use hyper_util::rt::TokioIo;
+use tokio::time::{Instant, sleep_until};
+use tokio_tungstenite::WebSocketStream;
+use tokio_tungstenite::tungstenite::error::ProtocolError;
+use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
+use tokio_tungstenite::tungstenite::{self, Message};
+
+use super::{Connection, OutboundQueue, now_ms};
+use crate::event::{CloseInitiator, DisconnectInfo, Payload};
+use crate::gateway::Gateway;
+
+/// How long a closing connection waits for the client's close frame, and for
+/// its writer to flush, before the socket is dropped.
+const CLOSE_GRACE: Duration = Duration::from_secs(2);
+
+type Socket = WebSocketStream<TokioIo<Upgraded>>;
+
+/// Runs an accepted connection to its end, then its `$disconnect`.
+pub async fn run(
+    gateway: Arc<Gateway>,
+    connection: Arc<Connection>,
+    upgrade: OnUpgrade,
+    queue: OutboundQueue,
+) {
+    let info = match upgrade.await {
+        Ok(upgraded) => {
+            let config = WebSocketConfig::default()
+                .max_message_size(Some(gateway.settings.max_message_size))
+                .max_frame_size(Some(gateway.settings.max_message_size));
+            let socket = WebSocketStream::from_raw_socket(
+                TokioIo::new(upgraded),
+                Role::Server,
+                Some(config),
+            )
+            .await;
+            serve(&gateway, &connection, socket, queue).await
+        }
+        Err(error) => DisconnectInfo {
+            code: 1006,
+            reason: format!("the upgrade did not complete: {error}"),
+            initiator: CloseInitiator::Client,
+        },
+    };
+    tracing::debug!(connection = %connection.id(), code = info.code, initiator = info.initiator.as_str(), "disconnected");
+    gateway.registry.unregister(connection.id()).await;
+    gateway.router.disconnect(&connection, info).await;
+}
+
+/// Reads and routes messages until the connection ends; says how it ended.
+async fn serve(
+    gateway: &Gateway,
+    connection: &Connection,
+    socket: Socket,
+    queue: OutboundQueue,
+) -> DisconnectInfo {
+    let (sink, mut stream) = socket.split();
+    let mut writer = tokio::spawn(write_queue(sink, queue));
+    let mut client_close = None;
+    let mut failure = None;
+    let mut closing_deadline: Option<Instant> = None;
+    loop {
+        let next = tokio::select! {
+            biased;
+            _ = connection.close_state().requested(), if closing_deadline.is_none() => {
+                let grace = if connection.close_state().is_abort() { Duration::ZERO } else { CLOSE_GRACE };
+                closing_deadline = Some(Instant::now() + grace);
+                continue;
+            }
+            _ = sleep_until(closing_deadline.unwrap_or_else(Instant::now)), if closing_deadline.is_some() => break,
+            next = stream.next() => next,
+        };
+        match next {
+            None => break,
+            Some(Err(error)) => {
+                failure = Some(error);
+                break;
+            }
+            Some(Ok(message)) => {
+                connection.touch(now_ms());
+                let payload = match message {
+                    Message::Text(text) => Payload::Text(text.as_str().to_owned()),
+                    Message::Binary(bytes) => Payload::Binary(bytes.into()),
+                    Message::Close(frame) => {
+                        client_close = Some(frame.map_or((1005, String::new()), |frame| {
+                            (frame.code.into(), frame.reason.as_str().to_owned())
+                        }));
+                        continue;
+                    }
+                    Message::Ping(_) | Message::Pong(_) | Message::Frame(_) => continue,
+                };
+                if connection.close_state().is_requested() {
+                    continue;
+                }
+                if let Some(reply) = gateway.router.message(connection, payload).await {
+                    let _ = connection.send(reply);
+                }
+            }
+        }
+    }
+
+    let info = ending(connection, client_close, failure);
+    // Let the writer send what is queued (and a protocol-error close frame),
+    // then stop it; a client that does not read cannot hold the socket open.
+    connection.close(info.code, &info.reason, info.initiator);
+    if tokio::time::timeout(CLOSE_GRACE, &mut writer)
+        .await
+        .is_err()
+    {
+        writer.abort();
+    }
+    info
+}
+
+/// How the connection ended: a close someone asked for, a protocol failure,
+/// the client's close frame, or a dropped connection, in that order.
+fn ending(
+    connection: &Connection,
+    client_close: Option<(u16, String)>,
+    failure: Option<tungstenite::Error>,
+) -> DisconnectInfo {
+    if let Some(request) = connection.close_state().request_made() {
+        return request.info;
+    }
+    let server = |code, reason: String| DisconnectInfo {
+        code,
+        reason,
+        initiator: CloseInitiator::Server,
+    };
+    match (failure, client_close) {
+        (Some(tungstenite::Error::Protocol(ProtocolError::ResetWithoutClosingHandshake)), _) => {
+            lost()
+        }
+        (Some(tungstenite::Error::Capacity(error)), _) => server(1009, error.to_string()),
+        (Some(tungstenite::Error::Utf8(_)), _) => {
+            server(1007, "invalid UTF-8 in a text frame".into())
+        }
+        (Some(tungstenite::Error::Protocol(error)), _) => server(1002, error.to_string()),
+        (_, Some((code, reason))) => DisconnectInfo {
+            code,
+            reason,
+            initiator: CloseInitiator::Client,
+        },
+        (_, None) => lost(),
+    }
+}
+
+/// A connection that ended without a close frame.
+fn lost() -> DisconnectInfo {
+    DisconnectInfo {
+        code: 1006,
+        reason: "the connection was lost without a close frame".into(),
+        initiator: CloseInitiator::Client,
+    }
+}
+
+/// Sends queued messages in order, flushing whenever the queue runs dry.
+async fn write_queue(
+    mut sink: futures_util::stream::SplitSink<Socket, Message>,
+    mut queue: OutboundQueue,
+) {
+    while let Some(message) = queue.recv().await {
+        let last = message.is_close();
+        if sink.feed(message).await.is_err() {
+            return;
+        }
+        if (last || queue.is_empty()) && sink.flush().await.is_err() {
+            return;
+        }
+        if last {
+            return;
+        }
+    }
+}

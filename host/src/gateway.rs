@@ -1,0 +1,114 @@
+//! The gateway assembled: registry, plugin runtime, router and listeners.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use anyhow::Context;
+use tokio::net::TcpListener;
+use tokio::task::JoinSet;
+
+use crate::config::Settings;
+use crate::plugins::{Plugin, PluginRuntime, directory};
+use crate::registry::{LocalRegistry, Registry};
+use crate::router::{RouteTable, Router};
+use crate::{listener, management};
+
+/// What every connection task and request handler shares.
+pub struct Gateway {
+    /// Where connections live.
+    pub registry: Arc<dyn Registry>,
+    /// Routes events to plugins.
+    pub router: Router,
+    /// The resolved settings.
+    pub settings: Settings,
+}
+
+/// A started gateway: its bound addresses and its listener tasks.
+pub struct RunningGateway {
+    /// Where WebSocket clients connect.
+    pub client_addr: SocketAddr,
+    /// Where the management listener answers.
+    pub management_addr: SocketAddr,
+    tasks: JoinSet<()>,
+}
+
+impl RunningGateway {
+    /// Serves until a listener stops (which only happens on a fatal error).
+    pub async fn serve(mut self) {
+        self.tasks.join_next().await;
+    }
+}
+
+impl Gateway {
+    /// Loads and validates every plugin, binds both listeners and starts
+    /// serving. Fails, naming the file and the reason, if any plugin is refused.
+    pub async fn start(settings: Settings) -> anyhow::Result<RunningGateway> {
+        let registry: Arc<dyn Registry> = Arc::new(LocalRegistry::new(settings.max_message_size));
+        let runtime = PluginRuntime::new(
+            settings.sandbox,
+            Arc::clone(&registry),
+            settings.instances_per_plugin,
+        )?;
+        let table = load_routes(&runtime, &settings).await?;
+        let router = Router::new(
+            table,
+            settings.route_selection.clone(),
+            settings.stage.clone(),
+        );
+
+        let clients = TcpListener::bind(settings.listen)
+            .await
+            .with_context(|| format!("cannot listen for clients on {}", settings.listen))?;
+        let management = TcpListener::bind(settings.api_listen)
+            .await
+            .with_context(|| format!("cannot listen for management on {}", settings.api_listen))?;
+        let client_addr = clients.local_addr()?;
+        let management_addr = management.local_addr()?;
+
+        let gateway = Arc::new(Gateway {
+            registry,
+            router,
+            settings,
+        });
+        let mut tasks = JoinSet::new();
+        tasks.spawn(listener::serve(clients, Arc::clone(&gateway)));
+        tasks.spawn(management::serve(management));
+        tracing::info!("listening for WebSocket clients on ws://{client_addr}");
+        tracing::info!("management listener on http://{management_addr}");
+        Ok(RunningGateway {
+            client_addr,
+            management_addr,
+            tasks,
+        })
+    }
+}
+
+/// Compiles each component of the plugins directory once and binds its routes.
+async fn load_routes(runtime: &PluginRuntime, settings: &Settings) -> anyhow::Result<RouteTable> {
+    let bindings = directory::bind_routes(&settings.plugins, &settings.routes)?;
+    let mut loaded: HashMap<std::path::PathBuf, Arc<Plugin>> = HashMap::new();
+    let mut table = RouteTable::default();
+    for binding in bindings {
+        let plugin = match loaded.get(&binding.file) {
+            Some(plugin) => Arc::clone(plugin),
+            None => {
+                let plugin = Arc::new(runtime.load(&binding.file)?);
+                plugin.warm_up().await.map_err(|error| {
+                    anyhow::anyhow!(
+                        "{}: fails to instantiate: {error:#}",
+                        binding.file.display()
+                    )
+                })?;
+                loaded.insert(binding.file.clone(), Arc::clone(&plugin));
+                plugin
+            }
+        };
+        tracing::info!(route = %binding.route, component = plugin.name(), "route bound");
+        table.bind(binding.route, plugin);
+    }
+    if loaded.is_empty() {
+        tracing::warn!(plugins = %settings.plugins.display(), "no components in the plugins directory: every message will get a Forbidden error frame");
+    }
+    Ok(table)
+}

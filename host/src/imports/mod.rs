@@ -1,0 +1,12 @@
+//! The host side of the WIT imports a route handler can call, one module per
+//! interface. Each reaches connections only through the [`Registry`].
+//!
+//! [`Registry`]: crate::registry::Registry
+
+mod connections;
+mod groups;
+
+use crate::plugins::HostState;
+use crate::plugins::bindings::types;
+
+impl types::Host for HostState {}

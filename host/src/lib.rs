@@ -1,0 +1,41 @@
+//! wsgate: a self-hosted, programmable WebSocket gateway whose route handlers
+//! are WebAssembly components.
+//!
+//! # A message's life, module by module
+//!
+//! 1. [`listener`] accepts a TCP connection and serves HTTP on it: `GET /health`
+//!    ([`probes`]) or a WebSocket upgrade.
+//! 2. [`handshake`] validates the upgrade, registers a new [`connection`] in the
+//!    [`registry`] and asks the [`router`] to run `$connect`, whose answer
+//!    becomes the HTTP response (101, or the handler's status and body).
+//! 3. [`connection::task`] owns the socket: it reads frames in order and hands
+//!    each message to the [`router`], while a writer drains the connection's
+//!    outbound queue.
+//! 4. The [`router`] picks the route (route selection expression, else
+//!    `$default`), builds the [`event`] and calls the route's plugin.
+//! 5. [`plugins`] runs the event in a pooled, sandboxed instance of the
+//!    component (CPU deadline, memory cap).
+//! 6. The component calls host imports ([`imports`]: connections, groups), which
+//!    go through the [`registry`] to the target connections' outbound queues.
+//! 7. The route response goes back on the sender's queue; when the connection
+//!    ends, `$disconnect` runs exactly once.
+//!
+//! [`gateway`] assembles these parts from [`config`]; [`management`] is the
+//! operator's listener; [`cli`] is the command line.
+
+pub mod cli;
+pub mod config;
+pub mod connection;
+pub mod event;
+pub mod gateway;
+pub mod handshake;
+pub mod imports;
+pub mod listener;
+pub mod management;
+pub mod plugins;
+pub mod probes;
+pub mod registry;
+pub mod router;
+
+pub use config::{Options, Settings};
+pub use gateway::{Gateway, RunningGateway};

@@ -1,0 +1,39 @@
+//! The management listener (loopback by default): health now; the
+//! `@connections` API, metrics and route listing build on it.
+
+use std::convert::Infallible;
+
+use hyper::body::Incoming;
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper::{Method, Request, StatusCode};
+use hyper_util::rt::TokioIo;
+use tokio::net::TcpListener;
+
+use crate::probes;
+
+/// Serves management requests until the process ends.
+pub async fn serve(listener: TcpListener) {
+    loop {
+        let (stream, _) = match listener.accept().await {
+            Ok(accepted) => accepted,
+            Err(error) => {
+                tracing::warn!(%error, "management accept failed");
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                continue;
+            }
+        };
+        tokio::spawn(async move {
+            let service = service_fn(|request: Request<Incoming>| async move {
+                Ok::<_, Infallible>(match (request.method(), request.uri().path()) {
+                    (&Method::GET, "/health") => probes::health(),
+                    _ => probes::text(StatusCode::NOT_FOUND, "not found\n"),
+                })
+            });
+            let connection = http1::Builder::new().serve_connection(TokioIo::new(stream), service);
+            if let Err(error) = connection.await {
+                tracing::debug!(%error, "management connection ended with an error");
+            }
+        });
+    }
+}

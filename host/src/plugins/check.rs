@@ -1,0 +1,114 @@
+//! Validating a `.wasm` file as a route handler, with errors in plain words.
+
+use std::path::Path;
+
+use wasmtime::Engine;
+use wasmtime::component::{Component, Linker};
+
+use super::bindings::{HANDLER_EXPORT, HandlerPre};
+use super::state::HostState;
+
+/// A file that cannot serve as a route handler, and why.
+#[derive(Debug, thiserror::Error)]
+#[error("{file}: {problem}")]
+pub struct PluginError {
+    /// The file, as given.
+    pub file: String,
+    /// What is wrong with it.
+    pub problem: Problem,
+}
+
+/// What is wrong with a plugin file.
+#[derive(Debug, thiserror::Error)]
+pub enum Problem {
+    /// The file could not be read.
+    #[error("cannot read it: {0}")]
+    Unreadable(std::io::Error),
+    /// Not WebAssembly at all.
+    #[error("not a WebAssembly file (it does not start with the `\\0asm` magic bytes)")]
+    NotWasm,
+    /// A core module rather than a component.
+    #[error(
+        "a core WebAssembly module, not a component; build it for the wasm32-wasip2 target \
+         (`cargo build --target wasm32-wasip2`) or wrap it with `wasm-tools component new`"
+    )]
+    CoreModule,
+    /// The component does not validate or compile.
+    #[error("not a valid WebAssembly component: {0}")]
+    Invalid(String),
+    /// It does not export the handler interface.
+    #[error(
+        "does not export `{HANDLER_EXPORT}`, so it is not a route handler; it exports {exports}{hint}"
+    )]
+    NotAHandler {
+        /// What it exports instead.
+        exports: String,
+        /// A suggestion for a common mistake.
+        hint: &'static str,
+    },
+    /// It imports something the gateway does not provide.
+    #[error(
+        "needs an import the gateway does not provide ({0}); route handlers may import \
+         wsgate:gateway/connections, wsgate:gateway/groups and the WASI 0.2 CLI interfaces"
+    )]
+    UnsatisfiedImport(String),
+    /// It exports the handler interface with another shape.
+    #[error(
+        "exports `{HANDLER_EXPORT}` with a different shape than this gateway expects \
+         (was it built against another version of wit/?): {0}"
+    )]
+    WrongShape(String),
+}
+
+/// Reads, compiles and validates a route handler component.
+pub fn load(
+    engine: &Engine,
+    linker: &Linker<HostState>,
+    path: &Path,
+) -> Result<HandlerPre<HostState>, PluginError> {
+    let fail = |problem| PluginError {
+        file: path.display().to_string(),
+        problem,
+    };
+    let bytes = std::fs::read(path).map_err(|e| fail(Problem::Unreadable(e)))?;
+    validate(engine, linker, &bytes).map_err(fail)
+}
+
+/// Compiles and validates component bytes.
+pub fn validate(
+    engine: &Engine,
+    linker: &Linker<HostState>,
+    bytes: &[u8],
+) -> Result<HandlerPre<HostState>, Problem> {
+    const CORE_MODULE: [u8; 4] = [1, 0, 0, 0];
+    if !bytes.starts_with(b"\0asm") {
+        return Err(Problem::NotWasm);
+    }
+    if bytes.get(4..8) == Some(&CORE_MODULE[..]) {
+        return Err(Problem::CoreModule);
+    }
+    let component =
+        Component::new(engine, bytes).map_err(|e| Problem::Invalid(format!("{e:#}")))?;
+    let exports: Vec<String> = component
+        .component_type()
+        .exports(engine)
+        .map(|(name, _)| name.to_owned())
+        .collect();
+    if !exports.iter().any(|name| name == HANDLER_EXPORT) {
+        let hint = if exports.iter().any(|name| name.starts_with("wasi:cli/run")) {
+            " (a command program: build a library crate with `crate-type = [\"cdylib\"]` \
+             and the wsgate SDK instead of a binary)"
+        } else {
+            ""
+        };
+        let exports = match exports.is_empty() {
+            true => "nothing".to_owned(),
+            false => exports.join(", "),
+        };
+        return Err(Problem::NotAHandler { exports, hint });
+    }
+    let pre = linker
+        .instantiate_pre(&component)
+        .map_err(|e| Problem::UnsatisfiedImport(format!("{e:#}")))?;
+    HandlerPre::new(pre).map_err(|e| Problem::WrongShape(format!("{e:#}")))
+}

@@ -1,0 +1,122 @@
+//! Which component serves which route: file names in the plugins directory
+//! (`$connect.wasm`, `sendmessage.wasm`, …), plus `[routes]` in `wsgate.toml`
+//! for a component that serves several routes.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+
+/// One route bound to one component file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Binding {
+    /// The route key.
+    pub route: String,
+    /// The component file.
+    pub file: PathBuf,
+}
+
+/// The bindings of a plugins directory.
+///
+/// Every `NAME.wasm` binds route `NAME`, except files that `configured` (route
+/// key → file name in `dir`) names: those serve exactly the routes configured
+/// for them. Hidden files (a deploy's temporary `.name.wasm`) are skipped.
+pub fn bind_routes(
+    dir: &Path,
+    configured: &BTreeMap<String, String>,
+) -> anyhow::Result<Vec<Binding>> {
+    let entries = std::fs::read_dir(dir)
+        .with_context(|| format!("cannot read the plugins directory {}", dir.display()))?;
+    let mut files = Vec::new();
+    for entry in entries {
+        let path = entry?.path();
+        let name = path
+            .file_name()
+            .and_then(|name| name.to_str())
+            .unwrap_or("");
+        if !name.starts_with('.') && name.ends_with(".wasm") && path.is_file() {
+            files.push(path);
+        }
+    }
+    files.sort();
+
+    let mut bindings = Vec::new();
+    for (route, file) in configured {
+        let path = dir.join(file);
+        if !path.is_file() {
+            bail!(
+                "wsgate.toml binds route `{route}` to `{file}`, which is not in {}",
+                dir.display()
+            );
+        }
+        bindings.push(Binding {
+            route: route.clone(),
+            file: path,
+        });
+    }
+    for path in files {
+        let configured_file = bindings.iter().any(|binding| binding.file == path);
+        let route = path
+            .file_stem()
+            .and_then(|stem| stem.to_str())
+            .unwrap_or("");
+        let configured_route = configured.contains_key(route);
+        if !configured_file && !configured_route {
+            bindings.push(Binding {
+                route: route.to_owned(),
+                file: path,
+            });
+        }
+    }
+    bindings.sort_by(|a, b| a.route.cmp(&b.route));
+    Ok(bindings)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_names_bind_routes_and_config_binds_shared_components() {
+        let dir = std::env::temp_dir().join(format!("wsgate-bind-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        for file in [
+            "$default.wasm",
+            "chat.wasm",
+            "sendmessage.wasm",
+            ".tmp.wasm",
+            "notes.txt",
+        ] {
+            std::fs::write(dir.join(file), b"").unwrap();
+        }
+        let configured = BTreeMap::from([
+            ("$connect".to_owned(), "chat.wasm".to_owned()),
+            ("sendmessage".to_owned(), "chat.wasm".to_owned()),
+        ]);
+        let routes: Vec<(String, String)> = bind_routes(&dir, &configured)
+            .unwrap()
+            .into_iter()
+            .map(|b| {
+                (
+                    b.route,
+                    b.file.file_name().unwrap().to_string_lossy().into_owned(),
+                )
+            })
+            .collect();
+        let expected = [
+            ("$connect", "chat.wasm"),
+            ("$default", "$default.wasm"),
+            ("sendmessage", "chat.wasm"),
+        ];
+        let expected: Vec<(String, String)> = expected
+            .iter()
+            .map(|(r, f)| (r.to_string(), f.to_string()))
+            .collect();
+        assert_eq!(routes, expected);
+
+        let missing = BTreeMap::from([("x".to_owned(), "absent.wasm".to_owned())]);
+        let error = bind_routes(&dir, &missing).unwrap_err().to_string();
+        assert!(error.contains("absent.wasm"), "{error}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}

@@ -1,0 +1,24 @@
+//! The plugin runtime: compiling route handler components, binding them to
+//! routes, and running events through them in a sandbox.
+//!
+//! - [`runtime`]: the engine and linker shared by every component;
+//! - [`plugin`]: one component and its pool of ready instances;
+//! - [`sandbox`]: CPU deadline and memory cap per call;
+//! - [`check`]: validation with errors in plain words;
+//! - [`directory`]: which file serves which route;
+//! - [`bindings`]: the code generated from `wit/`, kept in one place.
+
+pub mod bindings;
+pub mod check;
+pub mod directory;
+mod guest_log;
+mod plugin;
+mod runtime;
+pub mod sandbox;
+mod state;
+
+pub use check::{PluginError, Problem};
+pub use plugin::{HandlerError, Plugin};
+pub use runtime::PluginRuntime;
+pub use sandbox::Sandbox;
+pub use state::HostState;

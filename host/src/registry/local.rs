@@ -1,0 +1,194 @@
+//! The embedded registry: this process's connections, in memory.
+
+use std::collections::BTreeSet;
+use std::ops::Bound;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use dashmap::DashMap;
+use tokio_tungstenite::tungstenite::Message;
+
+use super::{ConnectionInfo, Page, Registry, SendError};
+use crate::connection::{Connection, ConnectionId};
+use crate::event::CloseInitiator;
+
+/// The most ids one page of a listing holds.
+const MAX_PAGE: u32 = 1000;
+
+/// Connections and groups of one gateway process.
+#[derive(Debug)]
+pub struct LocalRegistry {
+    connections: DashMap<ConnectionId, Arc<Connection>>,
+    /// Members in id order, so pages are stable and a cursor is just an id.
+    groups: DashMap<String, BTreeSet<ConnectionId>>,
+    max_message_size: usize,
+}
+
+impl LocalRegistry {
+    /// An empty registry refusing messages over `max_message_size` bytes.
+    pub fn new(max_message_size: usize) -> Self {
+        LocalRegistry {
+            connections: DashMap::new(),
+            groups: DashMap::new(),
+            max_message_size,
+        }
+    }
+
+    /// How many connections are registered.
+    pub fn len(&self) -> usize {
+        self.connections.len()
+    }
+
+    /// Whether no connection is registered.
+    pub fn is_empty(&self) -> bool {
+        self.connections.is_empty()
+    }
+
+    fn get(&self, id: &ConnectionId) -> Result<Arc<Connection>, SendError> {
+        self.connections
+            .get(id)
+            .map(|entry| Arc::clone(entry.value()))
+            .ok_or(SendError::Gone)
+    }
+
+    fn check_size(&self, message: &Message) -> Result<(), SendError> {
+        if message.len() > self.max_message_size {
+            return Err(SendError::PayloadTooLarge);
+        }
+        Ok(())
+    }
+
+    /// Queues `message` for each of `targets`; a member that cannot take it
+    /// (full queue, closing) misses this one message without holding back others.
+    fn fan_out(&self, targets: impl Iterator<Item = Arc<Connection>>, message: &Message) {
+        for connection in targets {
+            if let Err(error) = connection.send(message.clone()) {
+                tracing::debug!(connection = %connection.id(), %error, "fan-out skipped a connection");
+            }
+        }
+    }
+}
+
+#[async_trait]
+impl Registry for LocalRegistry {
+    async fn register(&self, connection: Arc<Connection>) {
+        self.connections.insert(connection.id().clone(), connection);
+    }
+
+    async fn unregister(&self, id: &ConnectionId) {
+        let Some((_, connection)) = self.connections.remove(id) else {
+            return;
+        };
+        for group in connection.take_groups() {
+            self.groups.remove_if_mut(&group, |_, members| {
+                members.remove(id);
+                members.is_empty()
+            });
+        }
+    }
+
+    async fn send(&self, id: &ConnectionId, message: Message) -> Result<(), SendError> {
+        self.check_size(&message)?;
+        self.get(id)?.send(message)
+    }
+
+    async fn close(
+        &self,
+        id: &ConnectionId,
+        code: u16,
+        reason: &str,
+        initiator: CloseInitiator,
+    ) -> Result<(), SendError> {
+        self.get(id)?.close(code, reason, initiator);
+        Ok(())
+    }
+
+    async fn info(&self, id: &ConnectionId) -> Result<ConnectionInfo, SendError> {
+        let connection = self.get(id)?;
+        Ok(ConnectionInfo {
+            id: id.clone(),
+            connected_at: connection.connected_at(),
+            last_active_at: connection.last_active_at(),
+            source_ip: connection.peer().source_ip.clone(),
+            user_agent: connection.peer().user_agent.clone(),
+            context: connection.context().to_vec(),
+        })
+    }
+
+    async fn join(&self, group: &str, id: &ConnectionId) -> Result<(), SendError> {
+        let connection = self.get(id)?;
+        if connection.remember_group(group) {
+            self.groups
+                .entry(group.to_owned())
+                .or_default()
+                .insert(id.clone());
+            // It may have been unregistered meanwhile: leave no stale member.
+            if !self.connections.contains_key(id) {
+                self.leave(group, id).await;
+                return Err(SendError::Gone);
+            }
+        }
+        Ok(())
+    }
+
+    async fn leave(&self, group: &str, id: &ConnectionId) {
+        if let Ok(connection) = self.get(id) {
+            connection.forget_group(group);
+        }
+        self.groups.remove_if_mut(group, |_, members| {
+            members.remove(id);
+            members.is_empty()
+        });
+    }
+
+    async fn send_to_group(
+        &self,
+        group: &str,
+        message: Message,
+        exclude: Option<&ConnectionId>,
+    ) -> Result<(), SendError> {
+        self.check_size(&message)?;
+        // Collect first: no map lock is held while queueing.
+        let targets: Vec<Arc<Connection>> = match self.groups.get(group) {
+            Some(members) => members
+                .iter()
+                .filter(|id| Some(*id) != exclude)
+                .filter_map(|id| self.get(id).ok())
+                .collect(),
+            None => return Ok(()),
+        };
+        self.fan_out(targets.into_iter(), &message);
+        Ok(())
+    }
+
+    async fn broadcast(
+        &self,
+        message: Message,
+        exclude: Option<&ConnectionId>,
+    ) -> Result<(), SendError> {
+        self.check_size(&message)?;
+        let targets: Vec<Arc<Connection>> = self
+            .connections
+            .iter()
+            .filter(|entry| Some(entry.key()) != exclude)
+            .map(|entry| Arc::clone(entry.value()))
+            .collect();
+        self.fan_out(targets.into_iter(), &message);
+        Ok(())
+    }
+
+    async fn members(&self, group: &str, cursor: Option<&str>, limit: u32) -> Page {
+        let limit = limit.clamp(1, MAX_PAGE) as usize;
+        let Some(members) = self.groups.get(group) else {
+            return Page::default();
+        };
+        let start = cursor.map_or(Bound::Unbounded, Bound::Excluded);
+        let mut rest = members.range::<str, _>((start, Bound::Unbounded));
+        let ids: Vec<ConnectionId> = rest.by_ref().take(limit).cloned().collect();
+        let next_cursor = match rest.next() {
+            Some(_) => ids.last().map(ToString::to_string),
+            None => None,
+        };
+        Page { ids, next_cursor }
+    }
+}

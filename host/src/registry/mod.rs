@@ -1,0 +1,110 @@
+//! The connection registry: which connections exist, which groups they are in,
+//! and how a message reaches one of them.
+//!
+//! Every send, close or group operation, whether from a handler or (later) the
+//! management API, goes through a [`Registry`]. The embedded [`LocalRegistry`]
+//! holds this process's connections; a clustered registry can implement the
+//! same trait without routing or the host imports changing.
+
+mod local;
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use tokio_tungstenite::tungstenite::Message;
+
+pub use local::LocalRegistry;
+
+use crate::connection::{Connection, ConnectionId};
+use crate::event::{CloseInitiator, Fields};
+
+/// Why an operation on a connection failed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum SendError {
+    /// The connection does not exist or has closed.
+    #[error("the connection is gone")]
+    Gone,
+    /// The message is larger than the maximum message size.
+    #[error("the message is larger than the maximum message size")]
+    PayloadTooLarge,
+    /// The connection's outbound queue is full.
+    #[error("the connection's outbound queue is full")]
+    Throttled,
+}
+
+/// What the registry knows about a live connection.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConnectionInfo {
+    /// The connection's id.
+    pub id: ConnectionId,
+    /// When it was accepted (ms since the Unix epoch).
+    pub connected_at: u64,
+    /// When it last sent a message (ms since the Unix epoch).
+    pub last_active_at: u64,
+    /// The client's IP address.
+    pub source_ip: String,
+    /// The client's `User-Agent`.
+    pub user_agent: String,
+    /// The context `$connect` attached.
+    pub context: Fields,
+}
+
+/// One page of a paginated listing.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Page {
+    /// The ids on this page, in ascending order.
+    pub ids: Vec<ConnectionId>,
+    /// The cursor for the next page; none on the last page.
+    pub next_cursor: Option<String>,
+}
+
+/// Where connections live and how to reach them.
+#[async_trait]
+pub trait Registry: Send + Sync + 'static {
+    /// Makes a connection reachable (before its `$connect` runs, so that
+    /// `$connect` can send to it and add it to groups).
+    async fn register(&self, connection: Arc<Connection>);
+
+    /// Removes a connection and its group memberships; later sends to it fail
+    /// with `Gone`.
+    async fn unregister(&self, id: &ConnectionId);
+
+    /// Queues a message for one connection.
+    async fn send(&self, id: &ConnectionId, message: Message) -> Result<(), SendError>;
+
+    /// Closes one connection with a code and reason.
+    async fn close(
+        &self,
+        id: &ConnectionId,
+        code: u16,
+        reason: &str,
+        initiator: CloseInitiator,
+    ) -> Result<(), SendError>;
+
+    /// What is known about one connection.
+    async fn info(&self, id: &ConnectionId) -> Result<ConnectionInfo, SendError>;
+
+    /// Adds a connection to a group.
+    async fn join(&self, group: &str, id: &ConnectionId) -> Result<(), SendError>;
+
+    /// Removes a connection from a group.
+    async fn leave(&self, group: &str, id: &ConnectionId);
+
+    /// Sends to every member of a group but `exclude`.
+    async fn send_to_group(
+        &self,
+        group: &str,
+        message: Message,
+        exclude: Option<&ConnectionId>,
+    ) -> Result<(), SendError>;
+
+    /// Sends to every connection but `exclude`.
+    async fn broadcast(
+        &self,
+        message: Message,
+        exclude: Option<&ConnectionId>,
+    ) -> Result<(), SendError>;
+
+    /// A page of a group's members after `cursor`, at most `limit` long.
+    async fn members(&self, group: &str, cursor: Option<&str>, limit: u32) -> Page;
+}

@@ -1,0 +1,210 @@
+//! Routing: turning a connection's upgrade, messages and end into events, picking
+//! the route for each, running its plugin and interpreting the answer.
+
+mod error_frame;
+mod selection;
+mod table;
+
+use tokio_tungstenite::tungstenite::Message;
+
+pub use error_frame::ErrorFrame;
+pub use selection::{InvalidSelection, RouteSelection};
+pub use table::{CONNECT, DEFAULT, DISCONNECT, RouteTable};
+
+use crate::connection::{Connection, now_ms, random_token};
+use crate::event::{
+    ConnectRequest, DisconnectInfo, Event, EventKind, EventType, Fields, Payload, RequestContext,
+};
+
+/// What `$connect` decided.
+#[derive(Debug, PartialEq, Eq)]
+pub enum ConnectDecision {
+    /// Answer the upgrade with 101.
+    Accept {
+        /// The subprotocol to confirm, one the client offered.
+        subprotocol: Option<String>,
+        /// The connection context for later events.
+        context: Fields,
+    },
+    /// Answer the upgrade with this status and body.
+    Reject {
+        /// An HTTP status other than 2xx.
+        status: u16,
+        /// The response body.
+        body: Vec<u8>,
+    },
+}
+
+impl ConnectDecision {
+    fn internal_error() -> Self {
+        ConnectDecision::Reject {
+            status: 500,
+            body: b"Internal server error".to_vec(),
+        }
+    }
+}
+
+/// Routes a connection's events to plugins.
+#[derive(Debug)]
+pub struct Router {
+    table: RouteTable,
+    selection: RouteSelection,
+    parse_messages: bool,
+    stage: String,
+}
+
+impl Router {
+    /// A router over `table` that picks message routes with `selection`.
+    pub fn new(table: RouteTable, selection: RouteSelection, stage: String) -> Self {
+        let parse_messages = table.has_custom_routes();
+        Router {
+            table,
+            selection,
+            parse_messages,
+            stage,
+        }
+    }
+
+    /// The route table.
+    pub fn table(&self) -> &RouteTable {
+        &self.table
+    }
+
+    /// Runs `$connect` (accepting when there is none).
+    pub async fn connect(
+        &self,
+        connection: &Connection,
+        request: ConnectRequest,
+    ) -> ConnectDecision {
+        let Some(plugin) = self.table.get(CONNECT) else {
+            return ConnectDecision::Accept {
+                subprotocol: None,
+                context: Fields::new(),
+            };
+        };
+        let offered = request.subprotocols.clone();
+        let event = Event {
+            context: self.context(connection, CONNECT, EventType::Connect, None),
+            kind: EventKind::Connect(request),
+        };
+        let response = match plugin.handle(event).await {
+            Ok(response) => response,
+            Err(error) => {
+                tracing::error!(connection = %connection.id(), route = CONNECT, plugin = plugin.name(), %error, "handler failed");
+                return ConnectDecision::internal_error();
+            }
+        };
+        match response.status {
+            200..=299 => match response.subprotocol {
+                Some(chosen) if !offered.contains(&chosen) => {
+                    tracing::error!(connection = %connection.id(), plugin = plugin.name(), %chosen, ?offered,
+                        "$connect chose a subprotocol the client did not offer");
+                    ConnectDecision::internal_error()
+                }
+                subprotocol => ConnectDecision::Accept {
+                    subprotocol,
+                    context: response.context,
+                },
+            },
+            status @ 300..=599 => ConnectDecision::Reject {
+                status,
+                body: match response.body {
+                    Some(Payload::Text(text)) => text.into_bytes(),
+                    Some(Payload::Binary(bytes)) => bytes,
+                    None => Vec::new(),
+                },
+            },
+            status => {
+                tracing::error!(connection = %connection.id(), plugin = plugin.name(), status,
+                    "$connect returned a status that is neither 2xx nor an HTTP error");
+                ConnectDecision::internal_error()
+            }
+        }
+    }
+
+    /// Routes one message; returns what to send back to the sender, if anything
+    /// (the route response, or an error frame).
+    pub async fn message(&self, connection: &Connection, payload: Payload) -> Option<Message> {
+        let (route, plugin) = match self.select(&payload) {
+            Some(selected) => selected,
+            None => {
+                let frame = ErrorFrame::Forbidden;
+                return Some(frame.to_message(connection.id().as_str(), &random_token::<12>()));
+            }
+        };
+        let context = self.context(
+            connection,
+            &route,
+            EventType::Message,
+            Some(random_token::<12>()),
+        );
+        let request_id = context.request_id.clone();
+        let event = Event {
+            context,
+            kind: EventKind::Message(payload),
+        };
+        match plugin.handle(event).await {
+            Ok(response) => response.body.map(Message::from),
+            Err(error) => {
+                tracing::error!(connection = %connection.id(), %route, plugin = plugin.name(), %request_id, %error, "handler failed");
+                let frame = ErrorFrame::InternalServerError;
+                Some(frame.to_message(connection.id().as_str(), &request_id))
+            }
+        }
+    }
+
+    /// Runs `$disconnect`, if bound, for a connection that has ended.
+    pub async fn disconnect(&self, connection: &Connection, info: DisconnectInfo) {
+        let Some(plugin) = self.table.get(DISCONNECT) else {
+            return;
+        };
+        let event = Event {
+            context: self.context(connection, DISCONNECT, EventType::Disconnect, None),
+            kind: EventKind::Disconnect(info),
+        };
+        if let Err(error) = plugin.handle(event).await {
+            tracing::error!(connection = %connection.id(), route = DISCONNECT, plugin = plugin.name(), %error, "handler failed");
+        }
+    }
+
+    /// The route a message goes to: the one its route key names if bound,
+    /// otherwise `$default`; none if neither exists.
+    fn select(
+        &self,
+        payload: &Payload,
+    ) -> Option<(String, &std::sync::Arc<crate::plugins::Plugin>)> {
+        if let (true, Payload::Text(text)) = (self.parse_messages, payload)
+            && let Some(key) = self.selection.route_key(text)
+            && let Some(plugin) = self.table.get(&key)
+        {
+            return Some((key, plugin));
+        }
+        self.table
+            .get(DEFAULT)
+            .map(|plugin| (DEFAULT.to_owned(), plugin))
+    }
+
+    fn context(
+        &self,
+        connection: &Connection,
+        route: &str,
+        event_type: EventType,
+        message_id: Option<String>,
+    ) -> RequestContext {
+        let peer = connection.peer();
+        RequestContext {
+            route_key: route.to_owned(),
+            event_type,
+            connection_id: connection.id().clone(),
+            message_id,
+            request_id: random_token::<12>(),
+            connected_at: connection.connected_at(),
+            request_time: now_ms(),
+            source_ip: peer.source_ip.clone(),
+            user_agent: peer.user_agent.clone(),
+            domain_name: peer.domain_name.clone(),
+            stage: self.stage.clone(),
+            context: connection.context().to_vec(),
+        }
+    }
+}
