@@ -1,0 +1,369 @@
+//! The end-to-end test harness: starts the real `wsgate` binary on loopback with
+//! a plugins directory assembled from components built by `cargo xtask plugins`,
+//! and talks to it with a real WebSocket client.
+//!
+//! Every wait is bounded, so a broken gateway fails a test instead of hanging it.
+
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex, mpsc};
+use std::time::Duration;
+
+use futures_util::{SinkExt, StreamExt};
+use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::protocol::CloseFrame;
+use tokio_tungstenite::tungstenite::{self, Message};
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+/// How long any single wait in a test may take.
+pub const WAIT: Duration = Duration::from_secs(10);
+
+/// The workspace's root directory.
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tests/ lives in the workspace")
+        .to_path_buf()
+}
+
+fn target_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace_root().join("target"))
+}
+
+/// The `wsgate` binary built by `cargo build -p wsgate`.
+pub fn wsgate_binary() -> PathBuf {
+    let binary = target_dir().join("debug").join("wsgate");
+    assert!(
+        binary.is_file(),
+        "{} is missing: run the suite with `cargo xtask test`",
+        binary.display()
+    );
+    binary
+}
+
+/// A component built by `cargo xtask plugins`, by crate name (`probe`,
+/// `wsgate-echo`, `chat`, `faulty`, `not-a-handler`).
+pub fn component(crate_name: &str) -> PathBuf {
+    let release = target_dir().join("wasm32-wasip2").join("plugin");
+    let lib = release.join(format!("{}.wasm", crate_name.replace('-', "_")));
+    let bin = release.join(format!("{crate_name}.wasm"));
+    let path = if lib.is_file() { lib } else { bin };
+    assert!(
+        path.is_file(),
+        "component {crate_name} is not built: run the suite with `cargo xtask test`"
+    );
+    path
+}
+
+/// A plugins directory and flags, ready to start a gateway.
+pub struct GatewayBuilder {
+    dir: tempfile::TempDir,
+    args: Vec<String>,
+}
+
+impl Default for GatewayBuilder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl GatewayBuilder {
+    /// An empty plugins directory.
+    pub fn new() -> Self {
+        GatewayBuilder {
+            dir: tempfile::tempdir().expect("create a temporary plugins directory"),
+            args: Vec::new(),
+        }
+    }
+
+    /// Copies the component built from `crate_name` into the directory as `file`.
+    pub fn component(self, file: &str, crate_name: &str) -> Self {
+        std::fs::copy(component(crate_name), self.dir.path().join(file)).expect("copy component");
+        self
+    }
+
+    /// Writes `bytes` into the directory as `file`.
+    pub fn file(self, file: &str, bytes: &[u8]) -> Self {
+        std::fs::write(self.dir.path().join(file), bytes).expect("write plugin file");
+        self
+    }
+
+    /// Writes the directory's `wsgate.toml`.
+    pub fn config(self, toml: &str) -> Self {
+        self.file("wsgate.toml", toml.as_bytes())
+    }
+
+    /// Adds command-line flags.
+    pub fn args(mut self, args: &[&str]) -> Self {
+        self.args.extend(args.iter().map(|arg| arg.to_string()));
+        self
+    }
+
+    /// The plugins directory.
+    pub fn dir(&self) -> &Path {
+        self.dir.path()
+    }
+
+    fn command(&self) -> Command {
+        let mut command = Command::new(wsgate_binary());
+        command
+            .arg("serve")
+            .arg("--plugins")
+            .arg(self.dir.path())
+            .args(["--listen", "127.0.0.1:0", "--api-listen", "127.0.0.1:0"])
+            .args(&self.args)
+            .env("WSGATE_LOG", "info,wsgate=debug")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped());
+        command
+    }
+
+    /// Starts the gateway and waits until both listeners are up.
+    pub fn start(self) -> Gateway {
+        let mut child = self.command().spawn().expect("start wsgate");
+        let logs = Arc::new(Mutex::new(String::new()));
+        let (lines_tx, lines_rx) = mpsc::channel();
+        let stderr = child.stderr.take().expect("piped stderr");
+        let sink = Arc::clone(&logs);
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                eprintln!("[wsgate] {line}");
+                sink.lock().unwrap().push_str(&format!("{line}\n"));
+                let _ = lines_tx.send(line);
+            }
+        });
+        let (mut client, mut management) = (None, None);
+        while client.is_none() || management.is_none() {
+            let line = match lines_rx.recv_timeout(WAIT) {
+                Ok(line) => line,
+                Err(_) => {
+                    let _ = child.kill();
+                    panic!("wsgate did not start; its log:\n{}", logs.lock().unwrap());
+                }
+            };
+            client = client.or_else(|| address_after(&line, "WebSocket clients on ws://"));
+            management =
+                management.or_else(|| address_after(&line, "management listener on http://"));
+        }
+        Gateway {
+            child,
+            addr: client.unwrap(),
+            api_addr: management.unwrap(),
+            logs,
+            _dir: self.dir,
+        }
+    }
+
+    /// Runs the gateway expecting it to refuse to start; returns its stderr.
+    pub fn start_and_fail(self) -> String {
+        let mut child = self.command().spawn().expect("start wsgate");
+        let deadline = std::time::Instant::now() + WAIT;
+        loop {
+            if let Some(status) = child.try_wait().expect("wait for wsgate") {
+                assert!(!status.success(), "wsgate exited successfully");
+                let mut stderr = String::new();
+                std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr)
+                    .unwrap();
+                return stderr;
+            }
+            if std::time::Instant::now() > deadline {
+                let _ = child.kill();
+                panic!("wsgate started although it should have refused to");
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+fn address_after(line: &str, marker: &str) -> Option<SocketAddr> {
+    let rest = &line[line.find(marker)? + marker.len()..];
+    rest.split_whitespace().next()?.parse().ok()
+}
+
+/// A running gateway process; killed when dropped.
+pub struct Gateway {
+    child: Child,
+    /// The client listener.
+    pub addr: SocketAddr,
+    /// The management listener.
+    pub api_addr: SocketAddr,
+    logs: Arc<Mutex<String>>,
+    _dir: tempfile::TempDir,
+}
+
+impl Gateway {
+    /// A `ws://` URL on the client listener; `path` includes any query.
+    pub fn url(&self, path: &str) -> String {
+        format!("ws://{}{}", self.addr, path)
+    }
+
+    /// Everything the gateway has logged so far.
+    pub fn logs(&self) -> String {
+        self.logs.lock().unwrap().clone()
+    }
+
+    /// Waits until the log contains `text`.
+    pub async fn wait_for_log(&self, text: &str) {
+        let deadline = tokio::time::Instant::now() + WAIT;
+        while !self.logs().contains(text) {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "the log never said `{text}`:\n{}",
+                self.logs()
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// Connects a client to `path`.
+    pub async fn connect(&self, path: &str) -> Client {
+        Client::connect(&self.url(path)).await
+    }
+}
+
+impl Drop for Gateway {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A WebSocket client whose every wait is bounded.
+pub struct Client {
+    ws: WebSocketStream<MaybeTlsStream<TcpStream>>,
+    /// The response headers of the handshake.
+    pub response: tungstenite::handshake::client::Response,
+}
+
+impl Client {
+    /// Connects, panicking if the gateway refuses.
+    pub async fn connect(url: &str) -> Client {
+        Self::try_connect(url.into_client_request().unwrap())
+            .await
+            .unwrap_or_else(|error| panic!("connecting to {url}: {error}"))
+    }
+
+    /// Connects with a prepared request (headers, subprotocols).
+    pub async fn try_connect(
+        request: tungstenite::handshake::client::Request,
+    ) -> Result<Client, tungstenite::Error> {
+        let (ws, response) = tokio::time::timeout(WAIT, tokio_tungstenite::connect_async(request))
+            .await
+            .expect("the handshake timed out")?;
+        Ok(Client { ws, response })
+    }
+
+    /// Sends a text frame.
+    pub async fn send_text(&mut self, text: &str) {
+        self.ws.send(Message::text(text)).await.expect("send text");
+    }
+
+    /// Sends a JSON value as a text frame.
+    pub async fn send_json(&mut self, value: serde_json::Value) {
+        self.send_text(&value.to_string()).await;
+    }
+
+    /// Sends a binary frame.
+    pub async fn send_binary(&mut self, bytes: &[u8]) {
+        self.ws
+            .send(Message::binary(bytes.to_vec()))
+            .await
+            .expect("send binary");
+    }
+
+    /// The next text or binary message (pings and pongs are skipped).
+    pub async fn recv(&mut self) -> Message {
+        loop {
+            let next = tokio::time::timeout(WAIT, self.ws.next())
+                .await
+                .expect("no message arrived in time");
+            match next {
+                Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
+                Some(Ok(message)) => return message,
+                Some(Err(error)) => {
+                    panic!("connection failed while waiting for a message: {error}")
+                }
+                None => panic!("connection ended while waiting for a message"),
+            }
+        }
+    }
+
+    /// The next message, which must be text.
+    pub async fn recv_text(&mut self) -> String {
+        match self.recv().await {
+            Message::Text(text) => text.as_str().to_owned(),
+            other => panic!("expected a text message, got {other:?}"),
+        }
+    }
+
+    /// The next message, which must be JSON text.
+    pub async fn recv_json(&mut self) -> serde_json::Value {
+        let text = self.recv_text().await;
+        serde_json::from_str(&text).unwrap_or_else(|_| panic!("expected JSON, got {text}"))
+    }
+
+    /// Asserts nothing but pings arrives for `quiet`.
+    pub async fn expect_silence(&mut self, quiet: Duration) {
+        let deadline = tokio::time::Instant::now() + quiet;
+        loop {
+            match tokio::time::timeout_at(deadline, self.ws.next()).await {
+                Err(_) => return,
+                Ok(Some(Ok(Message::Ping(_) | Message::Pong(_)))) => continue,
+                Ok(other) => panic!("expected silence, got {other:?}"),
+            }
+        }
+    }
+
+    /// Waits for the server's close frame and the end of the connection.
+    pub async fn recv_close(&mut self) -> Option<CloseFrame> {
+        let mut frame = None;
+        loop {
+            let next = tokio::time::timeout(WAIT, self.ws.next())
+                .await
+                .expect("the connection was not closed in time");
+            match next {
+                Some(Ok(Message::Close(close))) => frame = close,
+                Some(Ok(_)) => continue,
+                Some(Err(_)) | None => return frame,
+            }
+        }
+    }
+
+    /// Closes from the client side with `code` and `reason`.
+    pub async fn close(mut self, code: u16, reason: &str) {
+        let frame = CloseFrame {
+            code: code.into(),
+            reason: reason.into(),
+        };
+        self.ws.close(Some(frame)).await.expect("send close");
+        while let Ok(Some(Ok(_))) = tokio::time::timeout(WAIT, self.ws.next()).await {}
+    }
+
+    /// Drops the TCP connection without a close frame.
+    pub fn drop_connection(self) {
+        drop(self.ws);
+    }
+}
+
+/// Sends a raw HTTP/1.1 request and returns the whole response text.
+pub async fn http_get(addr: SocketAddr, path: &str) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = TcpStream::connect(addr).await.expect("connect");
+    let request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+    stream
+        .write_all(request.as_bytes())
+        .await
+        .expect("write request");
+    let mut response = String::new();
+    tokio::time::timeout(WAIT, stream.read_to_string(&mut response))
+        .await
+        .expect("no HTTP response in time")
+        .expect("read response");
+    response
+}

@@ -1,0 +1,63 @@
+//! The chat example, end to end: three clients in two rooms.
+
+use serde_json::json;
+use wsgate_tests::{Client, Gateway, GatewayBuilder};
+
+fn chat_gateway() -> Gateway {
+    let config = std::fs::read_to_string(
+        wsgate_tests::workspace_root().join("examples/chat/plugins/wsgate.toml"),
+    )
+    .expect("the chat example's wsgate.toml");
+    GatewayBuilder::new()
+        .component("chat.wasm", "chat")
+        .config(&config)
+        .start()
+}
+
+async fn join(gateway: &Gateway, query: &str) -> Client {
+    let mut client = gateway.connect(query).await;
+    let welcome = client.recv_text().await;
+    assert!(welcome.to_lowercase().contains("welcome"), "{welcome}");
+    client
+}
+
+#[tokio::test]
+async fn messages_reach_everyone_in_the_room_and_no_one_else() {
+    let gateway = chat_gateway();
+    let mut ann = join(&gateway, "/?room=blue&name=ann").await;
+    let mut bob = join(&gateway, "/?room=blue&name=bob").await;
+    let mut cat = join(&gateway, "/?room=green&name=cat").await;
+
+    ann.send_json(json!({"action": "sendmessage", "data": "hi blue"}))
+        .await;
+    assert_eq!(ann.recv_text().await, "hi blue");
+    assert_eq!(bob.recv_text().await, "hi blue");
+
+    cat.send_json(json!({"action": "sendmessage", "data": "hi green"}))
+        .await;
+    assert_eq!(cat.recv_text().await, "hi green");
+
+    // Ann and Bob saw nothing from green: their next message is blue's.
+    bob.send_json(json!({"action": "sendmessage", "data": "still blue"}))
+        .await;
+    assert_eq!(ann.recv_text().await, "still blue");
+    assert_eq!(bob.recv_text().await, "still blue");
+    cat.expect_silence(std::time::Duration::from_millis(300))
+        .await;
+}
+
+#[tokio::test]
+async fn the_room_hears_who_left_and_the_default_room_is_the_lobby() {
+    let gateway = chat_gateway();
+    let mut ann = join(&gateway, "/?name=ann").await;
+    let bob = join(&gateway, "/?room=lobby&name=bob").await;
+    bob.close(1000, "bye").await;
+    let notice = ann.recv_text().await;
+    assert!(
+        notice.contains("bob") && notice.contains("left"),
+        "{notice}"
+    );
+    ann.send_json(json!({"action": "sendmessage", "data": "alone"}))
+        .await;
+    assert_eq!(ann.recv_text().await, "alone");
+}

@@ -1,0 +1,80 @@
+//! The sandbox: a panic, an infinite loop, a memory bomb or a handler error
+//! fails only its own event. The client gets an Internal server error frame and
+//! stays connected; other connections never notice.
+
+use wsgate_tests::{Client, Gateway, GatewayBuilder};
+
+fn faulty_gateway(deadline_ms: &str) -> Gateway {
+    GatewayBuilder::new()
+        .component("$default.wasm", "faulty")
+        .args(&[
+            "--handler-timeout-ms",
+            deadline_ms,
+            "--handler-memory-mb",
+            "32",
+        ])
+        .start()
+}
+
+/// Sends `fault` and expects the Internal server error frame, then checks the
+/// connection still works.
+async fn fails_only_this_event(client: &mut Client, fault: &str) {
+    client.send_text(fault).await;
+    let error = client.recv_json().await;
+    assert_eq!(error["message"], "Internal server error", "{fault}");
+    assert!(
+        error["connectionId"]
+            .as_str()
+            .is_some_and(|id| !id.is_empty())
+    );
+    assert!(error["requestId"].as_str().is_some_and(|id| !id.is_empty()));
+    client.send_text("still here").await;
+    assert_eq!(client.recv_text().await, "ok:still here", "after {fault}");
+}
+
+#[tokio::test]
+async fn a_panic_fails_only_its_event() {
+    let gateway = faulty_gateway("1000");
+    let mut client = gateway.connect("/").await;
+    fails_only_this_event(&mut client, "panic").await;
+    gateway.wait_for_log("handler failed").await;
+}
+
+#[tokio::test]
+async fn a_returned_error_fails_only_its_event() {
+    let gateway = faulty_gateway("1000");
+    let mut client = gateway.connect("/").await;
+    fails_only_this_event(&mut client, "error").await;
+    gateway.wait_for_log("faulty handler refused").await;
+}
+
+#[tokio::test]
+async fn a_memory_bomb_fails_only_its_event() {
+    let gateway = faulty_gateway("5000");
+    let mut client = gateway.connect("/").await;
+    fails_only_this_event(&mut client, "bomb").await;
+    // A fresh instance serves later events: the bomb can go off again.
+    fails_only_this_event(&mut client, "bomb").await;
+}
+
+#[tokio::test]
+async fn an_infinite_loop_is_cut_at_the_deadline_while_others_keep_working() {
+    let gateway = faulty_gateway("2000");
+    let mut looper = gateway.connect("/").await;
+    let mut neighbour = gateway.connect("/").await;
+    looper.send_text("loop").await;
+    // While the loop burns its CPU budget, the neighbour is served.
+    for n in 0..5 {
+        neighbour.send_text(&format!("n{n}")).await;
+        assert_eq!(neighbour.recv_text().await, format!("ok:n{n}"));
+    }
+    fails_only_this_event_after_sent(&mut looper).await;
+    gateway.wait_for_log("CPU deadline").await;
+}
+
+async fn fails_only_this_event_after_sent(looper: &mut Client) {
+    let error = looper.recv_json().await;
+    assert_eq!(error["message"], "Internal server error");
+    looper.send_text("after the loop").await;
+    assert_eq!(looper.recv_text().await, "ok:after the loop");
+}

@@ -1,0 +1,105 @@
+//! Bad plugin files and bad configuration are refused at start with a clear
+//! message naming the file and the reason; `wsgate check` says the same.
+
+use std::process::Command;
+
+use wsgate_tests::{GatewayBuilder, component, wsgate_binary};
+
+/// The smallest valid core WebAssembly module: magic and version 1.
+const CORE_MODULE: &[u8] = b"\0asm\x01\x00\x00\x00";
+
+#[test]
+fn a_file_that_is_not_webassembly_is_refused_at_start() {
+    let stderr = GatewayBuilder::new()
+        .file("$default.wasm", b"this is not wasm")
+        .start_and_fail();
+    assert!(stderr.contains("$default.wasm"), "{stderr}");
+    assert!(stderr.contains("not a WebAssembly file"), "{stderr}");
+}
+
+#[test]
+fn a_core_module_is_refused_with_how_to_make_a_component() {
+    let stderr = GatewayBuilder::new()
+        .file("$default.wasm", CORE_MODULE)
+        .start_and_fail();
+    assert!(
+        stderr.contains("core WebAssembly module, not a component"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("wasm32-wasip2"), "{stderr}");
+}
+
+#[test]
+fn a_component_of_another_world_is_refused() {
+    let stderr = GatewayBuilder::new()
+        .component("$default.wasm", "not-a-handler")
+        .start_and_fail();
+    assert!(
+        stderr.contains("does not export `wsgate:gateway/handler@0.1.0`"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("wasi:cli/run"), "{stderr}");
+    assert!(stderr.contains("cdylib"), "{stderr}");
+}
+
+#[test]
+fn a_config_binding_a_missing_file_is_refused() {
+    let stderr = GatewayBuilder::new()
+        .config("[routes]\n\"$default\" = \"absent.wasm\"\n")
+        .start_and_fail();
+    assert!(stderr.contains("absent.wasm"), "{stderr}");
+}
+
+#[test]
+fn a_bad_config_file_is_refused() {
+    let typo = GatewayBuilder::new()
+        .config("lisen = \"127.0.0.1:1\"\n")
+        .start_and_fail();
+    assert!(
+        typo.contains("invalid config file") && typo.contains("lisen"),
+        "{typo}"
+    );
+    let missing = GatewayBuilder::new()
+        .args(&["--config", "/nonexistent/wsgate.toml"])
+        .start_and_fail();
+    assert!(
+        missing.contains("cannot read the config file /nonexistent/wsgate.toml"),
+        "{missing}"
+    );
+    let expression = GatewayBuilder::new()
+        .args(&["--route-selection-expression", "action"])
+        .start_and_fail();
+    assert!(
+        expression.contains("invalid route selection expression"),
+        "{expression}"
+    );
+}
+
+fn check(path: &std::path::Path) -> (bool, String) {
+    let output = Command::new(wsgate_binary())
+        .arg("check")
+        .arg(path)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&output.stdout).into_owned()
+        + &String::from_utf8_lossy(&output.stderr);
+    (output.status.success(), text)
+}
+
+#[test]
+fn check_accepts_a_handler_and_explains_what_is_wrong_with_the_rest() {
+    let (ok, text) = check(&component("wsgate-echo"));
+    assert!(ok && text.contains("is a wsgate route handler"), "{text}");
+
+    let (ok, text) = check(&component("not-a-handler"));
+    assert!(!ok && text.contains("does not export"), "{text}");
+
+    let dir = tempfile::tempdir().unwrap();
+    let core = dir.path().join("core.wasm");
+    std::fs::write(&core, CORE_MODULE).unwrap();
+    let (ok, text) = check(&core);
+    assert!(!ok && text.contains("not a component"), "{text}");
+
+    let (ok, text) = check(&dir.path().join("missing.wasm"));
+    assert!(!ok && text.contains("cannot read it"), "{text}");
+}

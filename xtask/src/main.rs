@@ -1,0 +1,195 @@
+//! wsgate's project tasks, run with `cargo xtask <task>` and nothing but cargo:
+//!
+//! - `plugins`: build every guest crate (first-party plugins, examples, test
+//!   plugins) for wasm32-wasip2 and install each component where its crate's
+//!   `[package.metadata.wsgate] install` says;
+//! - `test`: build everything and run the whole test suite (formatting, lints,
+//!   unit tests and end-to-end tests against the real binary);
+//! - `demo`: build the plugins and run the gateway with the chat example.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{Context, bail};
+
+const GUEST_TARGET: &str = "wasm32-wasip2";
+const GUEST_PROFILE: &str = "plugin";
+
+fn main() -> anyhow::Result<()> {
+    let task = std::env::args().nth(1).unwrap_or_default();
+    let root = workspace_root();
+    match task.as_str() {
+        "plugins" => plugins(&root),
+        "test" => test(&root),
+        "demo" => demo(&root),
+        _ => {
+            eprintln!("usage: cargo xtask <plugins|test|demo>");
+            eprintln!("  plugins  build every plugin, example and test plugin as .wasm components");
+            eprintln!("  test     build everything and run the whole test suite");
+            eprintln!("  demo     build the plugins and run the gateway with the chat example");
+            bail!("unknown task `{task}`")
+        }
+    }
+}
+
+/// A guest crate: a workspace member with a `[package.metadata.wsgate]` table.
+struct Guest {
+    package: String,
+    artifact: String,
+    install: Option<PathBuf>,
+}
+
+fn plugins(root: &Path) -> anyhow::Result<()> {
+    ensure_guest_target()?;
+    let guests = guests(root)?;
+    let mut build = cargo(root);
+    build.args([
+        "build",
+        "--profile",
+        GUEST_PROFILE,
+        "--target",
+        GUEST_TARGET,
+    ]);
+    for guest in &guests {
+        build.args(["-p", &guest.package]);
+    }
+    run(&mut build)?;
+    let out = target_dir(root).join(GUEST_TARGET).join(GUEST_PROFILE);
+    for guest in &guests {
+        let built = out.join(&guest.artifact);
+        if let Some(install) = &guest.install {
+            if let Some(dir) = install.parent() {
+                std::fs::create_dir_all(dir)?;
+            }
+            // Write then rename, so a running gateway never sees half a file.
+            let partial = install.with_extension("wasm.partial");
+            std::fs::copy(&built, &partial)
+                .with_context(|| format!("copying {}", built.display()))?;
+            std::fs::rename(&partial, install)?;
+            println!(
+                "installed {}",
+                install.strip_prefix(root).unwrap_or(install).display()
+            );
+        }
+    }
+    Ok(())
+}
+
+fn test(root: &Path) -> anyhow::Result<()> {
+    plugins(root)?;
+    run(cargo(root).args(["fmt", "--all", "--check"]))?;
+    run(cargo(root).args([
+        "clippy",
+        "--workspace",
+        "--all-targets",
+        "--",
+        "-D",
+        "warnings",
+    ]))?;
+    run(cargo(root).args(["build", "-p", "wsgate", "--bins"]))?;
+    run(cargo(root).args(["test"]))
+}
+
+fn demo(root: &Path) -> anyhow::Result<()> {
+    plugins(root)?;
+    let plugins = root.join("examples/chat/plugins");
+    println!();
+    println!("chat example: connect with a WebSocket client, e.g.");
+    println!("  npx wscat -c 'ws://localhost:8080/?room=lobby&name=ann'");
+    println!("then send {{\"action\":\"sendmessage\",\"data\":\"hello\"}}");
+    println!("or open examples/chat/index.html in a browser. Ctrl-C stops the gateway.");
+    println!();
+    run(cargo(root)
+        .args(["run", "-p", "wsgate", "--", "serve", "--plugins"])
+        .arg(plugins))
+}
+
+fn ensure_guest_target() -> anyhow::Result<()> {
+    let installed = Command::new("rustup")
+        .args(["target", "list", "--installed"])
+        .output()
+        .context("rustup is needed to add the wasm32-wasip2 target")?;
+    if !String::from_utf8_lossy(&installed.stdout)
+        .lines()
+        .any(|line| line.trim() == GUEST_TARGET)
+    {
+        run(Command::new("rustup").args(["target", "add", GUEST_TARGET]))?;
+    }
+    Ok(())
+}
+
+fn guests(root: &Path) -> anyhow::Result<Vec<Guest>> {
+    let output = cargo(root)
+        .args(["metadata", "--format-version", "1", "--no-deps"])
+        .output()
+        .context("running cargo metadata")?;
+    if !output.status.success() {
+        bail!(
+            "cargo metadata failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    let metadata: serde_json::Value = serde_json::from_slice(&output.stdout)?;
+    let mut guests = Vec::new();
+    for package in metadata["packages"].as_array().into_iter().flatten() {
+        let wsgate = &package["metadata"]["wsgate"];
+        if wsgate.is_null() {
+            continue;
+        }
+        let name = package["name"].as_str().unwrap_or_default().to_owned();
+        let target = package["targets"]
+            .as_array()
+            .and_then(|targets| targets.first())
+            .context("a guest crate without targets")?;
+        let is_bin = target["kind"]
+            .as_array()
+            .is_some_and(|kinds| kinds.iter().any(|k| k == "bin"));
+        let stem = target["name"].as_str().unwrap_or_default();
+        let artifact = match is_bin {
+            true => format!("{stem}.wasm"),
+            false => format!("{}.wasm", stem.replace('-', "_")),
+        };
+        let manifest_dir = Path::new(package["manifest_path"].as_str().unwrap_or_default())
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_default();
+        let install = wsgate["install"]
+            .as_str()
+            .map(|path| manifest_dir.join(path));
+        guests.push(Guest {
+            package: name,
+            artifact,
+            install,
+        });
+    }
+    Ok(guests)
+}
+
+fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask lives in the workspace")
+        .to_path_buf()
+}
+
+fn target_dir(root: &Path) -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root.join("target"))
+}
+
+fn cargo(root: &Path) -> Command {
+    let mut command = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
+    command.current_dir(root);
+    command
+}
+
+fn run(command: &mut Command) -> anyhow::Result<()> {
+    let status = command
+        .status()
+        .with_context(|| format!("starting {command:?}"))?;
+    if !status.success() {
+        bail!("{command:?} failed with {status}");
+    }
+    Ok(())
+}
