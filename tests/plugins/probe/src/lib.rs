@@ -1,0 +1,215 @@
+//! Probe: the end-to-end tests' route handler, bound to many routes at once.
+//! It reports what the gateway hands it and calls the host on command.
+//!
+//! `$connect` query parameters: `reject=<status>` refuses with that status and
+//! the body `rejected by probe`; `welcome=<text>` sends `<text>` to the new
+//! connection; `user=<name>` sets the context `user=<name>`; `observe=1` joins
+//! the group `observers`; `room=<name>` joins that group; `proto=1` accepts the
+//! first offered subprotocol.
+//!
+//! Messages, by route key (the body is the JSON command, `"action"` selects it):
+//! - `whoami`: answers the request context as JSON.
+//! - `closeme` `{"code":4001,"reason":"bye"}`: closes the caller; no answer.
+//! - `sendto` `{"to":id,"data":text}`: sends `data` to `to`; answers `sent` or
+//!   the error name (`gone`, `payload-too-large`, `throttled`).
+//! - `kick` `{"target":id}`: closes `target` with 4002 `kicked`; no answer.
+//! - `roomsend` `{"room":r,"data":text,"excludeSelf":bool}`: sends to a group;
+//!   no answer.
+//! - `broadcast` `{"data":text}`: sends to every connection; no answer.
+//! - `members` `{"room":r,"cursor":null|c,"limit":n}`: answers
+//!   `{"ids":[…],"next":c|null}`.
+//! - `info` `{"target":id}`: answers the connection's info as JSON, or the
+//!   error name.
+//! - any other route: a text body is answered with `{"route":…,"body":…}`, a
+//!   binary body with the same bytes.
+//!
+//! `$disconnect` sends the group `observers` a JSON report of the event.
+
+use serde::Deserialize;
+use serde_json::{Map, Value, json};
+use wsgate_sdk::{
+    Accept, ConnectRequest, Disconnect, Error, Handler, Message, Payload, Reject, RequestContext,
+    close, groups, info, send, send_text,
+};
+
+const OBSERVERS: &str = "observers";
+
+struct Probe;
+
+#[derive(Deserialize)]
+struct CloseMe {
+    code: u16,
+    reason: String,
+}
+
+#[derive(Deserialize)]
+struct SendTo {
+    to: String,
+    data: String,
+}
+
+#[derive(Deserialize)]
+struct Target {
+    target: String,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RoomSend {
+    room: String,
+    data: String,
+    #[serde(default)]
+    exclude_self: bool,
+}
+
+#[derive(Deserialize)]
+struct Broadcast {
+    data: String,
+}
+
+#[derive(Deserialize)]
+struct Members {
+    room: String,
+    cursor: Option<String>,
+    limit: u32,
+}
+
+impl Handler for Probe {
+    fn on_connect(request: ConnectRequest) -> Result<Accept, Reject> {
+        if let Some(status) = request.query("reject") {
+            return Err(Reject::new(status.parse()?, "rejected by probe"));
+        }
+        let id = request.context().connection_id();
+        if let Some(text) = request.query("welcome") {
+            send_text(id, text)?;
+        }
+        if request.query("observe") == Some("1") {
+            groups::join(OBSERVERS, id)?;
+        }
+        if let Some(room) = request.query("room") {
+            groups::join(room, id)?;
+        }
+        let mut accept = Accept::new();
+        if let Some(user) = request.query("user") {
+            accept = accept.context("user", user);
+        }
+        if request.query("proto") == Some("1")
+            && let Some(first) = request.subprotocols().first()
+        {
+            accept = accept.subprotocol(first);
+        }
+        Ok(accept)
+    }
+
+    fn on_message(message: Message) -> Result<Option<Payload>, Error> {
+        let context = message.context();
+        let id = context.connection_id();
+        let answer = match context.route_key() {
+            "whoami" => whoami(context).to_string(),
+            "closeme" => {
+                let CloseMe { code, reason } = message.json()?;
+                close(id, code, &reason)?;
+                return Ok(None);
+            }
+            "sendto" => {
+                let SendTo { to, data } = message.json()?;
+                match send(&to, data) {
+                    Ok(()) => "sent".to_owned(),
+                    Err(error) => error.as_str().to_owned(),
+                }
+            }
+            "kick" => {
+                let Target { target } = message.json()?;
+                close(&target, 4002, "kicked")?;
+                return Ok(None);
+            }
+            "roomsend" => {
+                let RoomSend {
+                    room,
+                    data,
+                    exclude_self,
+                } = message.json()?;
+                groups::send(&room, data, exclude_self.then_some(id))?;
+                return Ok(None);
+            }
+            "broadcast" => {
+                let Broadcast { data } = message.json()?;
+                groups::broadcast(data, None)?;
+                return Ok(None);
+            }
+            "members" => {
+                let Members {
+                    room,
+                    cursor,
+                    limit,
+                } = message.json()?;
+                let page = groups::members(&room, cursor.as_deref(), limit);
+                json!({ "ids": page.ids, "next": page.next_cursor }).to_string()
+            }
+            "info" => {
+                let Target { target } = message.json()?;
+                match info(&target) {
+                    Ok(info) => json!({
+                        "connectionId": info.connection_id(),
+                        "connectedAt": info.connected_at(),
+                        "lastActiveAt": info.last_active_at(),
+                        "sourceIp": info.source_ip(),
+                        "userAgent": info.user_agent(),
+                        "context": object(info.connection_context()),
+                    })
+                    .to_string(),
+                    Err(error) => error.as_str().to_owned(),
+                }
+            }
+            route => match message.payload() {
+                Payload::Text(body) => json!({ "route": route, "body": body }).to_string(),
+                Payload::Binary(_) => return Ok(Some(message.into_payload())),
+            },
+        };
+        Ok(Some(answer.into()))
+    }
+
+    fn on_disconnect(event: Disconnect) {
+        let context = event.context();
+        let report = json!({
+            "event": "disconnect",
+            "connectionId": context.connection_id(),
+            "code": event.code(),
+            "reason": event.reason(),
+            "initiator": event.initiator().as_str(),
+            "context": object(context.connection_context()),
+        });
+        if let Err(error) = groups::send(OBSERVERS, report.to_string(), None) {
+            eprintln!("could not report the disconnect to {OBSERVERS}: {error}");
+        }
+    }
+}
+
+/// Every field of the request context, under its AWS name.
+fn whoami(context: &RequestContext) -> Value {
+    json!({
+        "routeKey": context.route_key(),
+        "eventType": context.event_type().as_str(),
+        "connectionId": context.connection_id(),
+        "messageId": context.message_id(),
+        "requestId": context.request_id(),
+        "connectedAt": context.connected_at(),
+        "requestTime": context.request_time(),
+        "sourceIp": context.source_ip(),
+        "userAgent": context.user_agent(),
+        "domainName": context.domain_name(),
+        "stage": context.stage(),
+        "context": object(context.connection_context()),
+    })
+}
+
+/// Key/value pairs as a JSON object.
+fn object(fields: &[(String, String)]) -> Value {
+    let map: Map<String, Value> = fields
+        .iter()
+        .map(|(key, value)| (key.clone(), value.as_str().into()))
+        .collect();
+    map.into()
+}
+
+wsgate_sdk::export!(Probe);
