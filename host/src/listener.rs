@@ -10,7 +10,7 @@ use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper::{Method, Request, StatusCode};
 use hyper_util::rt::TokioIo;
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpStream};
 
 use crate::gateway::Gateway;
 use crate::{handshake, probes};
@@ -18,15 +18,7 @@ use crate::{handshake, probes};
 /// Accepts client connections until the process ends.
 pub async fn serve(listener: TcpListener, gateway: Arc<Gateway>) {
     loop {
-        let (stream, remote) = match listener.accept().await {
-            Ok(accepted) => accepted,
-            Err(error) => {
-                // Out of file descriptors, most likely: back off instead of spinning.
-                tracing::warn!(%error, "accept failed");
-                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-                continue;
-            }
-        };
+        let (stream, remote) = accept(&listener).await;
         let _ = stream.set_nodelay(true);
         let gateway = Arc::clone(&gateway);
         tokio::spawn(async move {
@@ -41,6 +33,20 @@ pub async fn serve(listener: TcpListener, gateway: Arc<Gateway>) {
                 tracing::debug!(%remote, %error, "client connection ended with an error");
             }
         });
+    }
+}
+
+/// The next connection of `listener`. Accept errors (out of file descriptors,
+/// most likely) are logged and retried after a pause instead of spinning.
+pub async fn accept(listener: &TcpListener) -> (TcpStream, SocketAddr) {
+    loop {
+        match listener.accept().await {
+            Ok(accepted) => return accepted,
+            Err(error) => {
+                tracing::warn!(listener = ?listener.local_addr().ok(), %error, "accept failed");
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            }
+        }
     }
 }
 

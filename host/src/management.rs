@@ -10,19 +10,12 @@ use hyper::{Method, Request, StatusCode};
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
 
-use crate::probes;
+use crate::{listener, probes};
 
 /// Serves management requests until the process ends.
 pub async fn serve(listener: TcpListener) {
     loop {
-        let (stream, _) = match listener.accept().await {
-            Ok(accepted) => accepted,
-            Err(error) => {
-                tracing::warn!(%error, "management accept failed");
-                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-                continue;
-            }
-        };
+        let (stream, _) = listener::accept(&listener).await;
         tokio::spawn(async move {
             let service = service_fn(|request: Request<Incoming>| async move {
                 Ok::<_, Infallible>(match (request.method(), request.uri().path()) {

@@ -93,6 +93,16 @@ impl GatewayBuilder {
         self
     }
 
+    /// Binds the `probe` test component to `routes` (through `wsgate.toml`).
+    pub fn probe(self, routes: &[&str]) -> Self {
+        let bindings: String = routes
+            .iter()
+            .map(|route| format!("\"{route}\" = \"probe.wasm\"\n"))
+            .collect();
+        self.component("probe.wasm", "probe")
+            .config(&format!("[routes]\n{bindings}"))
+    }
+
     /// Writes the directory's `wsgate.toml`.
     pub fn config(self, toml: &str) -> Self {
         self.file("wsgate.toml", toml.as_bytes())
@@ -257,6 +267,17 @@ impl Client {
             .await
             .expect("the handshake timed out")?;
         Ok(Client { ws, response })
+    }
+
+    /// The client's connection id, asked of the probe's `whoami` route.
+    pub async fn whoami_id(&mut self) -> String {
+        self.send_json(serde_json::json!({"action": "whoami"}))
+            .await;
+        let context = self.recv_json().await;
+        context["connectionId"]
+            .as_str()
+            .expect("whoami answers a connectionId")
+            .to_owned()
     }
 
     /// Sends a text frame.

@@ -8,15 +8,7 @@ use wsgate_tests::{Client, GatewayBuilder};
 
 fn probe_gateway() -> wsgate_tests::Gateway {
     GatewayBuilder::new()
-        .component("probe.wasm", "probe")
-        .config(
-            r#"
-            [routes]
-            "$connect" = "probe.wasm"
-            "whoami" = "probe.wasm"
-            "$default" = "probe.wasm"
-            "#,
-        )
+        .probe(&["$connect", "whoami", "$default"])
         .start()
 }
 

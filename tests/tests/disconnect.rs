@@ -11,29 +11,17 @@ use wsgate_tests::{Client, Gateway, GatewayBuilder};
 
 fn probe_gateway() -> Gateway {
     GatewayBuilder::new()
-        .component("probe.wasm", "probe")
-        .config(
-            r#"
-            [routes]
-            "$connect" = "probe.wasm"
-            "$disconnect" = "probe.wasm"
-            "$default" = "probe.wasm"
-            "whoami" = "probe.wasm"
-            "closeme" = "probe.wasm"
-            "kick" = "probe.wasm"
-            "info" = "probe.wasm"
-            "#,
-        )
+        .probe(&[
+            "$connect",
+            "$disconnect",
+            "$default",
+            "whoami",
+            "closeme",
+            "kick",
+            "info",
+        ])
         .args(&["--max-message-size", "1024"])
         .start()
-}
-
-async fn connection_id(client: &mut Client) -> String {
-    client.send_json(json!({"action": "whoami"})).await;
-    client.recv_json().await["connectionId"]
-        .as_str()
-        .unwrap()
-        .to_owned()
 }
 
 /// The observer's next disconnect report, which must be about `id`; then checks
@@ -51,7 +39,7 @@ async fn a_client_close_reports_its_code_and_reason_once() {
     let gateway = probe_gateway();
     let mut observer = gateway.connect("/?observe=1").await;
     let mut client = gateway.connect("/?user=bob").await;
-    let id = connection_id(&mut client).await;
+    let id = client.whoami_id().await;
     client.close(4100, "done here").await;
     let report = exactly_one_report(&mut observer, &id).await;
     assert_eq!(report["code"], 4100);
@@ -65,7 +53,7 @@ async fn a_dropped_tcp_connection_reports_1006_once() {
     let gateway = probe_gateway();
     let mut observer = gateway.connect("/?observe=1").await;
     let mut client = gateway.connect("/").await;
-    let id = connection_id(&mut client).await;
+    let id = client.whoami_id().await;
     client.drop_connection();
     let report = exactly_one_report(&mut observer, &id).await;
     assert_eq!(report["code"], 1006);
@@ -77,7 +65,7 @@ async fn a_handler_closing_its_own_connection_reports_once() {
     let gateway = probe_gateway();
     let mut observer = gateway.connect("/?observe=1").await;
     let mut client = gateway.connect("/").await;
-    let id = connection_id(&mut client).await;
+    let id = client.whoami_id().await;
     client
         .send_json(json!({"action": "closeme", "code": 4001, "reason": "bye"}))
         .await;
@@ -96,7 +84,7 @@ async fn a_handler_closing_another_connection_reports_once() {
     let gateway = probe_gateway();
     let mut observer = gateway.connect("/?observe=1").await;
     let mut target = gateway.connect("/").await;
-    let target_id = connection_id(&mut target).await;
+    let target_id = target.whoami_id().await;
     let mut admin = gateway.connect("/").await;
     admin
         .send_json(json!({"action": "kick", "target": target_id}))
@@ -115,7 +103,7 @@ async fn the_server_closing_an_oversized_message_reports_once() {
     let gateway = probe_gateway();
     let mut observer = gateway.connect("/?observe=1").await;
     let mut client = gateway.connect("/").await;
-    let id = connection_id(&mut client).await;
+    let id = client.whoami_id().await;
     client.send_text(&"x".repeat(4096)).await;
     let frame = client.recv_close().await.expect("a close frame");
     assert_eq!(u16::from(frame.code), 1009);
@@ -130,7 +118,7 @@ async fn the_server_closing_an_oversized_message_reports_once() {
 async fn sends_to_a_closed_connection_answer_gone() {
     let gateway = probe_gateway();
     let mut client = gateway.connect("/").await;
-    let id = connection_id(&mut client).await;
+    let id = client.whoami_id().await;
     client.close(1000, "").await;
     let mut other = gateway.connect("/").await;
     // The gateway may take a moment to notice; `gone` must come within the wait.

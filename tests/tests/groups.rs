@@ -9,26 +9,8 @@ use wsgate_tests::{Client, Gateway, GatewayBuilder};
 
 fn probe_gateway() -> Gateway {
     GatewayBuilder::new()
-        .component("probe.wasm", "probe")
-        .config(
-            r#"
-            [routes]
-            "$connect" = "probe.wasm"
-            "whoami" = "probe.wasm"
-            "roomsend" = "probe.wasm"
-            "broadcast" = "probe.wasm"
-            "members" = "probe.wasm"
-            "#,
-        )
+        .probe(&["$connect", "whoami", "roomsend", "broadcast", "members"])
         .start()
-}
-
-async fn connection_id(client: &mut Client) -> String {
-    client.send_json(json!({"action": "whoami"})).await;
-    client.recv_json().await["connectionId"]
-        .as_str()
-        .unwrap()
-        .to_owned()
 }
 
 #[tokio::test]
@@ -65,7 +47,7 @@ async fn members_are_listed_page_by_page_and_leave_when_they_close() {
     let mut ids = BTreeSet::new();
     for _ in 0..7 {
         let mut client = gateway.connect("/?room=big").await;
-        ids.insert(connection_id(&mut client).await);
+        ids.insert(client.whoami_id().await);
         members.push(client);
     }
     let mut lister = gateway.connect("/").await;

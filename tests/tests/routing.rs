@@ -6,16 +6,7 @@ use tokio_tungstenite::tungstenite::Message;
 use wsgate_tests::GatewayBuilder;
 
 fn probe_gateway() -> GatewayBuilder {
-    GatewayBuilder::new()
-        .component("probe.wasm", "probe")
-        .config(
-            r#"
-        [routes]
-        "$default" = "probe.wasm"
-        "whoami" = "probe.wasm"
-        "sendmessage" = "probe.wasm"
-        "#,
-        )
+    GatewayBuilder::new().probe(&["$default", "whoami", "sendmessage"])
 }
 
 #[tokio::test]
@@ -58,10 +49,7 @@ async fn the_route_selection_expression_is_configurable() {
 
 #[tokio::test]
 async fn without_a_matching_route_or_default_the_client_gets_forbidden_and_stays() {
-    let gateway = GatewayBuilder::new()
-        .component("probe.wasm", "probe")
-        .config("[routes]\n\"whoami\" = \"probe.wasm\"\n")
-        .start();
+    let gateway = GatewayBuilder::new().probe(&["whoami"]).start();
     let mut client = gateway.connect("/").await;
     client.send_json(json!({"action": "unknown"})).await;
     let error = client.recv_json().await;

@@ -1,6 +1,7 @@
 //! How a connection is asked to close, and how its task learns of it.
 
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use tokio::sync::Notify;
 use tokio_tungstenite::tungstenite::Message;
@@ -45,9 +46,11 @@ impl CloseRequest {
 #[derive(Debug, Default)]
 pub struct CloseState {
     request: Mutex<Option<CloseRequest>>,
+    /// Mirrors `request.is_some()`, so every send can check it without a lock.
+    closing: AtomicBool,
     /// Set when the close frame could not be queued: the task must not wait
     /// for the client to answer it.
-    abort: std::sync::atomic::AtomicBool,
+    abort: AtomicBool,
     requested: Notify,
 }
 
@@ -59,19 +62,19 @@ impl CloseState {
             return false;
         }
         *slot = Some(request);
+        self.closing.store(true, Ordering::Release);
         true
     }
 
     /// Wakes the connection's task.
     pub(super) fn signal(&self, frame_queued: bool) {
-        self.abort
-            .store(!frame_queued, std::sync::atomic::Ordering::Relaxed);
+        self.abort.store(!frame_queued, Ordering::Relaxed);
         self.requested.notify_one();
     }
 
     /// Whether someone asked the connection to close.
     pub fn is_requested(&self) -> bool {
-        self.request.lock().expect("close lock").is_some()
+        self.closing.load(Ordering::Acquire)
     }
 
     /// The close request, if any.
@@ -81,7 +84,7 @@ impl CloseState {
 
     /// Whether the close frame could not be queued.
     pub fn is_abort(&self) -> bool {
-        self.abort.load(std::sync::atomic::Ordering::Relaxed)
+        self.abort.load(Ordering::Relaxed)
     }
 
     /// Resolves once a close has been requested.
