@@ -13,6 +13,8 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use serde::Deserialize;
 
+use crate::access_log::{AccessLogFormat, AccessLogTarget};
+use crate::management::Credentials;
 use crate::plugins::Sandbox;
 use crate::router::RouteSelection;
 
@@ -64,6 +66,33 @@ pub struct Options {
     /// Ready instances kept per component [default: 16].
     #[arg(long, env = "WSGATE_INSTANCES_PER_PLUGIN", value_name = "N")]
     pub instances_per_plugin: Option<usize>,
+
+    /// Bearer token the management API accepts (repeat, or comma-separate, for several).
+    #[arg(
+        long,
+        env = "WSGATE_API_TOKEN",
+        value_name = "TOKEN",
+        value_delimiter = ','
+    )]
+    pub api_token: Option<Vec<String>>,
+
+    /// AWS SigV4 key the management API accepts, as ACCESS_KEY_ID:SECRET_ACCESS_KEY
+    /// (repeat, or comma-separate, for several).
+    #[arg(
+        long,
+        env = "WSGATE_API_KEY",
+        value_name = "ID:SECRET",
+        value_delimiter = ','
+    )]
+    pub api_key: Option<Vec<String>>,
+
+    /// Where the access log goes: stdout, stderr, off or a file path [default: stdout].
+    #[arg(long, env = "WSGATE_ACCESS_LOG", value_name = "TARGET")]
+    pub access_log: Option<AccessLogTarget>,
+
+    /// Access log line format [default: json].
+    #[arg(long, env = "WSGATE_ACCESS_LOG_FORMAT", value_name = "FORMAT")]
+    pub access_log_format: Option<AccessLogFormat>,
 }
 
 /// The contents of `wsgate.toml`: the options as top-level keys, plus a
@@ -136,6 +165,12 @@ pub struct Settings {
     pub outbound_queue: usize,
     /// Ready instances kept per component.
     pub instances_per_plugin: usize,
+    /// Who may use the management API.
+    pub api_credentials: Credentials,
+    /// Where the access log goes.
+    pub access_log: AccessLogTarget,
+    /// How access log lines are written.
+    pub access_log_format: AccessLogFormat,
 }
 
 impl Settings {
@@ -169,6 +204,10 @@ impl Settings {
             Some(expression) => expression.parse()?,
             None => RouteSelection::default(),
         };
+        let api_credentials = Credentials::new(
+            given.api_token.or(from_file.api_token).unwrap_or_default(),
+            given.api_key.or(from_file.api_key).unwrap_or_default(),
+        )?;
         let default_addr = |addr: &str| addr.parse().expect("valid default address");
         Ok(Settings {
             plugins,
@@ -211,6 +250,15 @@ impl Settings {
                 .instances_per_plugin
                 .or(from_file.instances_per_plugin)
                 .unwrap_or(16),
+            api_credentials,
+            access_log: given
+                .access_log
+                .or(from_file.access_log)
+                .unwrap_or_default(),
+            access_log_format: given
+                .access_log_format
+                .or(from_file.access_log_format)
+                .unwrap_or_default(),
         })
     }
 }

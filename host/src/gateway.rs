@@ -8,8 +8,11 @@ use anyhow::Context;
 use tokio::net::TcpListener;
 use tokio::task::JoinSet;
 
+use crate::access_log::AccessLog;
 use crate::config::Settings;
+use crate::metrics::Metrics;
 use crate::plugins::{Plugin, PluginRuntime, directory};
+use crate::probes::Readiness;
 use crate::registry::{LocalRegistry, Registry};
 use crate::router::{RouteTable, Router};
 use crate::{listener, management};
@@ -22,6 +25,10 @@ pub struct Gateway {
     pub router: Router,
     /// The resolved settings.
     pub settings: Settings,
+    /// Counters and histograms for `GET /metrics`.
+    pub metrics: Arc<Metrics>,
+    /// What `GET /ready` answers.
+    pub readiness: Readiness,
 }
 
 /// A started gateway: its bound addresses and its listener tasks.
@@ -44,6 +51,9 @@ impl Gateway {
     /// Loads and validates every plugin, binds both listeners and starts
     /// serving. Fails, naming the file and the reason, if any plugin is refused.
     pub async fn start(settings: Settings) -> anyhow::Result<RunningGateway> {
+        settings
+            .api_credentials
+            .check_exposure(settings.api_listen)?;
         let registry: Arc<dyn Registry> = Arc::new(LocalRegistry::new(settings.max_message_size));
         let runtime = PluginRuntime::new(
             settings.sandbox,
@@ -51,10 +61,21 @@ impl Gateway {
             settings.instances_per_plugin,
         )?;
         let table = load_routes(&runtime, &settings).await?;
+        let readiness = Readiness::default();
+        readiness.set(
+            settings
+                .routes
+                .keys()
+                .all(|route| table.get(route).is_some()),
+        );
+        let metrics = Arc::new(Metrics::new());
+        let access_log = AccessLog::start(&settings.access_log, settings.access_log_format)?;
         let router = Router::new(
             table,
             settings.route_selection.clone(),
             settings.stage.clone(),
+            Arc::clone(&metrics),
+            access_log,
         );
 
         let clients = TcpListener::bind(settings.listen)
@@ -70,10 +91,12 @@ impl Gateway {
             registry,
             router,
             settings,
+            metrics,
+            readiness,
         });
         let mut tasks = JoinSet::new();
         tasks.spawn(listener::serve(clients, Arc::clone(&gateway)));
-        tasks.spawn(management::serve(management));
+        tasks.spawn(management::serve(management, Arc::clone(&gateway)));
         tracing::info!("listening for WebSocket clients on ws://{client_addr}");
         tracing::info!("management listener on http://{management_addr}");
         Ok(RunningGateway {

@@ -20,9 +20,14 @@
 //! 7. The route response goes back on the sender's queue; when the connection
 //!    ends, `$disconnect` runs exactly once.
 //!
+//! Every event is also written to the [`access_log`] and counted in the
+//! [`metrics`].
+//!
 //! [`gateway`] assembles these parts from [`config`]; [`management`] is the
-//! operator's listener; [`cli`] is the command line.
+//! operator's listener (the `@connections` API, `/health`, `/ready`,
+//! `/metrics`); [`cli`] is the command line.
 
+pub mod access_log;
 pub mod cli;
 pub mod config;
 pub mod connection;
@@ -32,10 +37,12 @@ pub mod handshake;
 pub mod imports;
 pub mod listener;
 pub mod management;
+pub mod metrics;
 pub mod plugins;
 pub mod probes;
 pub mod registry;
 pub mod router;
+pub mod timestamp;
 
 pub use config::{Options, Settings};
 pub use gateway::{Gateway, RunningGateway};

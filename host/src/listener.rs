@@ -60,6 +60,7 @@ async fn respond(
     }
     match (request.method(), request.uri().path()) {
         (&Method::GET, "/health") => probes::health(),
+        (&Method::GET, "/ready") => probes::ready(&gateway.readiness),
         _ => probes::text(
             StatusCode::UPGRADE_REQUIRED,
             "this endpoint speaks WebSocket; GET /health for liveness\n",

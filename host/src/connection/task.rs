@@ -17,6 +17,7 @@ use tokio_tungstenite::tungstenite::{self, Message};
 use super::{Connection, OutboundQueue, now_ms};
 use crate::event::{CloseInitiator, DisconnectInfo, Payload};
 use crate::gateway::Gateway;
+use crate::metrics::Metrics;
 
 /// How long a closing connection waits for the client's close frame, and for
 /// its writer to flush, before the socket is dropped.
@@ -63,7 +64,7 @@ async fn serve(
     queue: OutboundQueue,
 ) -> DisconnectInfo {
     let (sink, mut stream) = socket.split();
-    let mut writer = tokio::spawn(write_queue(sink, queue));
+    let mut writer = tokio::spawn(write_queue(sink, queue, Arc::clone(&gateway.metrics)));
     let mut client_close = None;
     let mut failure = None;
     let mut closing_deadline: Option<Instant> = None;
@@ -166,9 +167,13 @@ fn lost() -> DisconnectInfo {
 async fn write_queue(
     mut sink: futures_util::stream::SplitSink<Socket, Message>,
     mut queue: OutboundQueue,
+    metrics: Arc<Metrics>,
 ) {
     while let Some(message) = queue.recv().await {
         let last = message.is_close();
+        if message.is_text() || message.is_binary() {
+            metrics.bytes_out(message.len());
+        }
         if sink.feed(message).await.is_err() {
             return;
         }
