@@ -48,6 +48,21 @@ pub fn wsgate_binary() -> PathBuf {
     binary
 }
 
+/// A program of the Python environment `cargo xtask test` prepares (boto3,
+/// schemathesis), by name: `python`, `schemathesis`.
+pub fn python_tool(name: &str) -> PathBuf {
+    let python = std::env::var_os("WSGATE_TEST_PYTHON").unwrap_or_else(|| {
+        panic!("WSGATE_TEST_PYTHON is not set: run the suite with `cargo xtask test`, which installs boto3 and schemathesis into target/python")
+    });
+    let tool = Path::new(&python).with_file_name(name);
+    assert!(
+        tool.is_file(),
+        "{} is missing: run the suite with `cargo xtask test`",
+        tool.display()
+    );
+    tool
+}
+
 /// A component built by `cargo xtask plugins`, by crate name (`probe`,
 /// `wsgate-echo`, `chat`, `faulty`, `not-a-handler`).
 pub fn component(crate_name: &str) -> PathBuf {

@@ -4,7 +4,9 @@
 //!   plugins) for wasm32-wasip2 and install each component where its crate's
 //!   `[package.metadata.wsgate] install` says;
 //! - `test`: build everything and run the whole test suite (formatting, lints,
-//!   unit tests and end-to-end tests against the real binary);
+//!   unit tests and end-to-end tests against the real binary), after
+//!   installing the Python tools some tests drive the gateway with (boto3,
+//!   schemathesis) into a virtual environment under `target/python`;
 //! - `demo`: build the plugins and run the gateway with the chat example.
 
 use std::path::{Path, PathBuf};
@@ -87,7 +89,39 @@ fn test(root: &Path) -> anyhow::Result<()> {
         "warnings",
     ]))?;
     run(cargo(root).args(["build", "-p", "wsgate", "--bins"]))?;
-    run(cargo(root).args(["test"]))
+    let python = python_env(root)?;
+    run(cargo(root).args(["test"]).env("WSGATE_TEST_PYTHON", python))
+}
+
+/// The interpreter of a virtual environment under `target/` holding the
+/// packages of `tests/python/requirements.txt`, made (or remade, when the
+/// requirements changed) with the machine's `python3`.
+fn python_env(root: &Path) -> anyhow::Result<PathBuf> {
+    let requirements_file = root.join("tests/python/requirements.txt");
+    let requirements = std::fs::read_to_string(&requirements_file)
+        .with_context(|| format!("reading {}", requirements_file.display()))?;
+    let venv = target_dir(root).join("python");
+    let python = venv.join("bin").join("python");
+    let stamp = venv.join("installed-requirements.txt");
+    if python.is_file() && std::fs::read_to_string(&stamp).ok().as_deref() == Some(&requirements) {
+        return Ok(python);
+    }
+    run(Command::new("python3")
+        .args(["-m", "venv", "--clear"])
+        .arg(&venv))
+    .context("python3 with the venv module is needed for the AWS SDK and OpenAPI tests")?;
+    run(Command::new(&python)
+        .args([
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            "-r",
+        ])
+        .arg(&requirements_file))?;
+    std::fs::write(&stamp, requirements)?;
+    Ok(python)
 }
 
 fn demo(root: &Path) -> anyhow::Result<()> {
