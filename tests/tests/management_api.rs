@@ -272,6 +272,7 @@ async fn a_batch_sends_one_payload_to_many_and_reports_failures() {
         json!({"connectionIds": [a], "data": "x", "dataBase64": "AA=="}).to_string(),
         json!({"connectionIds": [a], "dataBase64": "***"}).to_string(),
         json!({"connectionIds": [a], "data": "x", "extra": 1}).to_string(),
+        json!({"connectionIds": [a], "data": "x", "dataBase64": null}).to_string(),
         json!({"connectionIds": vec!["x"; 1001], "data": "x"}).to_string(),
     ] {
         let response = gateway.api("POST", "/@connections", bad.as_bytes()).await;

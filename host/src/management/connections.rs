@@ -6,7 +6,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use bytes::Bytes;
 use http::StatusCode;
-use serde::Deserialize;
+use serde::{Deserialize, Deserializer};
 use serde_json::json;
 use tokio_tungstenite::tungstenite::Message;
 
@@ -80,8 +80,15 @@ pub async fn list(registry: &dyn Registry, query: &Query) -> Result<ApiResponse,
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 struct Batch {
     connection_ids: Vec<String>,
+    #[serde(default, deserialize_with = "string")]
     data: Option<String>,
+    #[serde(default, deserialize_with = "string")]
     data_base64: Option<String>,
+}
+
+/// An optional field that, when present, must be a string (not `null`).
+fn string<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<String>, D::Error> {
+    String::deserialize(deserializer).map(Some)
 }
 
 /// `POST /@connections` with `{"connectionIds": […], "data": "…"}` (a text
