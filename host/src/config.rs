@@ -300,6 +300,23 @@ mod tests {
     }
 
     #[test]
+    fn management_credentials_and_the_access_log_come_from_the_file() {
+        let file: ConfigFile = "api_token = [\"t1\", \"t2\"]\napi_key = [\"AKID:secret\"]\naccess_log = \"off\"\naccess_log_format = \"text\"\n"
+            .parse()
+            .unwrap();
+        assert_eq!(file.options.api_token, Some(vec!["t1".into(), "t2".into()]));
+        assert_eq!(file.options.access_log, Some(AccessLogTarget::Off));
+        assert_eq!(file.options.access_log_format, Some(AccessLogFormat::Text));
+        let bad_key = Options {
+            plugins: Some(PathBuf::from("/nonexistent")),
+            api_key: Some(vec!["no-secret".into()]),
+            ..Options::default()
+        };
+        let error = Settings::resolve(bad_key, None).unwrap_err().to_string();
+        assert!(error.contains("ACCESS_KEY_ID:SECRET_ACCESS_KEY"), "{error}");
+    }
+
+    #[test]
     fn a_missing_or_bad_config_file_is_a_clear_error() {
         let missing = Settings::resolve(
             Options::default(),

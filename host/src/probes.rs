@@ -22,7 +22,8 @@ pub fn health() -> Response<Full<Bytes>> {
 }
 
 /// Whether the gateway should get traffic: set once every configured route
-/// has a loaded component, cleared when it stops taking connections.
+/// has a loaded component. Clearing it (when shutting down) turns `/ready` to
+/// 503 so that load balancers stop sending clients before connections close.
 #[derive(Clone, Debug, Default)]
 pub struct Readiness(Arc<AtomicBool>);
 

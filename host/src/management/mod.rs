@@ -31,11 +31,10 @@ use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
 
 pub use auth::Credentials;
-pub use connections::MAX_BATCH;
-pub use endpoint::Operation;
-pub use response::{ApiError, ApiResponse};
 
-use endpoint::Query;
+use connections::MAX_BATCH;
+use endpoint::{Operation, Query};
+use response::{ApiError, ApiResponse};
 
 use crate::connection::random_token;
 use crate::gateway::Gateway;
