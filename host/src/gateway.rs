@@ -8,11 +8,14 @@ use anyhow::Context;
 use tokio::net::TcpListener;
 use tokio::task::JoinSet;
 
+use crate::admission::Admission;
 use crate::config::Settings;
+use crate::event::CloseInitiator;
 use crate::plugins::{Plugin, PluginRuntime, directory};
 use crate::registry::{LocalRegistry, Registry};
 use crate::router::{RouteTable, Router};
-use crate::{listener, management};
+use crate::shutdown::{GOING_AWAY, Shutdown};
+use crate::{listener, management, tls};
 
 /// What every connection task and request handler shares.
 pub struct Gateway {
@@ -20,6 +23,10 @@ pub struct Gateway {
     pub registry: Arc<dyn Registry>,
     /// Routes events to plugins.
     pub router: Router,
+    /// Who may connect.
+    pub admission: Admission,
+    /// Draining state and the connection tasks a shutdown waits for.
+    pub shutdown: Arc<Shutdown>,
     /// The resolved settings.
     pub settings: Settings,
 }
@@ -30,13 +37,32 @@ pub struct RunningGateway {
     pub client_addr: SocketAddr,
     /// Where the management listener answers.
     pub management_addr: SocketAddr,
+    gateway: Arc<Gateway>,
     tasks: JoinSet<()>,
 }
 
 impl RunningGateway {
-    /// Serves until a listener stops (which only happens on a fatal error).
-    pub async fn serve(mut self) {
+    /// Serves until a listener fails, which only happens on a fatal error.
+    pub async fn serve(&mut self) {
         self.tasks.join_next().await;
+    }
+
+    /// Shuts down gracefully: `/ready` turns 503 and the client listener
+    /// closes, every connection is closed with 1001 "going away", and this
+    /// waits for every `$disconnect` to run. Says whether all finished within
+    /// the drain timeout.
+    pub async fn shutdown(&self) -> bool {
+        let gateway = &self.gateway;
+        gateway.shutdown.begin();
+        let (code, reason) = GOING_AWAY;
+        gateway
+            .registry
+            .close_local(code, reason, CloseInitiator::Shutdown)
+            .await;
+        gateway
+            .shutdown
+            .drained(gateway.settings.drain_timeout)
+            .await
     }
 }
 
@@ -44,7 +70,8 @@ impl Gateway {
     /// Loads and validates every plugin, binds both listeners and starts
     /// serving. Fails, naming the file and the reason, if any plugin is refused.
     pub async fn start(settings: Settings) -> anyhow::Result<RunningGateway> {
-        let registry: Arc<dyn Registry> = Arc::new(LocalRegistry::new(settings.max_message_size));
+        let registry: Arc<dyn Registry> =
+            Arc::new(LocalRegistry::new(settings.connection.max_message_size));
         let runtime = PluginRuntime::new(
             settings.sandbox,
             Arc::clone(&registry),
@@ -56,6 +83,7 @@ impl Gateway {
             settings.route_selection.clone(),
             settings.stage.clone(),
         );
+        let tls = settings.tls.as_ref().map(tls::acceptor).transpose()?;
 
         let clients = TcpListener::bind(settings.listen)
             .await
@@ -66,19 +94,23 @@ impl Gateway {
         let client_addr = clients.local_addr()?;
         let management_addr = management.local_addr()?;
 
+        let scheme = if tls.is_some() { "wss" } else { "ws" };
         let gateway = Arc::new(Gateway {
             registry,
             router,
+            admission: Admission::new(&settings.admission),
+            shutdown: Arc::new(Shutdown::default()),
             settings,
         });
         let mut tasks = JoinSet::new();
-        tasks.spawn(listener::serve(clients, Arc::clone(&gateway)));
-        tasks.spawn(management::serve(management));
-        tracing::info!("listening for WebSocket clients on ws://{client_addr}");
+        tasks.spawn(listener::serve(clients, Arc::clone(&gateway), tls));
+        tasks.spawn(management::serve(management, Arc::clone(&gateway.shutdown)));
+        tracing::info!("listening for WebSocket clients on {scheme}://{client_addr}");
         tracing::info!("management listener on http://{management_addr}");
         Ok(RunningGateway {
             client_addr,
             management_addr,
+            gateway,
             tasks,
         })
     }
@@ -105,7 +137,8 @@ async fn load_routes(runtime: &PluginRuntime, settings: &Settings) -> anyhow::Re
             }
         };
         tracing::info!(route = %binding.route, component = plugin.name(), "route bound");
-        table.bind(binding.route, plugin);
+        let rate = settings.route_rates.get(&binding.route).copied();
+        table.bind(binding.route, plugin, rate);
     }
     if loaded.is_empty() {
         tracing::warn!(plugins = %settings.plugins.display(), "no components in the plugins directory: every message will get a Forbidden error frame");

@@ -5,12 +5,14 @@
 //!
 //! 1. [`listener`] accepts a TCP connection and serves HTTP on it: `GET /health`
 //!    ([`probes`]) or a WebSocket upgrade.
-//! 2. [`handshake`] validates the upgrade, registers a new [`connection`] in the
+//! 2. [`handshake`] validates the upgrade, asks [`admission`] whether one more
+//!    connection may come in, registers a new [`connection`] in the
 //!    [`registry`] and asks the [`router`] to run `$connect`, whose answer
 //!    becomes the HTTP response (101, or the handler's status and body).
 //! 3. [`connection::task`] owns the socket: it reads frames in order and hands
-//!    each message to the [`router`], while a writer drains the connection's
-//!    outbound queue.
+//!    each message to the [`router`] (within the connection's [`limits`]),
+//!    while a writer drains the connection's outbound queue; its timers send
+//!    pings and enforce the idle timeout and maximum duration.
 //! 4. The [`router`] picks the route (route selection expression, else
 //!    `$default`), builds the [`event`] and calls the route's plugin.
 //! 5. [`plugins`] runs the event in a pooled, sandboxed instance of the
@@ -20,9 +22,11 @@
 //! 7. The route response goes back on the sender's queue; when the connection
 //!    ends, `$disconnect` runs exactly once.
 //!
-//! [`gateway`] assembles these parts from [`config`]; [`management`] is the
+//! [`gateway`] assembles these parts from [`config`]; [`tls`] serves wss;
+//! [`shutdown`] drains connections on SIGTERM; [`management`] is the
 //! operator's listener; [`cli`] is the command line.
 
+pub mod admission;
 pub mod cli;
 pub mod config;
 pub mod connection;
@@ -30,12 +34,15 @@ pub mod event;
 pub mod gateway;
 pub mod handshake;
 pub mod imports;
+pub mod limits;
 pub mod listener;
 pub mod management;
 pub mod plugins;
 pub mod probes;
 pub mod registry;
 pub mod router;
+pub mod shutdown;
+pub mod tls;
 
 pub use config::{Options, Settings};
 pub use gateway::{Gateway, RunningGateway};

@@ -44,6 +44,15 @@ impl ConnectDecision {
     }
 }
 
+/// What became of a message.
+#[derive(Debug, PartialEq)]
+pub enum Delivery {
+    /// A handler ran (or none matched); send this back to the sender, if anything.
+    Handled(Option<Message>),
+    /// The route is over its rate limit; send this error frame back.
+    Throttled(Message),
+}
+
 /// Routes a connection's events to plugins.
 #[derive(Debug)]
 pub struct Router {
@@ -122,16 +131,16 @@ impl Router {
         }
     }
 
-    /// Routes one message; returns what to send back to the sender, if anything
-    /// (the route response, or an error frame).
-    pub async fn message(&self, connection: &Connection, payload: Payload) -> Option<Message> {
+    /// Routes one message; says what to send back to the sender (the route
+    /// response or an error frame), if anything.
+    pub async fn message(&self, connection: &Connection, payload: Payload) -> Delivery {
         let (route, plugin) = match self.select(&payload) {
             Some(selected) => selected,
-            None => {
-                let frame = ErrorFrame::Forbidden;
-                return Some(frame.to_message(connection.id().as_str(), &random_token::<12>()));
-            }
+            None => return Delivery::Handled(Some(error_frame(connection, ErrorFrame::Forbidden))),
         };
+        if !self.table.admit(&route) {
+            return Delivery::Throttled(error_frame(connection, ErrorFrame::TooManyRequests));
+        }
         let context = self.context(
             connection,
             &route,
@@ -143,14 +152,14 @@ impl Router {
             context,
             kind: EventKind::Message(payload),
         };
-        match plugin.handle(event).await {
+        Delivery::Handled(match plugin.handle(event).await {
             Ok(response) => response.body.map(Message::from),
             Err(error) => {
                 tracing::error!(connection = %connection.id(), %route, plugin = plugin.name(), %request_id, %error, "handler failed");
                 let frame = ErrorFrame::InternalServerError;
                 Some(frame.to_message(connection.id().as_str(), &request_id))
             }
-        }
+        })
     }
 
     /// Runs `$disconnect`, if bound, for a connection that has ended.
@@ -207,4 +216,9 @@ impl Router {
             context: connection.context().to_vec(),
         }
     }
+}
+
+/// An error frame for `connection` with a fresh request id.
+pub fn error_frame(connection: &Connection, frame: ErrorFrame) -> Message {
+    frame.to_message(connection.id().as_str(), &random_token::<12>())
 }
