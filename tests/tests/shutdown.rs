@@ -83,3 +83,19 @@ async fn while_draining_ready_answers_503_and_new_upgrades_are_refused() {
     );
     assert!(gateway.wait_exit(Duration::from_secs(30)).success());
 }
+
+#[tokio::test]
+async fn a_second_signal_exits_at_once() {
+    let mut gateway = GatewayBuilder::new()
+        .component("$default.wasm", "wsgate-echo")
+        .args(&["--drain-timeout", "60s"])
+        .start();
+    // A client that never answers the close frame holds the drain open.
+    let _lingering = wsgate_tests::RawClient::connect(gateway.addr).await;
+    gateway.signal(libc::SIGTERM);
+    gateway.wait_for_log("a second signal exits at once").await;
+    gateway.signal(libc::SIGTERM);
+    let status = gateway.wait_exit(Duration::from_secs(5));
+    assert_eq!(status.code(), Some(130), "{status}");
+    assert!(gateway.logs().contains("second signal"));
+}
