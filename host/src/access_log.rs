@@ -89,6 +89,8 @@ pub enum Outcome {
     Status(u16),
     /// No route matched and there is no `$default`: 403.
     NoRoute,
+    /// The route is over its rate limit: 429.
+    Throttled,
     /// The handler trapped (panic, deadline, memory cap): 500.
     Trapped(String),
     /// The handler returned an error: 500.
@@ -103,6 +105,7 @@ impl Outcome {
         match self {
             Outcome::Status(status) => *status,
             Outcome::NoRoute => 403,
+            Outcome::Throttled => 429,
             Outcome::Trapped(_) | Outcome::Failed(_) | Outcome::Invalid(_) => 500,
         }
     }
@@ -112,6 +115,7 @@ impl Outcome {
         match self {
             Outcome::Status(_) => None,
             Outcome::NoRoute => Some("Forbidden"),
+            Outcome::Throttled => Some("Too many requests"),
             Outcome::Trapped(message) | Outcome::Failed(message) => Some(message),
             Outcome::Invalid(message) => Some(message),
         }

@@ -81,12 +81,23 @@ pub fn main() -> ExitCode {
 
 async fn serve(config: Option<PathBuf>, options: Options) -> anyhow::Result<()> {
     let settings = Settings::resolve(options, config.as_deref())?;
-    let running = Gateway::start(settings).await?;
+    let mut running = Gateway::start(settings).await?;
     tokio::select! {
         () = running.serve() => anyhow::bail!("a listener stopped unexpectedly"),
-        () = shutdown_signal() => {
-            tracing::info!("shutting down");
+        () = shutdown_signal() => {}
+    }
+    tracing::info!("shutting down: closing every connection (a second signal exits at once)");
+    tokio::select! {
+        drained = running.shutdown() => {
+            match drained {
+                true => tracing::info!("every connection closed; bye"),
+                false => tracing::warn!("the drain timeout passed with connections still closing"),
+            }
             Ok(())
+        }
+        () = shutdown_signal() => {
+            tracing::warn!("second signal: exiting without waiting");
+            std::process::exit(130)
         }
     }
 }

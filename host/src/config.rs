@@ -7,6 +7,7 @@
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
+use std::num::NonZeroU32;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -47,25 +48,113 @@ pub struct Options {
     #[arg(long, env = "WSGATE_STAGE")]
     pub stage: Option<String>,
 
-    /// CPU time one handler call may use, in milliseconds [default: 1000].
-    #[arg(long, env = "WSGATE_HANDLER_TIMEOUT_MS", value_name = "MS")]
-    pub handler_timeout_ms: Option<u64>,
+    /// CPU time one handler call may use [default: 1s].
+    #[arg(long, env = "WSGATE_HANDLER_TIMEOUT", value_name = "DURATION", value_parser = humantime::parse_duration)]
+    #[serde(default, with = "humantime_serde")]
+    pub handler_timeout: Option<Duration>,
 
     /// Memory one handler instance may use, in MiB [default: 64].
     #[arg(long, env = "WSGATE_HANDLER_MEMORY_MB", value_name = "MIB")]
     pub handler_memory_mb: Option<u64>,
 
-    /// Largest message accepted from or sent to a client, in bytes [default: 131072].
-    #[arg(long, env = "WSGATE_MAX_MESSAGE_SIZE", value_name = "BYTES")]
-    pub max_message_size: Option<usize>,
-
-    /// Messages queued for one slow client before sends to it are throttled [default: 1024].
-    #[arg(long, env = "WSGATE_OUTBOUND_QUEUE", value_name = "MESSAGES")]
-    pub outbound_queue: Option<usize>,
-
     /// Ready instances kept per component [default: 16].
     #[arg(long, env = "WSGATE_INSTANCES_PER_PLUGIN", value_name = "N")]
     pub instances_per_plugin: Option<usize>,
+
+    /// Largest message accepted from or sent to a client, in bytes; larger closes with 1009 [default: 131072].
+    #[arg(long, env = "WSGATE_MAX_MESSAGE_SIZE", value_name = "BYTES")]
+    pub max_message_size: Option<usize>,
+
+    /// Largest frame accepted from a client, in bytes; larger closes with 1009 [default: 32768].
+    #[arg(long, env = "WSGATE_MAX_FRAME_SIZE", value_name = "BYTES")]
+    pub max_frame_size: Option<usize>,
+
+    /// Messages queued for one client; a client too slow to drain it is closed with 1013 [default: 256].
+    #[arg(long, env = "WSGATE_OUTBOUND_QUEUE", value_name = "MESSAGES")]
+    pub outbound_queue: Option<usize>,
+
+    /// How often the gateway pings each client; 0 disables pings [default: 30s].
+    #[arg(long, env = "WSGATE_PING_INTERVAL", value_name = "DURATION", value_parser = humantime::parse_duration)]
+    #[serde(default, with = "humantime_serde")]
+    pub ping_interval: Option<Duration>,
+
+    /// How long a client may take to answer a ping before it is closed as dead [default: 20s].
+    #[arg(long, env = "WSGATE_PING_TIMEOUT", value_name = "DURATION", value_parser = humantime::parse_duration)]
+    #[serde(default, with = "humantime_serde")]
+    pub ping_timeout: Option<Duration>,
+
+    /// Close a connection after this long without a message either way; 0 disables [default: 10m].
+    #[arg(long, env = "WSGATE_IDLE_TIMEOUT", value_name = "DURATION", value_parser = humantime::parse_duration)]
+    #[serde(default, with = "humantime_serde")]
+    pub idle_timeout: Option<Duration>,
+
+    /// Close every connection after this long; 0 disables [default: 0].
+    #[arg(long, env = "WSGATE_MAX_CONNECTION_DURATION", value_name = "DURATION", value_parser = humantime::parse_duration)]
+    #[serde(default, with = "humantime_serde")]
+    pub max_connection_duration: Option<Duration>,
+
+    /// Messages per second one connection may send; 0 disables [default: 1000].
+    #[arg(long, env = "WSGATE_CONNECTION_RATE", value_name = "PER_SECOND")]
+    pub connection_rate: Option<u32>,
+
+    /// Messages one connection may send in a burst above its rate [default: 2000].
+    #[arg(long, env = "WSGATE_CONNECTION_BURST", value_name = "MESSAGES")]
+    pub connection_burst: Option<u32>,
+
+    /// Consecutive rate-limited messages after which a connection is closed with 1008 [default: 20].
+    #[arg(long, env = "WSGATE_RATE_LIMIT_CLOSE_AFTER", value_name = "MESSAGES")]
+    pub rate_limit_close_after: Option<u32>,
+
+    /// Most simultaneous connections; more get HTTP 503 [default: 100000].
+    #[arg(long, env = "WSGATE_MAX_CONNECTIONS", value_name = "N")]
+    pub max_connections: Option<usize>,
+
+    /// New connections accepted per second (burst of the same size); more get HTTP 429; 0 disables [default: 0].
+    #[arg(long, env = "WSGATE_CONNECTIONS_PER_SECOND", value_name = "PER_SECOND")]
+    pub connections_per_second: Option<u32>,
+
+    /// Time a client has to send its upgrade request headers [default: 10s].
+    #[arg(long, env = "WSGATE_HANDSHAKE_TIMEOUT", value_name = "DURATION", value_parser = humantime::parse_duration)]
+    #[serde(default, with = "humantime_serde")]
+    pub handshake_timeout: Option<Duration>,
+
+    /// Largest HTTP request head (request line and headers), in bytes [default: 16384].
+    #[arg(long, env = "WSGATE_MAX_HEADER_SIZE", value_name = "BYTES")]
+    pub max_header_size: Option<usize>,
+
+    /// Browser origins allowed to connect (repeat, or comma-separated); requests with another
+    /// `Origin` get 403. Requests without `Origin` (non-browser clients) are allowed [default: any].
+    #[arg(
+        long = "allowed-origin",
+        env = "WSGATE_ALLOWED_ORIGINS",
+        value_name = "ORIGIN",
+        value_delimiter = ','
+    )]
+    #[serde(default)]
+    pub allowed_origins: Vec<String>,
+
+    /// On SIGTERM/SIGINT, how long to wait for connections to close and `$disconnect` to run [default: 30s].
+    #[arg(long, env = "WSGATE_DRAIN_TIMEOUT", value_name = "DURATION", value_parser = humantime::parse_duration)]
+    #[serde(default, with = "humantime_serde")]
+    pub drain_timeout: Option<Duration>,
+
+    /// PEM certificate chain for wss (with --tls-key); reloaded when the file changes.
+    #[arg(
+        long,
+        env = "WSGATE_TLS_CERT",
+        value_name = "FILE",
+        requires = "tls_key"
+    )]
+    pub tls_cert: Option<PathBuf>,
+
+    /// PEM private key for wss (with --tls-cert); reloaded when the file changes.
+    #[arg(
+        long,
+        env = "WSGATE_TLS_KEY",
+        value_name = "FILE",
+        requires = "tls_cert"
+    )]
+    pub tls_key: Option<PathBuf>,
 
     /// Bearer token the management API accepts (repeat, or comma-separate, for several).
     #[arg(
@@ -120,26 +209,100 @@ impl std::str::FromStr for ConfigFile {
     }
 }
 
-/// A route binding in `wsgate.toml`: `"route" = "file.wasm"` or
-/// `"route" = { component = "file.wasm" }`.
+/// A route binding in `wsgate.toml`: `"route" = "file.wasm"`, or a table
+/// `"route" = { component = "file.wasm", rate = 50, burst = 100 }` whose `rate`
+/// (messages per second for the whole route, all connections together) and
+/// `burst` are optional.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(untagged)]
 pub enum RouteSpec {
     /// Just the component file.
     File(String),
-    /// A table, which later options can extend.
+    /// The component file and route options.
     Table {
         /// The component file.
         component: String,
+        /// Messages per second the route accepts, from all connections together.
+        rate: Option<u32>,
+        /// Messages the route accepts in a burst above its rate.
+        burst: Option<u32>,
     },
 }
 
 impl RouteSpec {
     fn component(&self) -> &str {
         match self {
-            RouteSpec::File(file) | RouteSpec::Table { component: file } => file,
+            RouteSpec::File(file)
+            | RouteSpec::Table {
+                component: file, ..
+            } => file,
         }
     }
+}
+
+/// A token bucket: a sustained rate and a burst.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Rate {
+    /// Tokens per second.
+    pub per_second: NonZeroU32,
+    /// Bucket size.
+    pub burst: NonZeroU32,
+}
+
+impl Rate {
+    /// A rate, or none when `per_second` is 0; the burst defaults to the rate.
+    pub fn new(per_second: u32, burst: Option<u32>) -> Option<Rate> {
+        let per_second = NonZeroU32::new(per_second)?;
+        let burst = burst.and_then(NonZeroU32::new).unwrap_or(per_second);
+        Some(Rate { per_second, burst })
+    }
+}
+
+/// What one connection may do and how long it may live.
+#[derive(Clone, Debug)]
+pub struct ConnectionLimits {
+    /// Largest message in either direction.
+    pub max_message_size: usize,
+    /// Largest frame from a client.
+    pub max_frame_size: usize,
+    /// Outbound queue length.
+    pub outbound_queue: usize,
+    /// Ping period; none disables pings.
+    pub ping_interval: Option<Duration>,
+    /// Time allowed for a pong.
+    pub ping_timeout: Duration,
+    /// Close after this long without traffic; none disables.
+    pub idle_timeout: Option<Duration>,
+    /// Close after this long in any case; none disables.
+    pub max_duration: Option<Duration>,
+    /// Messages per second a connection may send.
+    pub rate: Option<Rate>,
+    /// Consecutive rate-limited messages before the connection is closed.
+    pub close_after_throttled: u32,
+}
+
+/// Who may connect, checked before `$connect` runs.
+#[derive(Clone, Debug)]
+pub struct AdmissionLimits {
+    /// Most simultaneous connections.
+    pub max_connections: usize,
+    /// New connections per second.
+    pub connections_per_second: Option<Rate>,
+    /// Time allowed for the request head.
+    pub handshake_timeout: Duration,
+    /// Largest request head.
+    pub max_header_size: usize,
+    /// Allowed `Origin`s; empty allows any.
+    pub allowed_origins: Vec<String>,
+}
+
+/// Certificate and key files for wss.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TlsFiles {
+    /// PEM certificate chain.
+    pub cert: PathBuf,
+    /// PEM private key.
+    pub key: PathBuf,
 }
 
 /// Everything the gateway needs to start, resolved.
@@ -149,6 +312,8 @@ pub struct Settings {
     pub plugins: PathBuf,
     /// Route key → component file name, from `wsgate.toml`.
     pub routes: BTreeMap<String, String>,
+    /// Route key → the route's rate limit, from `wsgate.toml`.
+    pub route_rates: BTreeMap<String, Rate>,
     /// Client listener address.
     pub listen: SocketAddr,
     /// Management listener address.
@@ -159,12 +324,16 @@ pub struct Settings {
     pub stage: String,
     /// Limits for every handler call.
     pub sandbox: Sandbox,
-    /// Largest message in either direction.
-    pub max_message_size: usize,
-    /// Outbound queue length per connection.
-    pub outbound_queue: usize,
     /// Ready instances kept per component.
     pub instances_per_plugin: usize,
+    /// Per-connection limits and timeouts.
+    pub connection: ConnectionLimits,
+    /// Limits checked at the handshake.
+    pub admission: AdmissionLimits,
+    /// Time allowed for a graceful shutdown.
+    pub drain_timeout: Duration,
+    /// wss certificate and key, if any.
+    pub tls: Option<TlsFiles>,
     /// Who may use the management API.
     pub api_credentials: Credentials,
     /// Where the access log goes.
@@ -187,10 +356,18 @@ impl Settings {
             },
         };
         let ConfigFile {
-            options: from_file,
+            options: file,
             routes,
         } = file;
-        let plugins = match (given.plugins, from_file.plugins) {
+        // A flag or variable, else the file, else the default.
+        macro_rules! pick {
+            ($field:ident, $default:expr) => {
+                given.$field.or(file.$field).unwrap_or($default)
+            };
+        }
+        // Durations where 0 means "off".
+        let enabled = |duration: Duration| (!duration.is_zero()).then_some(duration);
+        let plugins = match (given.plugins, file.plugins) {
             (Some(dir), _) => dir,
             (None, Some(dir)) => base.unwrap_or_default().join(dir),
             (None, None) => {
@@ -199,15 +376,36 @@ impl Settings {
         };
         let route_selection = match given
             .route_selection_expression
-            .or(from_file.route_selection_expression)
+            .or(file.route_selection_expression)
         {
             Some(expression) => expression.parse()?,
             None => RouteSelection::default(),
         };
-        let api_credentials = Credentials::new(
-            given.api_token.or(from_file.api_token).unwrap_or_default(),
-            given.api_key.or(from_file.api_key).unwrap_or_default(),
-        )?;
+        let tls = match (
+            given.tls_cert.or(file.tls_cert),
+            given.tls_key.or(file.tls_key),
+        ) {
+            (Some(cert), Some(key)) => Some(TlsFiles { cert, key }),
+            (None, None) => None,
+            _ => bail!("wss needs both a certificate (tls_cert) and a key (tls_key)"),
+        };
+        let allowed_origins = match given.allowed_origins.is_empty() {
+            true => file.allowed_origins,
+            false => given.allowed_origins,
+        };
+        let route_rates = routes
+            .iter()
+            .filter_map(|(route, spec)| match spec {
+                RouteSpec::Table {
+                    rate: Some(rate),
+                    burst,
+                    ..
+                } => Some((route.clone(), Rate::new(*rate, *burst)?)),
+                _ => None,
+            })
+            .collect();
+        let api_credentials =
+            Credentials::new(pick!(api_token, Vec::new()), pick!(api_key, Vec::new()))?;
         let default_addr = |addr: &str| addr.parse().expect("valid default address");
         Ok(Settings {
             plugins,
@@ -215,50 +413,42 @@ impl Settings {
                 .into_iter()
                 .map(|(route, spec)| (route, spec.component().to_owned()))
                 .collect(),
-            listen: given
-                .listen
-                .or(from_file.listen)
-                .unwrap_or_else(|| default_addr(DEFAULT_LISTEN)),
-            api_listen: given
-                .api_listen
-                .or(from_file.api_listen)
-                .unwrap_or_else(|| default_addr(DEFAULT_API_LISTEN)),
+            route_rates,
+            listen: pick!(listen, default_addr(DEFAULT_LISTEN)),
+            api_listen: pick!(api_listen, default_addr(DEFAULT_API_LISTEN)),
             route_selection,
-            stage: given.stage.or(from_file.stage).unwrap_or_default(),
+            stage: pick!(stage, String::new()),
             sandbox: Sandbox {
-                deadline: Duration::from_millis(
-                    given
-                        .handler_timeout_ms
-                        .or(from_file.handler_timeout_ms)
-                        .unwrap_or(1000),
-                ),
-                memory_bytes: (given
-                    .handler_memory_mb
-                    .or(from_file.handler_memory_mb)
-                    .unwrap_or(64)
-                    << 20) as usize,
+                deadline: pick!(handler_timeout, Duration::from_secs(1)),
+                memory_bytes: (pick!(handler_memory_mb, 64) << 20) as usize,
             },
-            max_message_size: given
-                .max_message_size
-                .or(from_file.max_message_size)
-                .unwrap_or(128 * 1024),
-            outbound_queue: given
-                .outbound_queue
-                .or(from_file.outbound_queue)
-                .unwrap_or(1024),
-            instances_per_plugin: given
-                .instances_per_plugin
-                .or(from_file.instances_per_plugin)
-                .unwrap_or(16),
+            instances_per_plugin: pick!(instances_per_plugin, 16),
+            connection: ConnectionLimits {
+                max_message_size: pick!(max_message_size, 128 * 1024),
+                max_frame_size: pick!(max_frame_size, 32 * 1024),
+                outbound_queue: pick!(outbound_queue, 256),
+                ping_interval: enabled(pick!(ping_interval, Duration::from_secs(30))),
+                ping_timeout: pick!(ping_timeout, Duration::from_secs(20)),
+                idle_timeout: enabled(pick!(idle_timeout, Duration::from_secs(600))),
+                max_duration: enabled(pick!(max_connection_duration, Duration::ZERO)),
+                rate: Rate::new(
+                    pick!(connection_rate, 1000),
+                    Some(pick!(connection_burst, 2000)),
+                ),
+                close_after_throttled: pick!(rate_limit_close_after, 20).max(1),
+            },
+            admission: AdmissionLimits {
+                max_connections: pick!(max_connections, 100_000),
+                connections_per_second: Rate::new(pick!(connections_per_second, 0), None),
+                handshake_timeout: pick!(handshake_timeout, Duration::from_secs(10)),
+                max_header_size: pick!(max_header_size, 16 * 1024),
+                allowed_origins,
+            },
+            drain_timeout: pick!(drain_timeout, Duration::from_secs(30)),
+            tls,
             api_credentials,
-            access_log: given
-                .access_log
-                .or(from_file.access_log)
-                .unwrap_or_default(),
-            access_log_format: given
-                .access_log_format
-                .or(from_file.access_log_format)
-                .unwrap_or_default(),
+            access_log: pick!(access_log, AccessLogTarget::default()),
+            access_log_format: pick!(access_log_format, AccessLogFormat::default()),
         })
     }
 }
@@ -273,6 +463,23 @@ fn read_config(path: &Path) -> anyhow::Result<ConfigFile> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn management_credentials_and_the_access_log_come_from_the_file() {
+        let file: ConfigFile = "api_token = [\"t1\", \"t2\"]\napi_key = [\"AKID:secret\"]\naccess_log = \"off\"\naccess_log_format = \"text\"\n"
+            .parse()
+            .unwrap();
+        assert_eq!(file.options.api_token, Some(vec!["t1".into(), "t2".into()]));
+        assert_eq!(file.options.access_log, Some(AccessLogTarget::Off));
+        assert_eq!(file.options.access_log_format, Some(AccessLogFormat::Text));
+        let bad_key = Options {
+            plugins: Some(PathBuf::from("/nonexistent")),
+            api_key: Some(vec!["no-secret".into()]),
+            ..Options::default()
+        };
+        let error = Settings::resolve(bad_key, None).unwrap_err().to_string();
+        assert!(error.contains("ACCESS_KEY_ID:SECRET_ACCESS_KEY"), "{error}");
+    }
 
     #[test]
     fn flags_beat_the_file_which_beats_defaults() {
@@ -297,23 +504,6 @@ mod tests {
             Some("chat.wasm")
         );
         std::fs::remove_dir_all(&dir).unwrap();
-    }
-
-    #[test]
-    fn management_credentials_and_the_access_log_come_from_the_file() {
-        let file: ConfigFile = "api_token = [\"t1\", \"t2\"]\napi_key = [\"AKID:secret\"]\naccess_log = \"off\"\naccess_log_format = \"text\"\n"
-            .parse()
-            .unwrap();
-        assert_eq!(file.options.api_token, Some(vec!["t1".into(), "t2".into()]));
-        assert_eq!(file.options.access_log, Some(AccessLogTarget::Off));
-        assert_eq!(file.options.access_log_format, Some(AccessLogFormat::Text));
-        let bad_key = Options {
-            plugins: Some(PathBuf::from("/nonexistent")),
-            api_key: Some(vec!["no-secret".into()]),
-            ..Options::default()
-        };
-        let error = Settings::resolve(bad_key, None).unwrap_err().to_string();
-        assert!(error.contains("ACCESS_KEY_ID:SECRET_ACCESS_KEY"), "{error}");
     }
 
     #[test]

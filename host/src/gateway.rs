@@ -9,13 +9,15 @@ use tokio::net::TcpListener;
 use tokio::task::JoinSet;
 
 use crate::access_log::AccessLog;
+use crate::admission::Admission;
 use crate::config::Settings;
+use crate::event::CloseInitiator;
 use crate::metrics::Metrics;
 use crate::plugins::{Plugin, PluginRuntime, directory};
-use crate::probes::Readiness;
 use crate::registry::{LocalRegistry, Registry};
 use crate::router::{RouteTable, Router};
-use crate::{listener, management};
+use crate::shutdown::{GOING_AWAY, Shutdown};
+use crate::{listener, management, tls};
 
 /// What every connection task and request handler shares.
 pub struct Gateway {
@@ -23,12 +25,14 @@ pub struct Gateway {
     pub registry: Arc<dyn Registry>,
     /// Routes events to plugins.
     pub router: Router,
+    /// Who may connect.
+    pub admission: Admission,
+    /// Draining state and the connection tasks a shutdown waits for.
+    pub shutdown: Arc<Shutdown>,
     /// The resolved settings.
     pub settings: Settings,
     /// Counters and histograms for `GET /metrics`.
     pub metrics: Arc<Metrics>,
-    /// What `GET /ready` answers.
-    pub readiness: Readiness,
 }
 
 /// A started gateway: its bound addresses and its listener tasks.
@@ -37,13 +41,32 @@ pub struct RunningGateway {
     pub client_addr: SocketAddr,
     /// Where the management listener answers.
     pub management_addr: SocketAddr,
+    gateway: Arc<Gateway>,
     tasks: JoinSet<()>,
 }
 
 impl RunningGateway {
-    /// Serves until a listener stops (which only happens on a fatal error).
-    pub async fn serve(mut self) {
+    /// Serves until a listener fails, which only happens on a fatal error.
+    pub async fn serve(&mut self) {
         self.tasks.join_next().await;
+    }
+
+    /// Shuts down gracefully: `/ready` turns 503 and the client listener
+    /// closes, every connection is closed with 1001 "going away", and this
+    /// waits for every `$disconnect` to run. Says whether all finished within
+    /// the drain timeout.
+    pub async fn shutdown(&self) -> bool {
+        let gateway = &self.gateway;
+        gateway.shutdown.begin();
+        let (code, reason) = GOING_AWAY;
+        gateway
+            .registry
+            .close_local(code, reason, CloseInitiator::Shutdown)
+            .await;
+        gateway
+            .shutdown
+            .drained(gateway.settings.drain_timeout)
+            .await
     }
 }
 
@@ -54,20 +77,14 @@ impl Gateway {
         settings
             .api_credentials
             .check_exposure(settings.api_listen)?;
-        let registry: Arc<dyn Registry> = Arc::new(LocalRegistry::new(settings.max_message_size));
+        let registry: Arc<dyn Registry> =
+            Arc::new(LocalRegistry::new(settings.connection.max_message_size));
         let runtime = PluginRuntime::new(
             settings.sandbox,
             Arc::clone(&registry),
             settings.instances_per_plugin,
         )?;
         let table = load_routes(&runtime, &settings).await?;
-        let readiness = Readiness::default();
-        readiness.set(
-            settings
-                .routes
-                .keys()
-                .all(|route| table.get(route).is_some()),
-        );
         let metrics = Arc::new(Metrics::new());
         let access_log = AccessLog::start(&settings.access_log, settings.access_log_format)?;
         let router = Router::new(
@@ -77,6 +94,7 @@ impl Gateway {
             Arc::clone(&metrics),
             access_log,
         );
+        let tls = settings.tls.as_ref().map(tls::acceptor).transpose()?;
 
         let clients = TcpListener::bind(settings.listen)
             .await
@@ -87,21 +105,24 @@ impl Gateway {
         let client_addr = clients.local_addr()?;
         let management_addr = management.local_addr()?;
 
+        let scheme = if tls.is_some() { "wss" } else { "ws" };
         let gateway = Arc::new(Gateway {
             registry,
             router,
+            admission: Admission::new(&settings.admission),
+            shutdown: Arc::new(Shutdown::default()),
             settings,
             metrics,
-            readiness,
         });
         let mut tasks = JoinSet::new();
-        tasks.spawn(listener::serve(clients, Arc::clone(&gateway)));
+        tasks.spawn(listener::serve(clients, Arc::clone(&gateway), tls));
         tasks.spawn(management::serve(management, Arc::clone(&gateway)));
-        tracing::info!("listening for WebSocket clients on ws://{client_addr}");
+        tracing::info!("listening for WebSocket clients on {scheme}://{client_addr}");
         tracing::info!("management listener on http://{management_addr}");
         Ok(RunningGateway {
             client_addr,
             management_addr,
+            gateway,
             tasks,
         })
     }
@@ -128,7 +149,8 @@ async fn load_routes(runtime: &PluginRuntime, settings: &Settings) -> anyhow::Re
             }
         };
         tracing::info!(route = %binding.route, component = plugin.name(), "route bound");
-        table.bind(binding.route, plugin);
+        let rate = settings.route_rates.get(&binding.route).copied();
+        table.bind(binding.route, plugin, rate);
     }
     if loaded.is_empty() {
         tracing::warn!(plugins = %settings.plugins.display(), "no components in the plugins directory: every message will get a Forbidden error frame");

@@ -32,6 +32,13 @@ pub async fn upgrade(
         Ok(key) => key,
         Err(response) => return response,
     };
+    if gateway.shutdown.is_draining() {
+        return probes::text(StatusCode::SERVICE_UNAVAILABLE, "shutting down\n");
+    }
+    let permit = match gateway.admission.admit(request.headers()) {
+        Ok(permit) => permit,
+        Err(response) => return response,
+    };
     let on_upgrade = hyper::upgrade::on(&mut request);
     let headers = request.headers();
     let header = |name: header::HeaderName| {
@@ -48,7 +55,7 @@ pub async fn upgrade(
     };
     let connect = connect_request(&request);
 
-    let (connection, queue) = Connection::new(peer, gateway.settings.outbound_queue);
+    let (connection, queue) = Connection::new(peer, gateway.settings.connection.outbound_queue);
     let connection = Arc::new(connection);
     gateway.registry.register(Arc::clone(&connection)).await;
     match gateway.router.connect(&connection, connect).await {
@@ -57,7 +64,8 @@ pub async fn upgrade(
             context,
         } => {
             connection.set_context(context);
-            tokio::spawn(task::run(gateway, connection, on_upgrade, queue));
+            let task = task::run(Arc::clone(&gateway), connection, on_upgrade, queue, permit);
+            gateway.shutdown.spawn_connection(task);
             switching_protocols(&key, subprotocol.as_deref())
         }
         ConnectDecision::Reject { status, body } => {

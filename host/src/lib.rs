@@ -5,12 +5,14 @@
 //!
 //! 1. [`listener`] accepts a TCP connection and serves HTTP on it: `GET /health`
 //!    ([`probes`]) or a WebSocket upgrade.
-//! 2. [`handshake`] validates the upgrade, registers a new [`connection`] in the
+//! 2. [`handshake`] validates the upgrade, asks [`admission`] whether one more
+//!    connection may come in, registers a new [`connection`] in the
 //!    [`registry`] and asks the [`router`] to run `$connect`, whose answer
 //!    becomes the HTTP response (101, or the handler's status and body).
 //! 3. [`connection::task`] owns the socket: it reads frames in order and hands
-//!    each message to the [`router`], while a writer drains the connection's
-//!    outbound queue.
+//!    each message to the [`router`] (within the connection's [`limits`]),
+//!    while a writer drains the connection's outbound queue; its timers send
+//!    pings and enforce the idle timeout and maximum duration.
 //! 4. The [`router`] picks the route (route selection expression, else
 //!    `$default`), builds the [`event`] and calls the route's plugin.
 //! 5. [`plugins`] runs the event in a pooled, sandboxed instance of the
@@ -23,11 +25,13 @@
 //! Every event is also written to the [`access_log`] and counted in the
 //! [`metrics`].
 //!
-//! [`gateway`] assembles these parts from [`config`]; [`management`] is the
+//! [`gateway`] assembles these parts from [`config`]; [`tls`] serves wss;
+//! [`shutdown`] drains connections on SIGTERM; [`management`] is the
 //! operator's listener (the `@connections` API, `/health`, `/ready`,
 //! `/metrics`); [`cli`] is the command line.
 
 pub mod access_log;
+pub mod admission;
 pub mod cli;
 pub mod config;
 pub mod connection;
@@ -35,6 +39,7 @@ pub mod event;
 pub mod gateway;
 pub mod handshake;
 pub mod imports;
+pub mod limits;
 pub mod listener;
 pub mod management;
 pub mod metrics;
@@ -42,7 +47,9 @@ pub mod plugins;
 pub mod probes;
 pub mod registry;
 pub mod router;
+pub mod shutdown;
 pub mod timestamp;
+pub mod tls;
 
 pub use config::{Options, Settings};
 pub use gateway::{Gateway, RunningGateway};

@@ -1,5 +1,5 @@
-//! The client listener: plain HTTP for `GET /health`, WebSocket upgrades for
-//! everything else, on one port.
+//! The client listener: plain HTTP for `GET /health` and `GET /ready`, WebSocket
+//! upgrades for everything else, on one port, over TCP or TLS (wss).
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -9,30 +9,62 @@ use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper::{Method, Request, StatusCode};
-use hyper_util::rt::TokioIo;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpListener, TcpStream};
+use tokio_rustls::TlsAcceptor;
 
 use crate::gateway::Gateway;
 use crate::{handshake, probes};
 
-/// Accepts client connections until the process ends.
-pub async fn serve(listener: TcpListener, gateway: Arc<Gateway>) {
+/// The smallest request-head buffer hyper accepts.
+const MIN_HEAD_BUFFER: usize = 8192;
+
+/// Accepts client connections until shutdown begins.
+pub async fn serve(listener: TcpListener, gateway: Arc<Gateway>, tls: Option<TlsAcceptor>) {
     loop {
-        let (stream, remote) = accept(&listener).await;
+        let (stream, remote) = tokio::select! {
+            accepted = accept(&listener) => accepted,
+            () = gateway.shutdown.stopped_accepting() => return,
+        };
         let _ = stream.set_nodelay(true);
         let gateway = Arc::clone(&gateway);
+        let tls = tls.clone();
         tokio::spawn(async move {
-            let service = service_fn(move |request| {
-                let gateway = Arc::clone(&gateway);
-                async move { Ok::<_, Infallible>(respond(gateway, request, remote).await) }
-            });
-            let connection = http1::Builder::new()
-                .serve_connection(TokioIo::new(stream), service)
-                .with_upgrades();
-            if let Err(error) = connection.await {
-                tracing::debug!(%remote, %error, "client connection ended with an error");
+            match tls {
+                None => serve_http(stream, remote, gateway).await,
+                Some(tls) => {
+                    let timeout = gateway.settings.admission.handshake_timeout;
+                    match tokio::time::timeout(timeout, tls.accept(stream)).await {
+                        Ok(Ok(stream)) => serve_http(stream, remote, gateway).await,
+                        Ok(Err(error)) => tracing::debug!(%remote, %error, "TLS handshake failed"),
+                        Err(_) => tracing::debug!(%remote, "TLS handshake timed out"),
+                    }
+                }
             }
         });
+    }
+}
+
+/// Serves HTTP/1.1 on one client connection, handing upgrades to the handshake.
+async fn serve_http<S>(stream: S, remote: SocketAddr, gateway: Arc<Gateway>)
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let admission = &gateway.settings.admission;
+    let mut http = http1::Builder::new();
+    http.timer(TokioTimer::new())
+        .header_read_timeout(admission.handshake_timeout)
+        .max_buf_size(admission.max_header_size.max(MIN_HEAD_BUFFER));
+    let service = service_fn(move |request| {
+        let gateway = Arc::clone(&gateway);
+        async move { Ok::<_, Infallible>(respond(gateway, request, remote).await) }
+    });
+    let connection = http
+        .serve_connection(TokioIo::new(stream), service)
+        .with_upgrades();
+    if let Err(error) = connection.await {
+        tracing::debug!(%remote, %error, "client connection ended with an error");
     }
 }
 
@@ -60,7 +92,7 @@ async fn respond(
     }
     match (request.method(), request.uri().path()) {
         (&Method::GET, "/health") => probes::health(),
-        (&Method::GET, "/ready") => probes::ready(&gateway.readiness),
+        (&Method::GET, "/ready") => probes::ready(&gateway.shutdown),
         _ => probes::text(
             StatusCode::UPGRADE_REQUIRED,
             "this endpoint speaks WebSocket; GET /health for liveness\n",

@@ -180,7 +180,7 @@ impl Metrics {
             Outcome::Trapped(_) => "trap",
             Outcome::Failed(_) => "error",
             Outcome::Invalid(_) => "invalid-response",
-            Outcome::Status(_) | Outcome::NoRoute => return,
+            Outcome::Status(_) | Outcome::NoRoute | Outcome::Throttled => return,
         };
         self.handler_errors
             .get_or_create(&FaultLabels {

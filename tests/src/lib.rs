@@ -14,11 +14,12 @@ use std::sync::{Arc, Mutex, mpsc};
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
+use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::{self, Message};
-use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
 /// How long any single wait in a test may take.
 pub const WAIT: Duration = Duration::from_secs(10);
@@ -199,7 +200,9 @@ impl GatewayBuilder {
                     panic!("wsgate did not start; its log:\n{}", logs.lock().unwrap());
                 }
             };
-            client = client.or_else(|| address_after(&line, "WebSocket clients on ws://"));
+            client = client
+                .or_else(|| address_after(&line, "WebSocket clients on ws://"))
+                .or_else(|| address_after(&line, "WebSocket clients on wss://"));
             management =
                 management.or_else(|| address_after(&line, "management listener on http://"));
         }
@@ -294,6 +297,40 @@ impl Gateway {
     }
 }
 
+impl Gateway {
+    /// Sends the gateway process a signal (e.g. `libc::SIGTERM`).
+    pub fn signal(&self, signal: i32) {
+        // SAFETY: kill has no memory-safety preconditions.
+        let result = unsafe { libc::kill(self.child.id() as i32, signal) };
+        assert_eq!(result, 0, "kill failed");
+    }
+
+    /// Waits for the process to exit, at most `timeout`.
+    pub fn wait_exit(&mut self, timeout: Duration) -> std::process::ExitStatus {
+        let deadline = std::time::Instant::now() + timeout;
+        loop {
+            if let Some(status) = self.child.try_wait().expect("wait for wsgate") {
+                return status;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "wsgate did not exit in time"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// The process's resident memory, in KiB.
+    pub fn rss_kib(&self) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap();
+        let line = status
+            .lines()
+            .find(|line| line.starts_with("VmRSS:"))
+            .expect("VmRSS");
+        line.split_whitespace().nth(1).unwrap().parse().unwrap()
+    }
+}
+
 impl Drop for Gateway {
     fn drop(&mut self) {
         let _ = self.child.kill();
@@ -301,9 +338,14 @@ impl Drop for Gateway {
     }
 }
 
+/// A byte stream a client can run over: TCP or TLS.
+pub trait Io: AsyncRead + AsyncWrite + Unpin + Send {}
+
+impl<T: AsyncRead + AsyncWrite + Unpin + Send> Io for T {}
+
 /// A WebSocket client whose every wait is bounded.
 pub struct Client {
-    ws: WebSocketStream<MaybeTlsStream<TcpStream>>,
+    ws: WebSocketStream<Box<dyn Io>>,
     /// The response headers of the handshake.
     pub response: tungstenite::handshake::client::Response,
 }
@@ -320,7 +362,39 @@ impl Client {
     pub async fn try_connect(
         request: tungstenite::handshake::client::Request,
     ) -> Result<Client, tungstenite::Error> {
-        let (ws, response) = tokio::time::timeout(WAIT, tokio_tungstenite::connect_async(request))
+        let tcp = TcpStream::connect(authority(&request)).await?;
+        Self::handshake(request, Box::new(tcp)).await
+    }
+
+    /// Connects over TLS (wss), trusting only `root` (a DER certificate).
+    pub async fn connect_tls(url: &str, root: &[u8]) -> Result<Client, tungstenite::Error> {
+        use tokio_rustls::rustls::{ClientConfig, RootCertStore, pki_types};
+        let request = url.into_client_request()?;
+        let mut roots = RootCertStore::empty();
+        roots
+            .add(pki_types::CertificateDer::from(root.to_vec()))
+            .expect("a valid root certificate");
+        let provider = Arc::new(tokio_rustls::rustls::crypto::ring::default_provider());
+        let config = ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+        let host = request.uri().host().unwrap_or("localhost").to_owned();
+        let tcp = TcpStream::connect(authority(&request)).await?;
+        let name = pki_types::ServerName::try_from(host).expect("a valid server name");
+        let tls = tokio_rustls::TlsConnector::from(Arc::new(config))
+            .connect(name, tcp)
+            .await?;
+        Self::handshake(request, Box::new(tls)).await
+    }
+
+    async fn handshake(
+        request: tungstenite::handshake::client::Request,
+        stream: Box<dyn Io>,
+    ) -> Result<Client, tungstenite::Error> {
+        let handshake = tokio_tungstenite::client_async(request, stream);
+        let (ws, response) = tokio::time::timeout(WAIT, handshake)
             .await
             .expect("the handshake timed out")?;
         Ok(Client { ws, response })
@@ -426,6 +500,97 @@ impl Client {
     /// Drops the TCP connection without a close frame.
     pub fn drop_connection(self) {
         drop(self.ws);
+    }
+}
+
+fn authority(request: &tungstenite::handshake::client::Request) -> String {
+    let uri = request.uri();
+    format!(
+        "{}:{}",
+        uri.host().unwrap_or("127.0.0.1"),
+        uri.port_u16().unwrap_or(80)
+    )
+}
+
+/// A client speaking raw WebSocket frames, for what a well-behaved client
+/// library will not send.
+pub struct RawClient {
+    /// The socket, after the 101 response.
+    pub stream: TcpStream,
+}
+
+impl RawClient {
+    /// Completes a handshake by hand on `addr`.
+    pub async fn connect(addr: SocketAddr) -> RawClient {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let mut stream = TcpStream::connect(addr).await.expect("connect");
+        let request = format!(
+            "GET / HTTP/1.1\r\nHost: {addr}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+             Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+        );
+        stream
+            .write_all(request.as_bytes())
+            .await
+            .expect("write handshake");
+        // Read the response head byte by byte, so no frame is consumed with it.
+        let mut head = Vec::new();
+        while !head.ends_with(b"\r\n\r\n") {
+            let mut byte = [0u8; 1];
+            let read = tokio::time::timeout(WAIT, stream.read(&mut byte)).await;
+            assert_eq!(
+                read.expect("no handshake response in time").expect("read"),
+                1,
+                "connection closed"
+            );
+            head.push(byte[0]);
+        }
+        assert!(
+            head.starts_with(b"HTTP/1.1 101"),
+            "{}",
+            String::from_utf8_lossy(&head)
+        );
+        RawClient { stream }
+    }
+
+    /// Sends one frame: `first_byte` is FIN, RSV and opcode; masked as a client must,
+    /// unless `masked` is false.
+    pub async fn send_frame(&mut self, first_byte: u8, payload: &[u8], masked: bool) {
+        use tokio::io::AsyncWriteExt;
+        assert!(payload.len() < 126, "short frames only");
+        let mask = [0x12, 0x34, 0x56, 0x78];
+        let mut frame = vec![
+            first_byte,
+            payload.len() as u8 | if masked { 0x80 } else { 0 },
+        ];
+        if masked {
+            frame.extend_from_slice(&mask);
+            frame.extend(payload.iter().enumerate().map(|(i, b)| b ^ mask[i % 4]));
+        } else {
+            frame.extend_from_slice(payload);
+        }
+        self.stream.write_all(&frame).await.expect("write frame");
+    }
+
+    /// Reads until the server's close frame; returns its code.
+    pub async fn recv_close_code(&mut self) -> u16 {
+        use tokio::io::AsyncReadExt;
+        loop {
+            let mut header = [0u8; 2];
+            tokio::time::timeout(WAIT, self.stream.read_exact(&mut header))
+                .await
+                .expect("no frame in time")
+                .expect("read frame header");
+            let len = usize::from(header[1] & 0x7f);
+            assert!(len < 126, "short frames only");
+            let mut payload = vec![0u8; len];
+            self.stream
+                .read_exact(&mut payload)
+                .await
+                .expect("read frame");
+            if header[0] & 0x0f == 0x8 {
+                return u16::from_be_bytes([payload[0], payload[1]]);
+            }
+        }
     }
 }
 

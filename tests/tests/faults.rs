@@ -4,15 +4,10 @@
 
 use wsgate_tests::{Client, Gateway, GatewayBuilder};
 
-fn faulty_gateway(deadline_ms: &str) -> Gateway {
+fn faulty_gateway(deadline: &str) -> Gateway {
     GatewayBuilder::new()
         .component("$default.wasm", "faulty")
-        .args(&[
-            "--handler-timeout-ms",
-            deadline_ms,
-            "--handler-memory-mb",
-            "32",
-        ])
+        .args(&["--handler-timeout", deadline, "--handler-memory-mb", "32"])
         .start()
 }
 
@@ -34,7 +29,7 @@ async fn fails_only_this_event(client: &mut Client, fault: &str) {
 
 #[tokio::test]
 async fn a_panic_fails_only_its_event() {
-    let gateway = faulty_gateway("1000");
+    let gateway = faulty_gateway("1s");
     let mut client = gateway.connect("/").await;
     fails_only_this_event(&mut client, "panic").await;
     gateway.wait_for_log("handler failed").await;
@@ -42,7 +37,7 @@ async fn a_panic_fails_only_its_event() {
 
 #[tokio::test]
 async fn a_returned_error_fails_only_its_event() {
-    let gateway = faulty_gateway("1000");
+    let gateway = faulty_gateway("1s");
     let mut client = gateway.connect("/").await;
     fails_only_this_event(&mut client, "error").await;
     gateway.wait_for_log("faulty handler refused").await;
@@ -50,7 +45,7 @@ async fn a_returned_error_fails_only_its_event() {
 
 #[tokio::test]
 async fn a_memory_bomb_fails_only_its_event() {
-    let gateway = faulty_gateway("5000");
+    let gateway = faulty_gateway("5s");
     let mut client = gateway.connect("/").await;
     fails_only_this_event(&mut client, "bomb").await;
     // A fresh instance serves later events: the bomb can go off again.
@@ -59,7 +54,7 @@ async fn a_memory_bomb_fails_only_its_event() {
 
 #[tokio::test]
 async fn an_infinite_loop_is_cut_at_the_deadline_while_others_keep_working() {
-    let gateway = faulty_gateway("2000");
+    let gateway = faulty_gateway("2s");
     let mut looper = gateway.connect("/").await;
     let mut neighbour = gateway.connect("/").await;
     looper.send_text("loop").await;

@@ -123,8 +123,11 @@ async fn binary_frames_are_echoed_end_to_end() {
 
 #[tokio::test]
 async fn replies_to_one_connection_keep_the_order_of_its_messages() {
+    // Far more messages than the outbound queue holds: a client that pipelines
+    // is slowed to its reading pace, never closed or reordered.
     let gateway = GatewayBuilder::new()
         .component("$default.wasm", "wsgate-echo")
+        .args(&["--outbound-queue", "8"])
         .start();
     let mut client = gateway.connect("/").await;
     for n in 0..300 {

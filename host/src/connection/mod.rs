@@ -9,6 +9,7 @@
 mod close;
 mod id;
 pub mod task;
+mod timers;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, OnceLock};
@@ -43,6 +44,7 @@ pub struct Connection {
     peer: Peer,
     connected_at: u64,
     last_active_at: AtomicU64,
+    last_traffic_at: AtomicU64,
     context: OnceLock<Fields>,
     groups: Mutex<Vec<String>>,
     outbound: mpsc::Sender<Message>,
@@ -60,6 +62,7 @@ impl Connection {
             peer,
             connected_at: now,
             last_active_at: AtomicU64::new(now),
+            last_traffic_at: AtomicU64::new(now),
             context: OnceLock::new(),
             groups: Mutex::new(Vec::new()),
             outbound,
@@ -88,9 +91,16 @@ impl Connection {
         self.last_active_at.load(Ordering::Relaxed)
     }
 
-    /// Records client activity now.
+    /// Records a message from the client at `now`.
     pub fn touch(&self, now: u64) {
         self.last_active_at.store(now, Ordering::Relaxed);
+        self.last_traffic_at.store(now, Ordering::Relaxed);
+    }
+
+    /// When a message last went either way (ms since the Unix epoch): what the
+    /// idle timeout measures.
+    pub fn last_traffic_at(&self) -> u64 {
+        self.last_traffic_at.load(Ordering::Relaxed)
     }
 
     /// The context `$connect` attached (empty before it has run).
@@ -103,16 +113,50 @@ impl Connection {
         let _ = self.context.set(context);
     }
 
-    /// Queues a message; fails with `Gone` once the connection is closing and
-    /// with `Throttled` when the client does not read fast enough.
+    /// Queues a message; fails with `Gone` once the connection is closing. A
+    /// client too slow to drain its queue is closed (1013) rather than allowed to
+    /// grow the gateway's memory, and the sender gets `Throttled`.
     pub fn send(&self, message: Message) -> Result<(), SendError> {
+        self.enqueue(message)?;
+        self.last_traffic_at.store(now_ms(), Ordering::Relaxed);
+        Ok(())
+    }
+
+    /// Queues the answer to the client's own message (route response or error
+    /// frame), waiting up to `grace` for room: a client that sends faster than
+    /// it reads is slowed to its reading pace rather than closed, unless it
+    /// stops reading altogether.
+    pub async fn reply(&self, message: Message, grace: std::time::Duration) {
+        if self.close.is_requested() {
+            return;
+        }
+        match tokio::time::timeout(grace, self.outbound.send(message)).await {
+            Ok(Ok(())) => self.last_traffic_at.store(now_ms(), Ordering::Relaxed),
+            Ok(Err(_)) => {}
+            Err(_) => {
+                let reason = "outbound queue full: the client reads too slowly";
+                self.close(1013, reason, CloseInitiator::Server);
+            }
+        }
+    }
+
+    /// Queues a keepalive ping, which does not count as traffic.
+    pub fn ping(&self) -> Result<(), SendError> {
+        self.enqueue(Message::Ping(Default::default()))
+    }
+
+    fn enqueue(&self, message: Message) -> Result<(), SendError> {
         if self.close.is_requested() {
             return Err(SendError::Gone);
         }
         self.outbound
             .try_send(message)
             .map_err(|error| match error {
-                mpsc::error::TrySendError::Full(_) => SendError::Throttled,
+                mpsc::error::TrySendError::Full(_) => {
+                    let reason = "outbound queue full: the client reads too slowly";
+                    self.close(1013, reason, CloseInitiator::Server);
+                    SendError::Throttled
+                }
                 mpsc::error::TrySendError::Closed(_) => SendError::Gone,
             })
     }

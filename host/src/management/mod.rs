@@ -62,7 +62,7 @@ async fn respond(gateway: &Gateway, request: Request<Incoming>) -> ApiResponse {
     let probe = matches!(request.uri().path(), "/health" | "/ready" | "/metrics");
     match (request.method(), request.uri().path()) {
         (&Method::GET, "/health") => return probes::health(),
-        (&Method::GET, "/ready") => return probes::ready(&gateway.readiness),
+        (&Method::GET, "/ready") => return probes::ready(&gateway.shutdown),
         (&Method::GET, "/metrics") => return metrics_text(gateway),
         _ if probe => return ApiError::method_not_allowed("GET").into_response(),
         _ => {}
@@ -86,8 +86,8 @@ async fn api(gateway: &Gateway, request: Request<Incoming>) -> Result<ApiRespons
     let operation = Operation::parse(&parts.method, &parts.uri, &settings.stage)?;
     let limit = match operation {
         // The JSON of one payload for many ids: ids, escaping or base64 on top.
-        Operation::PostBatch => 8 * settings.max_message_size + 64 * MAX_BATCH,
-        _ => settings.max_message_size,
+        Operation::PostBatch => 8 * settings.connection.max_message_size + 64 * MAX_BATCH,
+        _ => settings.connection.max_message_size,
     };
     let body = payload::read(body, limit).await?;
     settings.api_credentials.authenticate(&parts, &body)?;
@@ -99,7 +99,7 @@ async fn api(gateway: &Gateway, request: Request<Incoming>) -> Result<ApiRespons
         Operation::DeleteConnection(id) => connections::delete(registry, &id, &query).await,
         Operation::ListConnections => connections::list(registry, &query).await,
         Operation::PostBatch => {
-            connections::post_batch(registry, settings.max_message_size, &body).await
+            connections::post_batch(registry, settings.connection.max_message_size, &body).await
         }
         Operation::Broadcast => groups::broadcast(registry, &query, body).await,
         Operation::PostToGroup(group) => groups::post(registry, &group, &query, body).await,

@@ -110,6 +110,12 @@ impl Registry for LocalRegistry {
         Ok(())
     }
 
+    async fn close_local(&self, code: u16, reason: &str, initiator: CloseInitiator) {
+        for entry in self.connections.iter() {
+            entry.value().close(code, reason, initiator);
+        }
+    }
+
     async fn info(&self, id: &ConnectionId) -> Result<ConnectionInfo, SendError> {
         let connection = self.get(id)?;
         Ok(ConnectionInfo {

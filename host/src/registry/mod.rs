@@ -82,6 +82,9 @@ pub trait Registry: Send + Sync + 'static {
         initiator: CloseInitiator,
     ) -> Result<(), SendError>;
 
+    /// Closes every connection this process holds (at shutdown).
+    async fn close_local(&self, code: u16, reason: &str, initiator: CloseInitiator);
+
     /// What is known about one connection.
     async fn info(&self, id: &ConnectionId) -> Result<ConnectionInfo, SendError>;
 

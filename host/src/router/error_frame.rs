@@ -10,6 +10,8 @@ pub enum ErrorFrame {
     Forbidden,
     /// The handler trapped or returned an error.
     InternalServerError,
+    /// The connection or the route is over its rate limit.
+    TooManyRequests,
 }
 
 impl ErrorFrame {
@@ -18,6 +20,7 @@ impl ErrorFrame {
         let message = match self {
             ErrorFrame::Forbidden => "Forbidden",
             ErrorFrame::InternalServerError => "Internal server error",
+            ErrorFrame::TooManyRequests => "Too many requests",
         };
         let body = serde_json::json!({
             "message": message,

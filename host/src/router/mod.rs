@@ -54,6 +54,15 @@ impl ConnectDecision {
     }
 }
 
+/// What became of a message.
+#[derive(Debug, PartialEq)]
+pub enum Delivery {
+    /// A handler ran (or none matched); send this back to the sender, if anything.
+    Handled(Option<Message>),
+    /// The route is over its rate limit; send this error frame back.
+    Throttled(Message),
+}
+
 /// Routes a connection's events to plugins, and records each in the access
 /// log and the metrics.
 #[derive(Debug)]
@@ -162,9 +171,9 @@ impl Router {
         }
     }
 
-    /// Routes one message; returns what to send back to the sender, if anything
-    /// (the route response, or an error frame).
-    pub async fn message(&self, connection: &Connection, payload: Payload) -> Option<Message> {
+    /// Routes one message; says what to send back to the sender (the route
+    /// response or an error frame), if anything.
+    pub async fn message(&self, connection: &Connection, payload: Payload) -> Delivery {
         let message_bytes = payload.len();
         let selected = self.select(&payload);
         let route = selected
@@ -175,27 +184,33 @@ impl Router {
         let mut record = EventRecord::new(connection, &context);
         record.message_bytes = message_bytes;
         let id = connection.id().as_str();
-        let reply = match selected {
+        let delivery = match selected {
             None => {
                 record.outcome = Outcome::NoRoute;
-                Some(ErrorFrame::Forbidden.to_message(id, &record.request_id))
+                Delivery::Handled(Some(
+                    ErrorFrame::Forbidden.to_message(id, &record.request_id),
+                ))
+            }
+            Some((route, _)) if !self.table.admit(&route) => {
+                record.outcome = Outcome::Throttled;
+                Delivery::Throttled(ErrorFrame::TooManyRequests.to_message(id, &record.request_id))
             }
             Some((_, plugin)) => {
                 let event = Event {
                     context,
                     kind: EventKind::Message(payload),
                 };
-                match self.invoke(plugin, event, &mut record).await {
+                Delivery::Handled(match self.invoke(plugin, event, &mut record).await {
                     Some(response) => response.body.map(Message::from),
                     None => {
                         Some(ErrorFrame::InternalServerError.to_message(id, &record.request_id))
                     }
-                }
+                })
             }
         };
-        record.replied = reply.is_some();
+        record.replied = delivery != Delivery::Handled(None);
         self.report(&record);
-        reply
+        delivery
     }
 
     /// Runs `$disconnect`, if bound, for a connection that has ended.
@@ -278,4 +293,9 @@ impl Router {
             context: connection.context().to_vec(),
         }
     }
+}
+
+/// An error frame for `connection` with a fresh request id.
+pub fn error_frame(connection: &Connection, frame: ErrorFrame) -> Message {
+    frame.to_message(connection.id().as_str(), &random_token::<12>())
 }

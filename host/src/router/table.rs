@@ -3,6 +3,8 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use crate::config::Rate;
+use crate::limits::TokenBucket;
 use crate::plugins::Plugin;
 
 /// The route `$connect` runs during the upgrade.
@@ -12,21 +14,38 @@ pub const DISCONNECT: &str = "$disconnect";
 /// The route for messages no other route matches.
 pub const DEFAULT: &str = "$default";
 
+/// A route's plugin and its rate limit, shared by all connections.
+#[derive(Debug)]
+struct Route {
+    plugin: Arc<Plugin>,
+    limit: Option<TokenBucket>,
+}
+
 /// Route keys bound to plugins.
 #[derive(Debug, Default)]
 pub struct RouteTable {
-    routes: BTreeMap<String, Arc<Plugin>>,
+    routes: BTreeMap<String, Route>,
 }
 
 impl RouteTable {
-    /// Binds `route` to `plugin`, replacing any earlier binding.
-    pub fn bind(&mut self, route: impl Into<String>, plugin: Arc<Plugin>) {
-        self.routes.insert(route.into(), plugin);
+    /// Binds `route` to `plugin`, with an optional rate limit for the whole
+    /// route; replaces any earlier binding.
+    pub fn bind(&mut self, route: impl Into<String>, plugin: Arc<Plugin>, rate: Option<Rate>) {
+        let limit = rate.map(TokenBucket::new);
+        self.routes.insert(route.into(), Route { plugin, limit });
     }
 
     /// The plugin bound to `route`.
     pub fn get(&self, route: &str) -> Option<&Arc<Plugin>> {
-        self.routes.get(route)
+        self.routes.get(route).map(|route| &route.plugin)
+    }
+
+    /// Takes a token from `route`'s rate limit; true if it has none.
+    pub fn admit(&self, route: &str) -> bool {
+        self.routes
+            .get(route)
+            .and_then(|route| route.limit.as_ref())
+            .is_none_or(TokenBucket::allow)
     }
 
     /// Whether any custom route (one not starting with `$`) is bound; when none
@@ -39,6 +58,6 @@ impl RouteTable {
     pub fn iter(&self) -> impl Iterator<Item = (&str, &Arc<Plugin>)> {
         self.routes
             .iter()
-            .map(|(key, plugin)| (key.as_str(), plugin))
+            .map(|(key, route)| (key.as_str(), &route.plugin))
     }
 }

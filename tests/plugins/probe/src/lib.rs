@@ -12,6 +12,9 @@
 //! - `closeme` `{"code":4001,"reason":"bye"}`: closes the caller; no answer.
 //! - `sendto` `{"to":id,"data":text}`: sends `data` to `to`; answers `sent` or
 //!   the error name (`gone`, `payload-too-large`, `throttled`).
+//! - `flood` `{"to":id,"size":n,"count":n}`: sends `count` binary messages of
+//!   `size` bytes to `to`, stopping at the first error; answers
+//!   `{"sent":k,"error":null|name}`.
 //! - `kick` `{"target":id}`: closes `target` with 4002 `kicked`; no answer.
 //! - `roomsend` `{"room":r,"data":text,"excludeSelf":bool}`: sends to a group;
 //!   no answer.
@@ -23,7 +26,9 @@
 //! - any other route: a text body is answered with `{"route":…,"body":…}`, a
 //!   binary body with the same bytes.
 //!
-//! `$disconnect` sends the group `observers` a JSON report of the event.
+//! `$disconnect` sends the group `observers` a JSON report of the event, and
+//! prints `probe $disconnect <id> <code> <initiator>` (the gateway logs it), so
+//! tests can count disconnects even when no observer is left to tell.
 
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
@@ -46,6 +51,13 @@ struct CloseMe {
 struct SendTo {
     to: String,
     data: String,
+}
+
+#[derive(Deserialize)]
+struct Flood {
+    to: String,
+    size: usize,
+    count: usize,
 }
 
 #[derive(Deserialize)]
@@ -118,6 +130,18 @@ impl Handler for Probe {
                     Err(error) => error.as_str().to_owned(),
                 }
             }
+            "flood" => {
+                let Flood { to, size, count } = message.json()?;
+                let mut sent = 0;
+                let mut failure = None;
+                while sent < count && failure.is_none() {
+                    match send(&to, vec![0u8; size]) {
+                        Ok(()) => sent += 1,
+                        Err(error) => failure = Some(error.as_str()),
+                    }
+                }
+                json!({ "sent": sent, "error": failure }).to_string()
+            }
             "kick" => {
                 let Target { target } = message.json()?;
                 close(&target, 4002, "kicked")?;
@@ -171,6 +195,12 @@ impl Handler for Probe {
 
     fn on_disconnect(event: Disconnect) {
         let context = event.context();
+        println!(
+            "probe $disconnect {} {} {}",
+            context.connection_id(),
+            event.code(),
+            event.initiator().as_str()
+        );
         let report = json!({
             "event": "disconnect",
             "connectionId": context.connection_id(),
