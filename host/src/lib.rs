@@ -22,7 +22,9 @@
 //! 7. The route response goes back on the sender's queue; when the connection
 //!    ends, `$disconnect` runs exactly once.
 //!
-//! [`gateway`] assembles these parts from [`config`]; [`tls`] serves wss;
+//! [`hot_swap`] rebuilds the route table when components change, without
+//! touching connections. [`gateway`] assembles these parts from [`config`];
+//! [`tls`] serves wss;
 //! [`shutdown`] drains connections on SIGTERM; [`management`] is the
 //! operator's listener; [`cli`] is the command line.
 
@@ -33,6 +35,7 @@ pub mod connection;
 pub mod event;
 pub mod gateway;
 pub mod handshake;
+pub mod hot_swap;
 pub mod imports;
 pub mod limits;
 pub mod listener;

@@ -5,16 +5,20 @@ mod error_frame;
 mod selection;
 mod table;
 
+use std::sync::Arc;
+
+use arc_swap::ArcSwap;
 use tokio_tungstenite::tungstenite::Message;
 
 pub use error_frame::ErrorFrame;
 pub use selection::{InvalidSelection, RouteSelection};
-pub use table::{CONNECT, DEFAULT, DISCONNECT, RouteTable};
+pub use table::{CONNECT, DEFAULT, DISCONNECT, Route, RouteTable};
 
 use crate::connection::{Connection, now_ms, random_token};
 use crate::event::{
     ConnectRequest, DisconnectInfo, Event, EventKind, EventType, Fields, Payload, RequestContext,
 };
+use crate::plugins::Plugin;
 
 /// What `$connect` decided.
 #[derive(Debug, PartialEq, Eq)]
@@ -54,29 +58,40 @@ pub enum Delivery {
 }
 
 /// Routes a connection's events to plugins.
+///
+/// Each event reads the route table once, when it starts, and keeps its
+/// plugin until it is done: a swap affects the next event of every
+/// connection, never one in flight.
 #[derive(Debug)]
 pub struct Router {
-    table: RouteTable,
+    table: ArcSwap<RouteTable>,
     selection: RouteSelection,
-    parse_messages: bool,
     stage: String,
 }
 
 impl Router {
     /// A router over `table` that picks message routes with `selection`.
     pub fn new(table: RouteTable, selection: RouteSelection, stage: String) -> Self {
-        let parse_messages = table.has_custom_routes();
         Router {
-            table,
+            table: ArcSwap::from_pointee(table),
             selection,
-            parse_messages,
             stage,
         }
     }
 
-    /// The route table.
-    pub fn table(&self) -> &RouteTable {
-        &self.table
+    /// The current route table.
+    pub fn table(&self) -> Arc<RouteTable> {
+        self.table.load_full()
+    }
+
+    /// Switches every connection's next event to `table`.
+    pub fn swap(&self, table: Arc<RouteTable>) {
+        self.table.store(table);
+    }
+
+    /// The plugin currently bound to `route`.
+    fn plugin(&self, route: &str) -> Option<Arc<Plugin>> {
+        self.table.load().get(route).cloned()
     }
 
     /// Runs `$connect` (accepting when there is none).
@@ -85,7 +100,7 @@ impl Router {
         connection: &Connection,
         request: ConnectRequest,
     ) -> ConnectDecision {
-        let Some(plugin) = self.table.get(CONNECT) else {
+        let Some(plugin) = self.plugin(CONNECT) else {
             return ConnectDecision::Accept {
                 subprotocol: None,
                 context: Fields::new(),
@@ -134,13 +149,16 @@ impl Router {
     /// Routes one message; says what to send back to the sender (the route
     /// response or an error frame), if anything.
     pub async fn message(&self, connection: &Connection, payload: Payload) -> Delivery {
-        let (route, plugin) = match self.select(&payload) {
-            Some(selected) => selected,
-            None => return Delivery::Handled(Some(error_frame(connection, ErrorFrame::Forbidden))),
+        let (route, plugin) = {
+            let table = self.table.load();
+            let Some((route, plugin)) = self.select(&table, &payload) else {
+                return Delivery::Handled(Some(error_frame(connection, ErrorFrame::Forbidden)));
+            };
+            if !table.admit(&route) {
+                return Delivery::Throttled(error_frame(connection, ErrorFrame::TooManyRequests));
+            }
+            (route, Arc::clone(plugin))
         };
-        if !self.table.admit(&route) {
-            return Delivery::Throttled(error_frame(connection, ErrorFrame::TooManyRequests));
-        }
         let context = self.context(
             connection,
             &route,
@@ -164,7 +182,7 @@ impl Router {
 
     /// Runs `$disconnect`, if bound, for a connection that has ended.
     pub async fn disconnect(&self, connection: &Connection, info: DisconnectInfo) {
-        let Some(plugin) = self.table.get(DISCONNECT) else {
+        let Some(plugin) = self.plugin(DISCONNECT) else {
             return;
         };
         let event = Event {
@@ -178,17 +196,18 @@ impl Router {
 
     /// The route a message goes to: the one its route key names if bound,
     /// otherwise `$default`; none if neither exists.
-    fn select(
+    fn select<'t>(
         &self,
+        table: &'t RouteTable,
         payload: &Payload,
-    ) -> Option<(String, &std::sync::Arc<crate::plugins::Plugin>)> {
-        if let (true, Payload::Text(text)) = (self.parse_messages, payload)
+    ) -> Option<(String, &'t Arc<Plugin>)> {
+        if let (true, Payload::Text(text)) = (table.has_custom_routes(), payload)
             && let Some(key) = self.selection.route_key(text)
-            && let Some(plugin) = self.table.get(&key)
+            && let Some(plugin) = table.get(&key)
         {
             return Some((key, plugin));
         }
-        self.table
+        table
             .get(DEFAULT)
             .map(|plugin| (DEFAULT.to_owned(), plugin))
     }
