@@ -108,7 +108,7 @@ fn check(file: PathBuf) -> anyhow::Result<()> {
         memory_bytes: 64 << 20,
     };
     let registry = Arc::new(LocalRegistry::new(usize::MAX));
-    let runtime = PluginRuntime::new(sandbox, registry, 0)?;
+    let runtime = PluginRuntime::new(sandbox, registry, 0, None)?;
     runtime.load(&file)?;
     println!("ok: {} is a wsgate route handler component", file.display());
     Ok(())

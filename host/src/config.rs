@@ -138,6 +138,21 @@ pub struct Options {
     #[serde(default, with = "humantime_serde")]
     pub drain_timeout: Option<Duration>,
 
+    /// Directory for compiled components, so restarts and swaps back skip compiling
+    /// [default: $XDG_CACHE_HOME/wsgate or ~/.cache/wsgate].
+    #[arg(long, env = "WSGATE_CACHE_DIR", value_name = "DIR")]
+    pub cache_dir: Option<PathBuf>,
+
+    /// Do not watch the plugins directory and wsgate.toml for changes (for
+    /// immutable deployments); SIGHUP still reloads. In wsgate.toml: `watch = false`.
+    #[arg(long = "no-watch", env = "WSGATE_NO_WATCH")]
+    #[serde(skip)]
+    pub no_watch: bool,
+
+    /// Whether to watch for plugin changes (wsgate.toml only; see --no-watch).
+    #[arg(skip)]
+    pub watch: Option<bool>,
+
     /// PEM certificate chain for wss (with --tls-key); reloaded when the file changes.
     #[arg(
         long,
@@ -240,6 +255,36 @@ impl RouteSpec {
     }
 }
 
+/// The `[routes]` of `wsgate.toml`, resolved.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RouteConfig {
+    /// Route key → component file name in the plugins directory.
+    pub components: BTreeMap<String, String>,
+    /// Route key → the route's rate limit.
+    pub rates: BTreeMap<String, Rate>,
+}
+
+impl RouteConfig {
+    fn new(routes: BTreeMap<String, RouteSpec>) -> Self {
+        let rates = routes
+            .iter()
+            .filter_map(|(route, spec)| match spec {
+                RouteSpec::Table {
+                    rate: Some(rate),
+                    burst,
+                    ..
+                } => Some((route.clone(), Rate::new(*rate, *burst)?)),
+                _ => None,
+            })
+            .collect();
+        let components = routes
+            .into_iter()
+            .map(|(route, spec)| (route, spec.component().to_owned()))
+            .collect();
+        RouteConfig { components, rates }
+    }
+}
+
 /// A token bucket: a sustained rate and a burst.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Rate {
@@ -310,10 +355,14 @@ pub struct TlsFiles {
 pub struct Settings {
     /// Directory of route handler components.
     pub plugins: PathBuf,
-    /// Route key → component file name, from `wsgate.toml`.
-    pub routes: BTreeMap<String, String>,
-    /// Route key → the route's rate limit, from `wsgate.toml`.
-    pub route_rates: BTreeMap<String, Rate>,
+    /// The config file given explicitly (`--config`), if any.
+    pub config_file: Option<PathBuf>,
+    /// The `[routes]` of the config file.
+    pub routes: RouteConfig,
+    /// Whether to watch the plugins directory and config file for changes.
+    pub watch: bool,
+    /// Where compiled components are cached, if anywhere.
+    pub cache_dir: Option<PathBuf>,
     /// Client listener address.
     pub listen: SocketAddr,
     /// Management listener address.
@@ -393,27 +442,20 @@ impl Settings {
             true => file.allowed_origins,
             false => given.allowed_origins,
         };
-        let route_rates = routes
-            .iter()
-            .filter_map(|(route, spec)| match spec {
-                RouteSpec::Table {
-                    rate: Some(rate),
-                    burst,
-                    ..
-                } => Some((route.clone(), Rate::new(*rate, *burst)?)),
-                _ => None,
-            })
-            .collect();
         let api_credentials =
             Credentials::new(pick!(api_token, Vec::new()), pick!(api_key, Vec::new()))?;
         let default_addr = |addr: &str| addr.parse().expect("valid default address");
+        let watch = !given.no_watch && file.watch.unwrap_or(true);
+        let cache_dir = given
+            .cache_dir
+            .or(file.cache_dir)
+            .or_else(default_cache_dir);
         Ok(Settings {
             plugins,
-            routes: routes
-                .into_iter()
-                .map(|(route, spec)| (route, spec.component().to_owned()))
-                .collect(),
-            route_rates,
+            config_file: config.map(Path::to_path_buf),
+            routes: RouteConfig::new(routes),
+            watch,
+            cache_dir,
             listen: pick!(listen, default_addr(DEFAULT_LISTEN)),
             api_listen: pick!(api_listen, default_addr(DEFAULT_API_LISTEN)),
             route_selection,
@@ -451,6 +493,34 @@ impl Settings {
             access_log_format: pick!(access_log_format, AccessLogFormat::default()),
         })
     }
+}
+
+impl Settings {
+    /// Reads the `[routes]` of the config file again (for a reload): the
+    /// explicit `--config` file, else `wsgate.toml` in the plugins directory if
+    /// there is one now.
+    pub fn reread_routes(&self) -> anyhow::Result<RouteConfig> {
+        let path = match &self.config_file {
+            Some(path) => path.clone(),
+            None => self.plugins.join("wsgate.toml"),
+        };
+        if self.config_file.is_none() && !path.is_file() {
+            return Ok(RouteConfig::default());
+        }
+        Ok(RouteConfig::new(read_config(&path)?.routes))
+    }
+
+    /// The config file whose changes a reload picks up.
+    pub fn watched_config(&self) -> PathBuf {
+        self.config_file
+            .clone()
+            .unwrap_or_else(|| self.plugins.join("wsgate.toml"))
+    }
+}
+
+/// `$XDG_CACHE_HOME/wsgate`, or `~/.cache/wsgate`.
+fn default_cache_dir() -> Option<PathBuf> {
+    dirs::cache_dir().map(|dir| dir.join("wsgate"))
 }
 
 fn read_config(path: &Path) -> anyhow::Result<ConfigFile> {
@@ -500,7 +570,11 @@ mod tests {
         assert_eq!(settings.api_listen, DEFAULT_API_LISTEN.parse().unwrap());
         assert_eq!(settings.stage, "dev");
         assert_eq!(
-            settings.routes.get("sendmessage").map(String::as_str),
+            settings
+                .routes
+                .components
+                .get("sendmessage")
+                .map(String::as_str),
             Some("chat.wasm")
         );
         std::fs::remove_dir_all(&dir).unwrap();

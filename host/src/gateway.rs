@@ -1,6 +1,5 @@
 //! The gateway assembled: registry, plugin runtime, router and listeners.
 
-use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
@@ -12,10 +11,11 @@ use crate::access_log::AccessLog;
 use crate::admission::Admission;
 use crate::config::Settings;
 use crate::event::CloseInitiator;
+use crate::hot_swap::{self, HotSwap, Watcher};
 use crate::metrics::Metrics;
-use crate::plugins::{Plugin, PluginRuntime, directory};
+use crate::plugins::{PluginError, PluginRuntime};
 use crate::registry::{LocalRegistry, Registry};
-use crate::router::{RouteTable, Router};
+use crate::router::Router;
 use crate::shutdown::{GOING_AWAY, Shutdown};
 use crate::{listener, management, tls};
 
@@ -42,6 +42,8 @@ pub struct RunningGateway {
     /// Where the management listener answers.
     pub management_addr: SocketAddr,
     gateway: Arc<Gateway>,
+    hot_swap: Arc<HotSwap>,
+    _watcher: Option<Watcher>,
     tasks: JoinSet<()>,
 }
 
@@ -49,6 +51,11 @@ impl RunningGateway {
     /// Serves until a listener fails, which only happens on a fatal error.
     pub async fn serve(&mut self) {
         self.tasks.join_next().await;
+    }
+
+    /// Reloads the plugins directory and config file now (as SIGHUP does).
+    pub async fn reload(&self) -> Vec<PluginError> {
+        self.hot_swap.reload().await
     }
 
     /// Shuts down gracefully: `/ready` turns 503 and the client listener
@@ -79,12 +86,13 @@ impl Gateway {
             .check_exposure(settings.api_listen)?;
         let registry: Arc<dyn Registry> =
             Arc::new(LocalRegistry::new(settings.connection.max_message_size));
-        let runtime = PluginRuntime::new(
+        let runtime = Arc::new(PluginRuntime::new(
             settings.sandbox,
             Arc::clone(&registry),
             settings.instances_per_plugin,
-        )?;
-        let table = load_routes(&runtime, &settings).await?;
+            settings.cache_dir.as_deref(),
+        )?);
+        let table = hot_swap::initial_table(&runtime, &settings).await?;
         let metrics = Arc::new(Metrics::new());
         let access_log = AccessLog::start(&settings.access_log, settings.access_log_format)?;
         let router = Router::new(
@@ -114,6 +122,12 @@ impl Gateway {
             settings,
             metrics,
         });
+        let hot_swap = HotSwap::new(Arc::clone(&gateway), runtime);
+        hot_swap.reload_on_sighup()?;
+        let watcher = match gateway.settings.watch {
+            true => Some(hot_swap.watch()?),
+            false => None,
+        };
         let mut tasks = JoinSet::new();
         tasks.spawn(listener::serve(clients, Arc::clone(&gateway), tls));
         tasks.spawn(management::serve(management, Arc::clone(&gateway)));
@@ -123,37 +137,9 @@ impl Gateway {
             client_addr,
             management_addr,
             gateway,
+            hot_swap,
+            _watcher: watcher,
             tasks,
         })
     }
-}
-
-/// Compiles each component of the plugins directory once and binds its routes.
-async fn load_routes(runtime: &PluginRuntime, settings: &Settings) -> anyhow::Result<RouteTable> {
-    let bindings = directory::bind_routes(&settings.plugins, &settings.routes)?;
-    let mut loaded: HashMap<std::path::PathBuf, Arc<Plugin>> = HashMap::new();
-    let mut table = RouteTable::default();
-    for binding in bindings {
-        let plugin = match loaded.get(&binding.file) {
-            Some(plugin) => Arc::clone(plugin),
-            None => {
-                let plugin = Arc::new(runtime.load(&binding.file)?);
-                plugin.warm_up().await.map_err(|error| {
-                    anyhow::anyhow!(
-                        "{}: fails to instantiate: {error:#}",
-                        binding.file.display()
-                    )
-                })?;
-                loaded.insert(binding.file.clone(), Arc::clone(&plugin));
-                plugin
-            }
-        };
-        tracing::info!(route = %binding.route, component = plugin.name(), "route bound");
-        let rate = settings.route_rates.get(&binding.route).copied();
-        table.bind(binding.route, plugin, rate);
-    }
-    if loaded.is_empty() {
-        tracing::warn!(plugins = %settings.plugins.display(), "no components in the plugins directory: every message will get a Forbidden error frame");
-    }
-    Ok(table)
 }

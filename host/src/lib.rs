@@ -25,7 +25,9 @@
 //! Every event is also written to the [`access_log`] and counted in the
 //! [`metrics`].
 //!
-//! [`gateway`] assembles these parts from [`config`]; [`tls`] serves wss;
+//! [`hot_swap`] rebuilds the route table when components change, without
+//! touching connections. [`gateway`] assembles these parts from [`config`];
+//! [`tls`] serves wss;
 //! [`shutdown`] drains connections on SIGTERM; [`management`] is the
 //! operator's listener (the `@connections` API, `/health`, `/ready`,
 //! `/metrics`); [`cli`] is the command line.
@@ -38,6 +40,7 @@ pub mod connection;
 pub mod event;
 pub mod gateway;
 pub mod handshake;
+pub mod hot_swap;
 pub mod imports;
 pub mod limits;
 pub mod listener;

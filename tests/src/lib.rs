@@ -78,6 +78,29 @@ pub fn component(crate_name: &str) -> PathBuf {
     path
 }
 
+/// A version of the `tagger` test component whose replies carry `tag-<tag>`
+/// (`tag` is at most 8 characters): the placeholder in its data is patched.
+pub fn tagger_version(tag: &str) -> Vec<u8> {
+    const PLACEHOLDER: &[u8] = b"tag-AAAAAAAA";
+    assert!(tag.len() <= 8, "tags have at most 8 characters");
+    let mut bytes = std::fs::read(component("tagger")).expect("read tagger");
+    let at = bytes
+        .windows(PLACEHOLDER.len())
+        .position(|window| window == PLACEHOLDER)
+        .expect("the tagger's placeholder");
+    let patched = format!("tag-{tag:_>8}");
+    bytes[at..at + PLACEHOLDER.len()].copy_from_slice(patched.as_bytes());
+    bytes
+}
+
+/// Deploys `bytes` as `file` in `dir` the recommended way: written under a
+/// hidden name, then renamed, so the gateway never sees half a file.
+pub fn deploy(dir: &Path, file: &str, bytes: &[u8]) {
+    let hidden = dir.join(format!(".{file}.partial"));
+    std::fs::write(&hidden, bytes).expect("write the new version");
+    std::fs::rename(&hidden, dir.join(file)).expect("rename it into place");
+}
+
 /// A plugins directory and flags, ready to start a gateway.
 pub struct GatewayBuilder {
     dir: tempfile::TempDir,
@@ -212,7 +235,7 @@ impl GatewayBuilder {
             api_addr: management.unwrap(),
             logs,
             api_token: self.api_token,
-            _dir: self.dir,
+            dir: self.dir,
         }
     }
 
@@ -251,7 +274,7 @@ pub struct Gateway {
     pub api_addr: SocketAddr,
     logs: Arc<Mutex<String>>,
     api_token: Option<String>,
-    _dir: tempfile::TempDir,
+    dir: tempfile::TempDir,
 }
 
 impl Gateway {
@@ -273,6 +296,11 @@ impl Gateway {
         format!("ws://{}{}", self.addr, path)
     }
 
+    /// The gateway's plugins directory.
+    pub fn plugins_dir(&self) -> &Path {
+        self.dir.path()
+    }
+
     /// Everything the gateway has logged so far.
     pub fn logs(&self) -> String {
         self.logs.lock().unwrap().clone()
@@ -285,6 +313,23 @@ impl Gateway {
             assert!(
                 tokio::time::Instant::now() < deadline,
                 "the log never said `{text}`:\n{}",
+                self.logs()
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// Waits until one line of the log contains every one of `parts`.
+    pub async fn wait_for_line(&self, parts: &[&str]) {
+        let deadline = tokio::time::Instant::now() + WAIT;
+        let found = |logs: &str| {
+            logs.lines()
+                .any(|line| parts.iter().all(|part| line.contains(part)))
+        };
+        while !found(&self.logs()) {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "no log line had all of {parts:?}:\n{}",
                 self.logs()
             );
             tokio::time::sleep(Duration::from_millis(20)).await;

@@ -1,7 +1,5 @@
 //! Validating a `.wasm` file as a route handler, with errors in plain words.
 
-use std::path::Path;
-
 use wasmtime::Engine;
 use wasmtime::component::{Component, Linker};
 
@@ -52,6 +50,9 @@ pub enum Problem {
          wsgate:gateway/connections, wsgate:gateway/groups and the WASI 0.2 CLI interfaces"
     )]
     UnsatisfiedImport(String),
+    /// It validates but cannot be instantiated (e.g. its start-up traps).
+    #[error("fails to instantiate: {0}")]
+    Instantiation(String),
     /// It exports the handler interface with another shape.
     #[error(
         "exports `{HANDLER_EXPORT}` with a different shape than this gateway expects \
@@ -60,26 +61,8 @@ pub enum Problem {
     WrongShape(String),
 }
 
-/// Reads, compiles and validates a route handler component.
-pub fn load(
-    engine: &Engine,
-    linker: &Linker<HostState>,
-    path: &Path,
-) -> Result<HandlerPre<HostState>, PluginError> {
-    let fail = |problem| PluginError {
-        file: path.display().to_string(),
-        problem,
-    };
-    let bytes = std::fs::read(path).map_err(|e| fail(Problem::Unreadable(e)))?;
-    validate(engine, linker, &bytes).map_err(fail)
-}
-
-/// Compiles and validates component bytes.
-pub fn validate(
-    engine: &Engine,
-    linker: &Linker<HostState>,
-    bytes: &[u8],
-) -> Result<HandlerPre<HostState>, Problem> {
+/// Refuses bytes that cannot be a component before anything is compiled.
+pub fn inspect(bytes: &[u8]) -> Result<(), Problem> {
     const CORE_MODULE: [u8; 4] = [1, 0, 0, 0];
     if !bytes.starts_with(b"\0asm") {
         return Err(Problem::NotWasm);
@@ -87,8 +70,16 @@ pub fn validate(
     if bytes.get(4..8) == Some(&CORE_MODULE[..]) {
         return Err(Problem::CoreModule);
     }
-    let component =
-        Component::new(engine, bytes).map_err(|e| Problem::Invalid(format!("{e:#}")))?;
+    Ok(())
+}
+
+/// Checks a compiled component against the world: it must export the handler
+/// interface, with the right shape, and import nothing the gateway lacks.
+pub fn handler(
+    engine: &Engine,
+    linker: &Linker<HostState>,
+    component: &Component,
+) -> Result<HandlerPre<HostState>, Problem> {
     let exports: Vec<String> = component
         .component_type()
         .exports(engine)
@@ -108,7 +99,7 @@ pub fn validate(
         return Err(Problem::NotAHandler { exports, hint });
     }
     let pre = linker
-        .instantiate_pre(&component)
+        .instantiate_pre(component)
         .map_err(|e| Problem::UnsatisfiedImport(format!("{e:#}")))?;
     HandlerPre::new(pre).map_err(|e| Problem::WrongShape(format!("{e:#}")))
 }

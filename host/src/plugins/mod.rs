@@ -5,11 +5,13 @@
 //! - [`plugin`]: one component and its pool of ready instances;
 //! - [`sandbox`]: CPU deadline and memory cap per call;
 //! - [`check`]: validation with errors in plain words;
+//! - [`compile_cache`]: compiled components on disk, by content hash;
 //! - [`directory`]: which file serves which route;
 //! - [`bindings`]: the code generated from `wit/`, kept in one place.
 
 pub mod bindings;
 pub mod check;
+pub mod compile_cache;
 pub mod directory;
 mod guest_log;
 mod plugin;
@@ -18,7 +20,8 @@ pub mod sandbox;
 mod state;
 
 pub use check::{PluginError, Problem};
-pub use plugin::{HandlerError, Plugin};
+pub use compile_cache::Origin;
+pub use plugin::{HandlerError, Plugin, PluginInfo};
 pub use runtime::PluginRuntime;
 pub use sandbox::Sandbox;
 pub use state::HostState;

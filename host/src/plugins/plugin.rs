@@ -5,11 +5,13 @@
 //! component), runs the event under the sandbox's limits, and gives it back. An
 //! instance that trapped is dropped, never reused.
 
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 use wasmtime::Store;
 
 use super::bindings::{HandlerPre, RouteHandler};
+use super::compile_cache::Origin;
 use super::guest_log::LogTags;
 use super::sandbox::Sandbox;
 use super::state::HostState;
@@ -33,9 +35,24 @@ struct Instance {
     handler: RouteHandler,
 }
 
+/// Where a loaded component came from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PluginInfo {
+    /// The file name, e.g. `sendmessage.wasm`.
+    pub name: String,
+    /// The file it was loaded from.
+    pub file: PathBuf,
+    /// Hex SHA-256 of the file's bytes: the component's version.
+    pub hash: String,
+    /// When it was loaded (ms since the Unix epoch).
+    pub loaded_at: u64,
+    /// Whether it came from the compile cache.
+    pub origin: Origin,
+}
+
 /// A compiled, validated route handler component.
 pub struct Plugin {
-    name: String,
+    info: PluginInfo,
     pre: HandlerPre<HostState>,
     sandbox: Sandbox,
     registry: Arc<dyn Registry>,
@@ -45,20 +62,20 @@ pub struct Plugin {
 
 impl std::fmt::Debug for Plugin {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Plugin").field("name", &self.name).finish()
+        f.debug_struct("Plugin").field("info", &self.info).finish()
     }
 }
 
 impl Plugin {
     pub(super) fn new(
-        name: String,
+        info: PluginInfo,
         pre: HandlerPre<HostState>,
         sandbox: Sandbox,
         registry: Arc<dyn Registry>,
         max_idle: usize,
     ) -> Self {
         Plugin {
-            name,
+            info,
             pre,
             sandbox,
             registry,
@@ -69,7 +86,12 @@ impl Plugin {
 
     /// The component's file name.
     pub fn name(&self) -> &str {
-        &self.name
+        &self.info.name
+    }
+
+    /// Where the component came from and which version it is.
+    pub fn info(&self) -> &PluginInfo {
+        &self.info
     }
 
     /// Runs one event through the component.
@@ -114,7 +136,7 @@ impl Plugin {
         let state = HostState::new(
             Arc::clone(&self.registry),
             self.sandbox.store_limits(),
-            LogTags::new(&self.name),
+            LogTags::new(&self.info.name),
         );
         let mut store = Store::new(self.pre.engine(), state);
         self.sandbox.configure(&mut store);

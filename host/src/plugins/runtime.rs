@@ -1,22 +1,31 @@
-//! The plugin runtime: one wasmtime engine and linker for every component.
+//! The plugin runtime: one wasmtime engine and linker for every component, the
+//! compile cache, and the versions loaded recently (so swapping back is instant).
 
+use std::collections::VecDeque;
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use wasmtime::component::{HasSelf, Linker};
 use wasmtime::{Config, Engine};
 
-use super::bindings::RouteHandler;
-use super::check::{self, PluginError};
-use super::plugin::Plugin;
+use super::bindings::{HandlerPre, RouteHandler};
+use super::check::{self, PluginError, Problem};
+use super::compile_cache::{CompileCache, Origin, content_hash};
+use super::plugin::{Plugin, PluginInfo};
 use super::sandbox::{self, Sandbox};
 use super::state::HostState;
+use crate::connection::now_ms;
 use crate::registry::Registry;
+
+/// How many recently loaded versions are kept compiled in memory.
+const RECENT_VERSIONS: usize = 16;
 
 /// Compiles components and hands out [`Plugin`]s that share one engine.
 pub struct PluginRuntime {
     engine: Engine,
     linker: Linker<HostState>,
+    cache: CompileCache,
+    recent: Mutex<VecDeque<(String, HandlerPre<HostState>)>>,
     sandbox: Sandbox,
     registry: Arc<dyn Registry>,
     max_idle: usize,
@@ -25,10 +34,12 @@ pub struct PluginRuntime {
 impl PluginRuntime {
     /// A runtime whose handlers reach connections through `registry` and run
     /// under `sandbox`; each plugin keeps at most `max_idle` instances ready.
+    /// Compiled components are kept in `cache_dir`, if given.
     pub fn new(
         sandbox: Sandbox,
         registry: Arc<dyn Registry>,
         max_idle: usize,
+        cache_dir: Option<&Path>,
     ) -> anyhow::Result<Self> {
         let mut config = Config::new();
         config.epoch_interruption(true);
@@ -40,28 +51,83 @@ impl PluginRuntime {
         RouteHandler::add_to_linker::<_, HasSelf<HostState>>(&mut linker, |state| state)
             .map_err(anyhow_from)?;
         Ok(PluginRuntime {
+            cache: CompileCache::new(cache_dir, &engine),
             engine,
             linker,
+            recent: Mutex::new(VecDeque::new()),
             sandbox,
             registry,
             max_idle,
         })
     }
 
-    /// Compiles and validates the component in `path`.
+    /// The content hash of the component in `path`, without loading it.
+    pub fn hash_file(path: &Path) -> Result<String, PluginError> {
+        let bytes =
+            std::fs::read(path).map_err(|error| refused(path, Problem::Unreadable(error)))?;
+        Ok(content_hash(&bytes))
+    }
+
+    /// Reads, compiles (or fetches from a cache) and validates the component
+    /// in `path`. Blocking: compiling can take a while.
     pub fn load(&self, path: &Path) -> Result<Plugin, PluginError> {
-        let pre = check::load(&self.engine, &self.linker, path)?;
-        let name = path
-            .file_name()
-            .map(|name| name.to_string_lossy().into_owned())
-            .unwrap_or_default();
+        let bytes =
+            std::fs::read(path).map_err(|error| refused(path, Problem::Unreadable(error)))?;
+        let hash = content_hash(&bytes);
+        let (pre, origin) = match self.recent(&hash) {
+            Some(pre) => (pre, Origin::Cached),
+            None => {
+                check::inspect(&bytes).map_err(|problem| refused(path, problem))?;
+                let (component, origin) = self
+                    .cache
+                    .component(&self.engine, &bytes, &hash)
+                    .map_err(|error| refused(path, Problem::Invalid(format!("{error:#}"))))?;
+                let pre = check::handler(&self.engine, &self.linker, &component)
+                    .map_err(|problem| refused(path, problem))?;
+                self.remember(&hash, &pre);
+                (pre, origin)
+            }
+        };
+        let info = PluginInfo {
+            name: path
+                .file_name()
+                .map(|name| name.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+            file: path.to_path_buf(),
+            hash,
+            loaded_at: now_ms(),
+            origin,
+        };
         Ok(Plugin::new(
-            name,
+            info,
             pre,
             self.sandbox,
             Arc::clone(&self.registry),
             self.max_idle,
         ))
+    }
+
+    fn recent(&self, hash: &str) -> Option<HandlerPre<HostState>> {
+        let recent = self.recent.lock().expect("recent versions lock");
+        recent
+            .iter()
+            .find(|(known, _)| known == hash)
+            .map(|(_, pre)| pre.clone())
+    }
+
+    fn remember(&self, hash: &str, pre: &HandlerPre<HostState>) {
+        let mut recent = self.recent.lock().expect("recent versions lock");
+        if recent.len() == RECENT_VERSIONS {
+            recent.pop_front();
+        }
+        recent.push_back((hash.to_owned(), pre.clone()));
+    }
+}
+
+fn refused(path: &Path, problem: Problem) -> PluginError {
+    PluginError {
+        file: path.display().to_string(),
+        problem,
     }
 }
 

@@ -8,11 +8,12 @@ mod table;
 use std::sync::Arc;
 use std::time::Instant;
 
+use arc_swap::ArcSwap;
 use tokio_tungstenite::tungstenite::Message;
 
 pub use error_frame::ErrorFrame;
 pub use selection::{InvalidSelection, RouteSelection};
-pub use table::{CONNECT, DEFAULT, DISCONNECT, RouteTable};
+pub use table::{CONNECT, DEFAULT, DISCONNECT, Route, RouteTable};
 
 use crate::access_log::{AccessLog, EventRecord, Outcome};
 use crate::connection::{Connection, now_ms, random_token};
@@ -65,11 +66,14 @@ pub enum Delivery {
 
 /// Routes a connection's events to plugins, and records each in the access
 /// log and the metrics.
+///
+/// Each event reads the route table once, when it starts, and keeps its
+/// plugin until it is done: a swap affects the next event of every
+/// connection, never one in flight.
 #[derive(Debug)]
 pub struct Router {
-    table: RouteTable,
+    table: ArcSwap<RouteTable>,
     selection: RouteSelection,
-    parse_messages: bool,
     stage: String,
     metrics: Arc<Metrics>,
     access_log: AccessLog,
@@ -84,20 +88,28 @@ impl Router {
         metrics: Arc<Metrics>,
         access_log: AccessLog,
     ) -> Self {
-        let parse_messages = table.has_custom_routes();
         Router {
-            table,
+            table: ArcSwap::from_pointee(table),
             selection,
-            parse_messages,
             stage,
             metrics,
             access_log,
         }
     }
 
-    /// The route table.
-    pub fn table(&self) -> &RouteTable {
-        &self.table
+    /// The current route table.
+    pub fn table(&self) -> Arc<RouteTable> {
+        self.table.load_full()
+    }
+
+    /// Switches every connection's next event to `table`.
+    pub fn swap(&self, table: Arc<RouteTable>) {
+        self.table.store(table);
+    }
+
+    /// The plugin currently bound to `route`.
+    fn plugin(&self, route: &str) -> Option<Arc<Plugin>> {
+        self.table.load().get(route).cloned()
     }
 
     /// Runs `$connect` (accepting when there is none).
@@ -108,16 +120,16 @@ impl Router {
     ) -> ConnectDecision {
         let context = self.context(connection, CONNECT, EventType::Connect, None);
         let mut record = EventRecord::new(connection, &context);
-        let decision = match self.table.get(CONNECT) {
+        let decision = match self.plugin(CONNECT) {
             Some(plugin) => {
                 let offered = request.subprotocols.clone();
                 let event = Event {
                     context,
                     kind: EventKind::Connect(request),
                 };
-                match self.invoke(plugin, event, &mut record).await {
+                match self.invoke(&plugin, event, &mut record).await {
                     Some(response) => {
-                        self.decide(connection, plugin, response, &offered, &mut record)
+                        self.decide(connection, &plugin, response, &offered, &mut record)
                     }
                     None => ConnectDecision::internal_error(),
                 }
@@ -175,7 +187,16 @@ impl Router {
     /// response or an error frame), if anything.
     pub async fn message(&self, connection: &Connection, payload: Payload) -> Delivery {
         let message_bytes = payload.len();
-        let selected = self.select(&payload);
+        let (selected, admitted) = {
+            let table = self.table.load();
+            let selected = self
+                .select(&table, &payload)
+                .map(|(route, plugin)| (route, Arc::clone(plugin)));
+            let admitted = selected
+                .as_ref()
+                .is_none_or(|(route, _)| table.admit(route));
+            (selected, admitted)
+        };
         let route = selected
             .as_ref()
             .map_or(NO_ROUTE, |(route, _)| route.as_str());
@@ -191,7 +212,7 @@ impl Router {
                     ErrorFrame::Forbidden.to_message(id, &record.request_id),
                 ))
             }
-            Some((route, _)) if !self.table.admit(&route) => {
+            Some(_) if !admitted => {
                 record.outcome = Outcome::Throttled;
                 Delivery::Throttled(ErrorFrame::TooManyRequests.to_message(id, &record.request_id))
             }
@@ -200,7 +221,7 @@ impl Router {
                     context,
                     kind: EventKind::Message(payload),
                 };
-                Delivery::Handled(match self.invoke(plugin, event, &mut record).await {
+                Delivery::Handled(match self.invoke(&plugin, event, &mut record).await {
                     Some(response) => response.body.map(Message::from),
                     None => {
                         Some(ErrorFrame::InternalServerError.to_message(id, &record.request_id))
@@ -218,12 +239,12 @@ impl Router {
         let context = self.context(connection, DISCONNECT, EventType::Disconnect, None);
         let mut record = EventRecord::new(connection, &context);
         record.disconnect = Some(info.clone());
-        if let Some(plugin) = self.table.get(DISCONNECT) {
+        if let Some(plugin) = self.plugin(DISCONNECT) {
             let event = Event {
                 context,
                 kind: EventKind::Disconnect(info),
             };
-            self.invoke(plugin, event, &mut record).await;
+            self.invoke(&plugin, event, &mut record).await;
         }
         self.report(&record);
     }
@@ -258,14 +279,18 @@ impl Router {
 
     /// The route a message goes to: the one its route key names if bound,
     /// otherwise `$default`; none if neither exists.
-    fn select(&self, payload: &Payload) -> Option<(String, &Arc<Plugin>)> {
-        if let (true, Payload::Text(text)) = (self.parse_messages, payload)
+    fn select<'t>(
+        &self,
+        table: &'t RouteTable,
+        payload: &Payload,
+    ) -> Option<(String, &'t Arc<Plugin>)> {
+        if let (true, Payload::Text(text)) = (table.has_custom_routes(), payload)
             && let Some(key) = self.selection.route_key(text)
-            && let Some(plugin) = self.table.get(&key)
+            && let Some(plugin) = table.get(&key)
         {
             return Some((key, plugin));
         }
-        self.table
+        table
             .get(DEFAULT)
             .map(|plugin| (DEFAULT.to_owned(), plugin))
     }

@@ -1,0 +1,254 @@
+//! Hot swap: when the plugins directory or `wsgate.toml` changes (or on SIGHUP),
+//! build a new route table off the I/O path and switch the router to it.
+//!
+//! Unchanged files keep their loaded plugin (and its warm instances); new or
+//! changed ones are compiled (or fetched from the compile cache), validated and
+//! instantiated before anything is switched. A file that fails is refused with
+//! one log line and its routes keep their previous component. In-flight events
+//! finish on the version they started with; every connection's next event uses
+//! the new table.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use notify_debouncer_mini::notify::RecursiveMode;
+use notify_debouncer_mini::{DebounceEventResult, Debouncer, new_debouncer};
+use tokio::sync::{Mutex, mpsc};
+
+use crate::config::{RouteConfig, Settings};
+use crate::gateway::Gateway;
+use crate::plugins::{Plugin, PluginError, PluginRuntime, Problem, directory};
+use crate::router::RouteTable;
+
+/// How long the directory must stay quiet before a reload: a copy in progress
+/// keeps producing events, so it is not read half-written.
+const QUIET: Duration = Duration::from_millis(250);
+
+/// Reloads the route table of a running gateway.
+pub struct HotSwap {
+    gateway: Arc<Gateway>,
+    runtime: Arc<PluginRuntime>,
+    /// One reload at a time.
+    reloading: Mutex<()>,
+}
+
+/// Keeps the file watcher alive.
+pub struct Watcher {
+    _debouncer: Debouncer<notify_debouncer_mini::notify::RecommendedWatcher>,
+}
+
+/// The first route table, at start-up: a refused file fails the start.
+pub async fn initial_table(
+    runtime: &Arc<PluginRuntime>,
+    settings: &Settings,
+) -> anyhow::Result<RouteTable> {
+    let (table, refusals) = build(
+        runtime,
+        &settings.plugins,
+        &settings.routes,
+        &RouteTable::default(),
+    )
+    .await?;
+    if let Some(refusal) = refusals.into_iter().next() {
+        return Err(refusal.into());
+    }
+    if table.is_empty() {
+        tracing::warn!(plugins = %settings.plugins.display(), "no components in the plugins directory: every message gets a Forbidden error frame until one is added");
+    }
+    for (route, entry) in table.iter() {
+        let info = entry.plugin.info();
+        tracing::info!(route = %route, component = %info.name, version = %short(&info.hash), origin = ?info.origin, "route bound");
+    }
+    Ok(table)
+}
+
+impl HotSwap {
+    /// Hot swap for `gateway`, loading components with `runtime`.
+    pub fn new(gateway: Arc<Gateway>, runtime: Arc<PluginRuntime>) -> Arc<Self> {
+        Arc::new(HotSwap {
+            gateway,
+            runtime,
+            reloading: Mutex::new(()),
+        })
+    }
+
+    /// Rebuilds the route table from the plugins directory and config file and
+    /// switches to it. Returns the files that were refused.
+    pub async fn reload(&self) -> Vec<PluginError> {
+        let _one_at_a_time = self.reloading.lock().await;
+        let settings = &self.gateway.settings;
+        let routes = match settings.reread_routes() {
+            Ok(routes) => routes,
+            Err(error) => {
+                tracing::error!("reload refused, nothing changed: {error:#}");
+                return Vec::new();
+            }
+        };
+        let previous = self.gateway.router.table();
+        let (table, refusals) =
+            match build(&self.runtime, &settings.plugins, &routes, &previous).await {
+                Ok(built) => built,
+                Err(error) => {
+                    tracing::error!("reload refused, nothing changed: {error:#}");
+                    return Vec::new();
+                }
+            };
+        for refusal in &refusals {
+            tracing::error!(file = %refusal.file, "component refused, the previous version keeps serving: {}", refusal.problem);
+        }
+        let next = Arc::new(table);
+        self.gateway.router.swap(Arc::clone(&next));
+        // Logged after the switch: whoever reads "route swapped" can rely on it.
+        log_changes(&previous, &next);
+        refusals
+    }
+
+    /// Reloads whenever the plugins directory or the config file changes.
+    pub fn watch(self: &Arc<Self>) -> anyhow::Result<Watcher> {
+        let settings = &self.gateway.settings;
+        let (changed, mut changes) = mpsc::unbounded_channel();
+        // The watcher reports absolute paths.
+        let plugins = std::fs::canonicalize(&settings.plugins)?;
+        let config = match &settings.config_file {
+            Some(path) => std::path::absolute(path)?,
+            None => plugins.join("wsgate.toml"),
+        };
+        let watched_plugins = plugins.clone();
+        let config_dir = config.parent().map(Path::to_path_buf);
+        let relevant = move |path: &Path| path == config || is_component(&plugins, path);
+        let mut debouncer = new_debouncer(QUIET, move |events: DebounceEventResult| {
+            if let Ok(events) = events
+                && events.iter().any(|event| relevant(&event.path))
+            {
+                let _ = changed.send(());
+            }
+        })?;
+        debouncer
+            .watcher()
+            .watch(&watched_plugins, RecursiveMode::NonRecursive)?;
+        if let Some(dir) = config_dir.filter(|dir| *dir != watched_plugins) {
+            debouncer
+                .watcher()
+                .watch(&dir, RecursiveMode::NonRecursive)?;
+        }
+        let hot_swap = Arc::clone(self);
+        tokio::spawn(async move {
+            while changes.recv().await.is_some() {
+                while changes.try_recv().is_ok() {}
+                hot_swap.reload().await;
+            }
+        });
+        tracing::info!(plugins = %settings.plugins.display(), "watching for component changes");
+        Ok(Watcher {
+            _debouncer: debouncer,
+        })
+    }
+
+    /// Reloads on every SIGHUP.
+    pub fn reload_on_sighup(self: &Arc<Self>) -> anyhow::Result<()> {
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut hangups = signal(SignalKind::hangup())?;
+        let hot_swap = Arc::clone(self);
+        tokio::spawn(async move {
+            while hangups.recv().await.is_some() {
+                tracing::info!("SIGHUP: reloading components");
+                hot_swap.reload().await;
+            }
+        });
+        Ok(())
+    }
+}
+
+/// Builds a table from the directory: unchanged files keep their plugin from
+/// `previous`, the others are loaded. Routes whose file is refused keep their
+/// previous binding; the refusals are returned.
+async fn build(
+    runtime: &Arc<PluginRuntime>,
+    dir: &Path,
+    routes: &RouteConfig,
+    previous: &RouteTable,
+) -> anyhow::Result<(RouteTable, Vec<PluginError>)> {
+    let bindings = directory::bind_routes(dir, &routes.components)?;
+    let mut plugins: HashMap<PathBuf, Result<Arc<Plugin>, PluginError>> = HashMap::new();
+    for binding in &bindings {
+        if !plugins.contains_key(&binding.file) {
+            let plugin = plugin_for(runtime, &binding.file, previous).await;
+            plugins.insert(binding.file.clone(), plugin);
+        }
+    }
+    let mut table = RouteTable::default();
+    for binding in &bindings {
+        match &plugins[&binding.file] {
+            Ok(plugin) => {
+                let rate = routes.rates.get(&binding.route).copied();
+                table.bind(&binding.route, Arc::clone(plugin), rate, previous);
+            }
+            Err(_) => table.keep(&binding.route, previous),
+        }
+    }
+    let refusals = plugins.into_values().filter_map(Result::err).collect();
+    Ok((table, refusals))
+}
+
+/// The plugin for `file`: the one already serving it if its bytes are the
+/// same, else a fresh load, compiled off the async runtime's threads.
+async fn plugin_for(
+    runtime: &Arc<PluginRuntime>,
+    file: &Path,
+    previous: &RouteTable,
+) -> Result<Arc<Plugin>, PluginError> {
+    let hash = PluginRuntime::hash_file(file)?;
+    let unchanged = previous.iter().find(|(_, route)| {
+        let info = route.plugin.info();
+        info.file == file && info.hash == hash
+    });
+    if let Some((_, route)) = unchanged {
+        return Ok(Arc::clone(&route.plugin));
+    }
+    let loading = Arc::clone(runtime);
+    let path = file.to_path_buf();
+    let plugin = tokio::task::spawn_blocking(move || loading.load(&path))
+        .await
+        .expect("the loading task does not panic")?;
+    plugin.warm_up().await.map_err(|error| PluginError {
+        file: file.display().to_string(),
+        problem: Problem::Instantiation(format!("{error:#}")),
+    })?;
+    Ok(Arc::new(plugin))
+}
+
+fn log_changes(previous: &RouteTable, next: &RouteTable) {
+    for (route, entry) in next.iter() {
+        let info = entry.plugin.info();
+        match previous.get(route) {
+            Some(old) if Arc::ptr_eq(old, &entry.plugin) => {}
+            Some(_) => {
+                tracing::info!(route = %route, component = %info.name, version = %short(&info.hash), generation = entry.generation, origin = ?info.origin, "route swapped")
+            }
+            None => {
+                tracing::info!(route = %route, component = %info.name, version = %short(&info.hash), origin = ?info.origin, "route bound")
+            }
+        }
+    }
+    for (route, _) in previous.iter() {
+        if next.get(route).is_none() {
+            tracing::info!(route = %route, "route unbound: its messages go to $default");
+        }
+    }
+}
+
+/// Whether `path` is a component file of the plugins directory.
+fn is_component(plugins: &Path, path: &Path) -> bool {
+    let name = path
+        .file_name()
+        .and_then(|name| name.to_str())
+        .unwrap_or("");
+    path.parent() == Some(plugins) && name.ends_with(".wasm") && !name.starts_with('.')
+}
+
+/// The first 12 hex digits of a content hash, for logs.
+fn short(hash: &str) -> &str {
+    &hash[..hash.len().min(12)]
+}

@@ -1,0 +1,305 @@
+//! Hot swap with real files and real clients: components are replaced, added,
+//! removed and broken while clients talk, and no connection notices.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::time::{Duration, Instant};
+
+use futures_util::future::join_all;
+use serde_json::json;
+use wsgate_tests::{Client, Gateway, GatewayBuilder, deploy, tagger_version};
+
+/// A gateway serving tagger version `tag` as `file`.
+fn tagger_gateway(file: &str, tag: &str, args: &[&str]) -> Gateway {
+    GatewayBuilder::new()
+        .file(file, &tagger_version(tag))
+        .args(args)
+        .start()
+}
+
+/// The version number in a tagger reply `tag-____0007:…`.
+fn version_of(reply: &str) -> u32 {
+    let tag = reply.split(':').next().unwrap_or_default();
+    tag.trim_start_matches("tag-")
+        .trim_start_matches('_')
+        .parse()
+        .unwrap_or_else(|_| panic!("not a tagged reply: {reply}"))
+}
+
+/// Waits until the gateway has switched `route` to generation `generation`.
+async fn swapped(gateway: &Gateway, route: &str, generation: u32) {
+    let route = format!("route swapped route={route} ");
+    let generation = format!("generation={generation} ");
+    gateway.wait_for_line(&[&route, &generation]).await;
+}
+
+#[tokio::test]
+async fn swapping_twenty_times_under_load_drops_nothing_and_switches_at_once() {
+    const CLIENTS: usize = 200;
+    const SWAPS: u32 = 20;
+    let gateway = tagger_gateway("$default.wasm", "0", &["--connection-rate", "0"]);
+    let url = gateway.url("/");
+    let clients: Vec<Client> = join_all((0..CLIENTS).map(|_| Client::connect(&url))).await;
+
+    // The newest version confirmed live by the gateway's log.
+    let live = Arc::new(AtomicU32::new(0));
+    let done = Arc::new(AtomicBool::new(false));
+    let talkers = clients.into_iter().map(|mut client| {
+        let (live, done) = (Arc::clone(&live), Arc::clone(&done));
+        tokio::spawn(async move {
+            let (mut sent, mut newest) = (0u64, 0u32);
+            while !done.load(Ordering::Acquire) {
+                let confirmed = live.load(Ordering::Acquire);
+                client.send_text(&sent.to_string()).await;
+                let reply = client.recv_text().await;
+                let (version, body) = (
+                    version_of(&reply),
+                    reply.split(':').nth(1).unwrap_or_default(),
+                );
+                // Exactly one reply per request, in order.
+                assert_eq!(body, sent.to_string(), "reply out of order");
+                // Never an older version after a newer one on this connection,
+                // and never a version older than one confirmed before sending.
+                assert!(version >= newest, "version {version} after {newest}");
+                assert!(
+                    version >= confirmed,
+                    "version {version} answered after {confirmed} went live"
+                );
+                newest = version;
+                sent += 1;
+            }
+            (sent, newest)
+        })
+    });
+    let talkers: Vec<_> = talkers.collect();
+
+    for version in 1..=SWAPS {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        deploy(
+            gateway.plugins_dir(),
+            "$default.wasm",
+            &tagger_version(&version.to_string()),
+        );
+        swapped(&gateway, "$default", version + 1).await;
+        live.store(version, Ordering::Release);
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    // Checked before the clients stop (and disconnect, as they then should).
+    let during = gateway.logs();
+    done.store(true, Ordering::Release);
+
+    let mut total = 0;
+    for talker in talkers {
+        let (sent, newest) = talker.await.expect("a client failed");
+        assert_eq!(newest, SWAPS, "every client ends on the last version");
+        total += sent;
+    }
+    assert!(
+        !during.contains("disconnected connection="),
+        "a client was disconnected"
+    );
+    eprintln!("{CLIENTS} clients, {SWAPS} swaps, {total} requests answered exactly once");
+}
+
+#[tokio::test]
+async fn a_broken_file_under_load_is_refused_and_the_old_version_keeps_answering() {
+    let gateway = tagger_gateway("$default.wasm", "1", &[]);
+    let url = gateway.url("/");
+    let mut clients: Vec<Client> = join_all((0..20).map(|_| Client::connect(&url))).await;
+    deploy(
+        gateway.plugins_dir(),
+        "$default.wasm",
+        b"\0asm this is not a component",
+    );
+    gateway.wait_for_log("component refused").await;
+    assert!(gateway.logs().contains("$default.wasm"));
+    for client in &mut clients {
+        client.send_text("still?").await;
+        assert_eq!(client.recv_text().await, "tag-_______1:still?");
+    }
+    // A good file afterwards is taken.
+    deploy(gateway.plugins_dir(), "$default.wasm", &tagger_version("2"));
+    swapped(&gateway, "$default", 2).await;
+    clients[0].send_text("now").await;
+    assert_eq!(clients[0].recv_text().await, "tag-_______2:now");
+}
+
+#[tokio::test]
+async fn adding_renaming_and_deleting_files_binds_and_unbinds_routes() {
+    let gateway = tagger_gateway("$default.wasm", "def", &[]);
+    let mut client = gateway.connect("/").await;
+    let shout = json!({"action": "shout", "text": "hi"}).to_string();
+
+    deploy(
+        gateway.plugins_dir(),
+        "shout.wasm",
+        &tagger_version("shout"),
+    );
+    gateway.wait_for_log("route bound route=shout").await;
+    client.send_text(&shout).await;
+    assert!(client.recv_text().await.starts_with("tag-___shout:"));
+
+    std::fs::rename(
+        gateway.plugins_dir().join("shout.wasm"),
+        gateway.plugins_dir().join("yell.wasm"),
+    )
+    .unwrap();
+    gateway.wait_for_log("route bound route=yell").await;
+    gateway
+        .wait_for_line(&["route unbound", "route=shout"])
+        .await;
+    client.send_text(&shout).await;
+    assert!(
+        client.recv_text().await.starts_with("tag-_____def:"),
+        "shout falls to $default"
+    );
+    client.send_json(json!({"action": "yell"})).await;
+    assert!(client.recv_text().await.starts_with("tag-___shout:"));
+
+    std::fs::remove_file(gateway.plugins_dir().join("yell.wasm")).unwrap();
+    gateway
+        .wait_for_line(&["route unbound", "route=yell"])
+        .await;
+    client.send_json(json!({"action": "yell"})).await;
+    assert!(client.recv_text().await.starts_with("tag-_____def:"));
+}
+
+#[tokio::test]
+async fn swapping_connect_while_clients_connect_loses_no_handshake() {
+    let gateway = tagger_gateway("$connect.wasm", "1", &[]);
+    let url = gateway.url("/");
+    let connecting = {
+        let url = url.clone();
+        tokio::spawn(async move {
+            let mut versions = Vec::new();
+            for _ in 0..60 {
+                let mut client = Client::connect(&url).await;
+                let welcome = client.recv_text().await;
+                versions.push(version_of(welcome.trim_start_matches("welcome from ")));
+                client.close(1000, "").await;
+            }
+            versions
+        })
+    };
+    for version in 2..=4 {
+        tokio::time::sleep(Duration::from_millis(80)).await;
+        deploy(
+            gateway.plugins_dir(),
+            "$connect.wasm",
+            &tagger_version(&version.to_string()),
+        );
+        swapped(&gateway, "$connect", version).await;
+    }
+    let versions = connecting.await.expect("every handshake succeeded");
+    assert!(
+        versions.windows(2).all(|pair| pair[0] <= pair[1]),
+        "{versions:?}"
+    );
+    let last = Client::connect(&url).await.recv_text().await;
+    assert_eq!(last, "welcome from tag-_______4");
+}
+
+#[tokio::test]
+async fn swapping_disconnect_while_clients_leave_runs_each_disconnect_once() {
+    let gateway = tagger_gateway("$disconnect.wasm", "1", &[]);
+    let url = gateway.url("/");
+    let clients: Vec<Client> = join_all((0..60).map(|_| Client::connect(&url))).await;
+    let leaving = tokio::spawn(async move {
+        for client in clients {
+            client.close(1000, "bye").await;
+        }
+    });
+    for version in 2..=4 {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        deploy(
+            gateway.plugins_dir(),
+            "$disconnect.wasm",
+            &tagger_version(&version.to_string()),
+        );
+        swapped(&gateway, "$disconnect", version).await;
+    }
+    leaving.await.unwrap();
+    let deadline = Instant::now() + wsgate_tests::WAIT;
+    while gateway.logs().matches(" $disconnect ").count() < 60 {
+        assert!(Instant::now() < deadline, "not every $disconnect ran");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let logs = gateway.logs();
+    let mut ids: Vec<&str> = logs
+        .lines()
+        .filter_map(|line| line.split(" $disconnect ").nth(1))
+        .filter_map(|rest| rest.split_whitespace().next())
+        .collect();
+    let runs = ids.len();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(
+        (runs, ids.len()),
+        (60, 60),
+        "each of 60 connections had exactly one $disconnect"
+    );
+}
+
+#[tokio::test]
+async fn a_half_written_file_is_never_loaded() {
+    let gateway = tagger_gateway("$default.wasm", "1", &[]);
+    let mut client = gateway.connect("/").await;
+    // A slow copy: half the file, a pause longer than the debounce, the rest.
+    let version = tagger_version("2");
+    let (head, tail) = version.split_at(version.len() / 2);
+    let path = gateway.plugins_dir().join("$default.wasm");
+    std::fs::write(&path, head).unwrap();
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    client.send_text("during").await;
+    assert_eq!(client.recv_text().await, "tag-_______1:during");
+    let mut file = std::fs::OpenOptions::new()
+        .append(true)
+        .open(&path)
+        .unwrap();
+    std::io::Write::write_all(&mut file, tail).unwrap();
+    drop(file);
+    swapped(&gateway, "$default", 2).await;
+    client.send_text("after").await;
+    assert_eq!(client.recv_text().await, "tag-_______2:after");
+}
+
+#[tokio::test]
+async fn without_watching_only_sighup_reloads() {
+    let gateway = tagger_gateway("$default.wasm", "1", &["--no-watch"]);
+    let mut client = gateway.connect("/").await;
+    deploy(gateway.plugins_dir(), "$default.wasm", &tagger_version("2"));
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    client.send_text("x").await;
+    assert_eq!(client.recv_text().await, "tag-_______1:x");
+    gateway.signal(libc::SIGHUP);
+    swapped(&gateway, "$default", 2).await;
+    client.send_text("y").await;
+    assert_eq!(client.recv_text().await, "tag-_______2:y");
+}
+
+#[tokio::test]
+async fn a_restart_with_a_warm_cache_does_not_compile() {
+    let cache = tempfile::tempdir().unwrap();
+    let cache_dir = cache.path().to_str().unwrap();
+    let start = |label: &str| {
+        let began = Instant::now();
+        let gateway = GatewayBuilder::new()
+            .component("$default.wasm", "chat")
+            .args(&["--cache-dir", cache_dir])
+            .start();
+        let took = began.elapsed();
+        eprintln!("{label} start-up: {took:?}");
+        (gateway, took)
+    };
+    let (cold, cold_took) = start("cold cache");
+    assert!(cold.logs().contains("origin=Compiled"), "{}", cold.logs());
+    drop(cold);
+    let (warm, warm_took) = start("warm cache");
+    assert!(warm.logs().contains("origin=Cached"), "{}", warm.logs());
+    assert!(!warm.logs().contains("origin=Compiled"));
+    eprintln!(
+        "the warm cache saved {:?}",
+        cold_took.saturating_sub(warm_took)
+    );
+}
