@@ -101,7 +101,7 @@ impl Metrics {
         );
         registry.register(
             "connections_rejected",
-            "Upgrades rejected by $connect, by the status answered",
+            "Upgrades refused, by status: $connect's, or admission's (403, 429, 503)",
             metrics.connections_rejected.clone(),
         );
         registry.register(
@@ -154,11 +154,7 @@ impl Metrics {
                     self.connections_accepted.inc();
                     self.connections_open.inc();
                 }
-                status => {
-                    self.connections_rejected
-                        .get_or_create(&StatusLabel { status })
-                        .inc();
-                }
+                status => self.connection_rejected(status),
             },
             EventType::Message => {
                 self.messages_in.get_or_create(&route).inc();
@@ -187,6 +183,13 @@ impl Metrics {
                 route: route.route,
                 kind,
             })
+            .inc();
+    }
+
+    /// Counts an upgrade refused with `status`, by `$connect` or before it.
+    pub fn connection_rejected(&self, status: u16) {
+        self.connections_rejected
+            .get_or_create(&StatusLabel { status })
             .inc();
     }
 

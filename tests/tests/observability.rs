@@ -4,7 +4,8 @@
 use std::time::Duration;
 
 use serde_json::Value;
-use wsgate_tests::{Gateway, GatewayBuilder, WAIT, http_get};
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use wsgate_tests::{Client, Gateway, GatewayBuilder, WAIT, http_get};
 
 #[tokio::test]
 async fn ready_answers_on_both_listeners() {
@@ -46,17 +47,23 @@ async fn metrics_count_connections_messages_latency_errors_and_api_requests() {
         .component("probe.wasm", "probe")
         .component("boom.wasm", "faulty")
         .config("[routes]\n\"$connect\" = \"probe.wasm\"\nwhoami = \"probe.wasm\"\n\"$default\" = \"boom.wasm\"\n")
+        .args(&["--allowed-origin", "https://good.example"])
         .start();
     let mut ann = gateway.connect("/").await;
     let bob = gateway.connect("/").await;
-    let rejected = wsgate_tests::Client::try_connect(
-        tokio_tungstenite::tungstenite::client::IntoClientRequest::into_client_request(
-            gateway.url("/?reject=401"),
-        )
-        .unwrap(),
-    )
-    .await;
-    assert!(rejected.is_err());
+    for (path, origin) in [
+        ("/?reject=401", "https://good.example"),
+        ("/", "https://evil.example"),
+    ] {
+        let mut request = gateway.url(path).into_client_request().unwrap();
+        request
+            .headers_mut()
+            .insert("Origin", origin.parse().unwrap());
+        assert!(
+            Client::try_connect(request).await.is_err(),
+            "{path} {origin}"
+        );
+    }
     let id = ann.whoami_id().await;
     ann.send_text("panic").await;
     assert_eq!(ann.recv_json().await["message"], "Internal server error");
@@ -73,6 +80,7 @@ async fn metrics_count_connections_messages_latency_errors_and_api_requests() {
     };
     expect("wsgate_connections_accepted_total", 2.0);
     expect("wsgate_connections_rejected_total{status=\"401\"}", 1.0);
+    expect("wsgate_connections_rejected_total{status=\"403\"}", 1.0);
     expect("wsgate_messages_in_total{route=\"whoami\"}", 1.0);
     expect("wsgate_messages_out_total{route=\"whoami\"}", 1.0);
     expect("wsgate_messages_in_total{route=\"$default\"}", 1.0);
