@@ -250,10 +250,19 @@ fn text_value(value: &Value) -> String {
     }
 }
 
+/// What the writer thread receives.
+#[derive(Debug)]
+enum Entry {
+    /// A formatted line.
+    Line(String),
+    /// Write everything before this, then say so.
+    Flush(SyncSender<()>),
+}
+
 /// A handle to the access log writer; cheap to clone.
 #[derive(Clone, Debug)]
 pub struct AccessLog {
-    lines: Option<SyncSender<String>>,
+    lines: Option<SyncSender<Entry>>,
     format: AccessLogFormat,
     dropped: Arc<AtomicU64>,
 }
@@ -294,12 +303,24 @@ impl AccessLog {
         }
     }
 
+    /// Waits (at most `timeout`) until every line logged so far is written:
+    /// at shutdown, after the last `$disconnect`.
+    pub fn flush(&self, timeout: std::time::Duration) {
+        let Some(lines) = &self.lines else {
+            return;
+        };
+        let (done, written) = sync_channel(1);
+        if lines.send(Entry::Flush(done)).is_ok() && written.recv_timeout(timeout).is_err() {
+            tracing::warn!("the access log was not flushed in time");
+        }
+    }
+
     /// Logs one event.
     pub fn write(&self, record: &EventRecord<'_>) {
         let Some(lines) = &self.lines else {
             return;
         };
-        if let Err(TrySendError::Full(_)) = lines.try_send(record.line(self.format)) {
+        if let Err(TrySendError::Full(_)) = lines.try_send(Entry::Line(record.line(self.format))) {
             let dropped = self.dropped.fetch_add(1, Ordering::Relaxed) + 1;
             if dropped.is_power_of_two() {
                 tracing::warn!(
@@ -311,19 +332,28 @@ impl AccessLog {
     }
 }
 
-/// Writes lines as they come, flushing whenever none is waiting.
-fn write_lines(lines: &Receiver<String>, mut out: Box<dyn Write + Send>) {
+/// Writes lines as they come, flushing whenever none is waiting (and
+/// answering flush requests once everything before them is written).
+fn write_lines(entries: &Receiver<Entry>, mut out: Box<dyn Write + Send>) {
     let mut batch = String::new();
-    while let Ok(line) = lines.recv() {
-        batch.push_str(&line);
-        while batch.len() < 64 * 1024
-            && let Ok(line) = lines.try_recv()
-        {
-            batch.push_str(&line);
+    let mut flushed = Vec::new();
+    while let Ok(entry) = entries.recv() {
+        let mut next = Some(entry);
+        while let Some(entry) = next.take() {
+            match entry {
+                Entry::Line(line) => batch.push_str(&line),
+                Entry::Flush(done) => flushed.push(done),
+            }
+            if batch.len() < 64 * 1024 {
+                next = entries.try_recv().ok();
+            }
         }
         if let Err(error) = out.write_all(batch.as_bytes()).and_then(|()| out.flush()) {
             tracing::warn!(%error, "cannot write the access log");
         }
         batch.clear();
+        for done in flushed.drain(..) {
+            let _ = done.send(());
+        }
     }
 }

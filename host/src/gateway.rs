@@ -19,6 +19,9 @@ use crate::router::Router;
 use crate::shutdown::{GOING_AWAY, Shutdown};
 use crate::{listener, management, tls};
 
+/// How long shutdown waits for the access log to reach its file.
+const ACCESS_LOG_FLUSH: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// What every connection task and request handler shares.
 pub struct Gateway {
     /// Where connections live.
@@ -70,10 +73,15 @@ impl RunningGateway {
             .registry
             .close_local(code, reason, CloseInitiator::Shutdown)
             .await;
-        gateway
+        let drained = gateway
             .shutdown
             .drained(gateway.settings.drain_timeout)
-            .await
+            .await;
+        // Every `$disconnect` has been logged by now; let the lines reach disk.
+        let access_log = gateway.router.access_log().clone();
+        let flushed = tokio::task::spawn_blocking(move || access_log.flush(ACCESS_LOG_FLUSH));
+        let _ = flushed.await;
+        drained
     }
 }
 

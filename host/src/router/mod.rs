@@ -97,6 +97,11 @@ impl Router {
         }
     }
 
+    /// Where events are logged.
+    pub fn access_log(&self) -> &AccessLog {
+        &self.access_log
+    }
+
     /// The current route table.
     pub fn table(&self) -> Arc<RouteTable> {
         self.table.load_full()
