@@ -1,0 +1,55 @@
+//! Scenario 1: echo through a WASM `$default` route (the `echo` plugin) vs the
+//! baseline echo server, ping-pong and pipelined, small and large messages.
+
+use super::{Bench, Contender, Spread, compare, size, throughput, verdict};
+use crate::client::Target;
+use crate::load::{Pace, Shape};
+use crate::server::{PluginsDir, Server};
+
+/// The echo throughput target, as a fraction of the baseline's.
+pub const TARGET_RATIO: f64 = 0.9;
+
+/// Runs every case against one gateway and one baseline.
+pub async fn run(bench: &Bench) -> anyhow::Result<()> {
+    let plugins = PluginsDir::new()?;
+    plugins.add(&bench.artifacts, "$default.wasm", "wsgate-echo")?;
+    let gateway = Server::gateway(&bench.artifacts, plugins.path())?;
+    let baseline = Server::baseline()?;
+
+    let connection_counts = bench.pick(vec![100, 1000], vec![10]);
+    let sizes = bench.pick(vec![64, 16 * 1024], vec![64]);
+    for &connections in &connection_counts {
+        for depth in [1, bench.depth] {
+            for &bytes in &sizes {
+                let shape = Shape {
+                    size: bytes,
+                    route: None,
+                };
+                let contenders = [
+                    Contender {
+                        name: "baseline",
+                        target: Target::root(baseline.addr),
+                        shape: shape.clone(),
+                    },
+                    Contender {
+                        name: "gateway",
+                        target: Target::root(gateway.addr),
+                        shape,
+                    },
+                ];
+                let measured = compare(bench, connections, Pace::Depth(depth), &contenders).await?;
+                let (base, wasm) = (&measured[0], &measured[1]);
+                let ratio = Spread::of_ratios(&wasm.rates, &base.rates);
+                println!(
+                    "echo conns={connections} depth={depth} size={} | {} | {} | ratio {} {}",
+                    size(bytes),
+                    throughput("baseline", base),
+                    throughput("gateway", wasm),
+                    ratio.show(2),
+                    verdict(&format!("≥ {TARGET_RATIO}"), ratio.median >= TARGET_RATIO),
+                );
+            }
+        }
+    }
+    Ok(())
+}
