@@ -1,7 +1,7 @@
 //! The no-gateway baseline: a plain tokio-tungstenite echo server, tuned like
-//! the gateway (TCP_NODELAY, the same maximum message size, a multi-threaded
-//! runtime with one worker per core), that also broadcasts, so that fan-out
-//! has a baseline too.
+//! the gateway (TCP_NODELAY, the same maximum message size and read buffer, a
+//! multi-threaded runtime with one worker per core), that also broadcasts, so
+//! that fan-out has a baseline too.
 //!
 //! Each connection is one task: the echoes of its messages and the broadcasts
 //! addressed to it are merged into one stream forwarded to the socket, which
@@ -70,22 +70,29 @@ impl Hub {
     }
 }
 
-/// Serves WebSocket clients on `listener` until the process ends.
-pub async fn serve(listener: TcpListener) {
+/// The read buffer the gateway uses: tungstenite's default.
+pub fn gateway_read_buffer() -> usize {
+    WebSocketConfig::default().read_buffer_size
+}
+
+/// Serves WebSocket clients on `listener` until the process ends, reading
+/// with a `read_buffer` of that many bytes.
+pub async fn serve(listener: TcpListener, read_buffer: usize) {
     let hub = Arc::new(Hub::default());
     loop {
         let Ok((stream, _)) = listener.accept().await else {
             continue;
         };
         let _ = stream.set_nodelay(true);
-        tokio::spawn(connection(stream, Arc::clone(&hub)));
+        tokio::spawn(connection(stream, Arc::clone(&hub), read_buffer));
     }
 }
 
-async fn connection(stream: TcpStream, hub: Arc<Hub>) {
+async fn connection(stream: TcpStream, hub: Arc<Hub>, read_buffer: usize) {
     let config = WebSocketConfig::default()
         .max_message_size(Some(MAX_MESSAGE))
-        .max_frame_size(Some(MAX_MESSAGE));
+        .max_frame_size(Some(MAX_MESSAGE))
+        .read_buffer_size(read_buffer);
     let Ok(ws) = tokio_tungstenite::accept_async_with_config(stream, Some(config)).await else {
         return;
     };

@@ -27,6 +27,11 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(20);
 /// The largest message the load generator expects back.
 const MAX_MESSAGE: usize = 1 << 20;
 
+/// The clients' read buffer. tungstenite zeroes its whole read buffer before
+/// every read (128 KiB by default), which would make the clients, sharing the
+/// machine with the servers, the bottleneck.
+const READ_BUFFER: usize = 16 * 1024;
+
 /// Hands out source addresses 127.0.0.2, 127.0.0.3, … so that every batch of
 /// connections gets fresh ephemeral ports (earlier batches' ports may still be
 /// in TIME_WAIT).
@@ -72,7 +77,9 @@ pub async fn connect(target: &Target, source: IpAddr) -> anyhow::Result<Ws> {
         let stream = socket.connect(target.addr).await?;
         stream.set_nodelay(true)?;
         let request = target.url().into_client_request()?;
-        let config = WebSocketConfig::default().max_message_size(Some(MAX_MESSAGE));
+        let config = WebSocketConfig::default()
+            .max_message_size(Some(MAX_MESSAGE))
+            .read_buffer_size(READ_BUFFER);
         let (ws, _) =
             tokio_tungstenite::client_async_with_config(request, stream, Some(config)).await?;
         anyhow::Ok(ws)

@@ -34,6 +34,9 @@ enum Command {
         /// Address to listen on.
         #[arg(long, default_value = "127.0.0.1:0")]
         listen: SocketAddr,
+        /// Read buffer per connection, in bytes [default: the gateway's].
+        #[arg(long)]
+        read_buffer: Option<usize>,
     },
     /// Hold idle connections open until standard input closes (used by `run`).
     Hold {
@@ -69,6 +72,10 @@ struct RunArgs {
     /// Messages in flight per connection in the pipelined cases.
     #[arg(long, default_value_t = 8)]
     depth: usize,
+    /// The baseline's read buffer per connection, in bytes: set it to the
+    /// gateway's when the gateway's differs from tungstenite's default.
+    #[arg(long)]
+    baseline_read_buffer: Option<usize>,
     /// The `wsgate` binary [default: next to this one].
     #[arg(long)]
     gateway: Option<PathBuf>,
@@ -116,10 +123,14 @@ fn main() -> anyhow::Result<()> {
         match cli.command {
             Command::Run(args) => run(args).await,
             Command::Load(args) => load(args).await,
-            Command::Baseline { listen } => {
+            Command::Baseline {
+                listen,
+                read_buffer,
+            } => {
                 let listener = tokio::net::TcpListener::bind(listen).await?;
                 eprintln!("{LISTENING}{}", listener.local_addr()?);
-                baseline::serve(listener).await;
+                let read_buffer = read_buffer.unwrap_or_else(baseline::gateway_read_buffer);
+                baseline::serve(listener, read_buffer).await;
                 Ok(())
             }
             Command::Hold {
@@ -147,6 +158,9 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
         repeat: args.repeat.unwrap_or(if args.quick { 1 } else { 3 }),
         window: Duration::from_secs_f64(args.seconds.unwrap_or(if args.quick { 0.5 } else { 5.0 })),
         depth: args.depth,
+        baseline_read_buffer: args
+            .baseline_read_buffer
+            .unwrap_or_else(baseline::gateway_read_buffer),
     };
     let scenarios = match args.scenarios.is_empty() {
         true => Scenario::ALL.to_vec(),

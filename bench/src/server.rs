@@ -106,10 +106,12 @@ impl Server {
             .with_context(|| format!("starting the gateway {}", artifacts.gateway.display()))
     }
 
-    /// Starts the baseline server (this binary's `baseline` subcommand).
-    pub fn baseline() -> anyhow::Result<Self> {
+    /// Starts the baseline server (this binary's `baseline` subcommand) with
+    /// a read buffer of `read_buffer` bytes.
+    pub fn baseline(read_buffer: usize) -> anyhow::Result<Self> {
         let mut command = Command::new(std::env::current_exe()?);
         command.args(["baseline", "--listen", "127.0.0.1:0"]);
+        command.args(["--read-buffer", &read_buffer.to_string()]);
         Self::start(command).context("starting the baseline server")
     }
 

@@ -14,7 +14,7 @@ pub async fn run(bench: &Bench) -> anyhow::Result<()> {
     let plugins = PluginsDir::new()?;
     plugins.add(&bench.artifacts, "$default.wasm", "wsgate-echo")?;
     let gateway = Server::gateway(&bench.artifacts, plugins.path())?;
-    let baseline = Server::baseline()?;
+    let baseline = bench.baseline()?;
 
     let connection_counts = bench.pick(vec![100, 1000], vec![10]);
     let sizes = bench.pick(vec![64, 16 * 1024], vec![64]);

@@ -42,7 +42,7 @@ pub async fn run(bench: &Bench) -> anyhow::Result<()> {
     plugins.add(&bench.artifacts, "probe.wasm", "probe")?;
     plugins.config("[routes]\n\"$connect\" = \"probe.wasm\"\n\"roomsend\" = \"probe.wasm\"\n")?;
     let gateway = Server::gateway(&bench.artifacts, plugins.path())?;
-    let baseline = Server::baseline()?;
+    let baseline = bench.baseline()?;
     let members = bench.pick(10_000, 100);
     let rounds = bench.pick(10, 2);
 

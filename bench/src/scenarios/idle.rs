@@ -31,7 +31,7 @@ pub async fn run(bench: &Bench) -> anyhow::Result<()> {
             settle,
         )
         .await?;
-        let baseline = per_connection(Server::baseline()?, count, per_process, settle).await?;
+        let baseline = per_connection(bench.baseline()?, count, per_process, settle).await?;
         let target = match count >= 19_000 {
             true => format!(
                 " {}",

@@ -23,7 +23,7 @@ use hdrhistogram::Histogram;
 use crate::client::Target;
 use crate::latency::{self, Summary};
 use crate::load::{self, LoadSpec, Shape};
-use crate::server::Artifacts;
+use crate::server::{Artifacts, Server};
 
 /// Which scenario to run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -76,6 +76,8 @@ pub struct Bench {
     pub window: Duration,
     /// Messages in flight per connection in the pipelined cases.
     pub depth: usize,
+    /// The baseline's read buffer, in bytes: the gateway's.
+    pub baseline_read_buffer: usize,
 }
 
 impl Bench {
@@ -97,6 +99,11 @@ impl Bench {
             Scale::Full => full,
             Scale::Quick => quick,
         }
+    }
+
+    /// Starts the baseline, tuned like the gateway.
+    pub fn baseline(&self) -> anyhow::Result<Server> {
+        Server::baseline(self.baseline_read_buffer)
     }
 
     fn warmup(&self) -> Duration {

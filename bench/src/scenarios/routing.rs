@@ -19,7 +19,7 @@ pub async fn run(bench: &Bench) -> anyhow::Result<()> {
     custom_only.add(&bench.artifacts, &format!("{ROUTE}.wasm"), "wsgate-echo")?;
     let default_gateway = Server::gateway(&bench.artifacts, default_only.path())?;
     let custom_gateway = Server::gateway(&bench.artifacts, custom_only.path())?;
-    let baseline = Server::baseline()?;
+    let baseline = bench.baseline()?;
 
     let connections = bench.pick(100, 10);
     let bytes = 64;
