@@ -19,8 +19,6 @@ pub fn record(histogram: &mut Histogram<u64>, latency: Duration) {
 /// The percentiles a result line shows.
 #[derive(Clone, Copy, Debug)]
 pub struct Summary {
-    /// How many latencies were recorded.
-    pub count: u64,
     /// Median.
     pub p50: Duration,
     /// 99th percentile.
@@ -36,7 +34,6 @@ impl Summary {
     pub fn of(histogram: &Histogram<u64>) -> Self {
         let at = |quantile| Duration::from_nanos(histogram.value_at_quantile(quantile));
         Summary {
-            count: histogram.len(),
             p50: at(0.5),
             p99: at(0.99),
             p999: at(0.999),
@@ -99,7 +96,6 @@ mod tests {
             record(&mut h, Duration::from_micros(micros));
         }
         let summary = Summary::of(&h);
-        assert_eq!(summary.count, 1000);
         assert!((499..=501).contains(&summary.p50.as_micros()));
         assert!(summary.max >= Duration::from_micros(999));
     }

@@ -103,13 +103,19 @@ pub async fn run(target: &Target, spec: &LoadSpec) -> anyhow::Result<LoadReport>
         stop_at: start + spec.warmup + spec.duration,
     };
     let mut tasks = JoinSet::new();
-    for ws in connections {
+    for (index, ws) in connections.into_iter().enumerate() {
         let body = Arc::clone(&body);
         let pace = match spec.pace {
             Pace::Depth(depth) => Pace::Depth(depth.max(1)),
             Pace::Rate(rate) => Pace::Rate(rate / spec.connections as f64),
         };
-        tasks.spawn(drive(ws, body, clock, pace));
+        // At a fixed rate, connection i sends first at i / rate, so the
+        // sends are spread evenly instead of arriving in bursts.
+        let offset = match spec.pace {
+            Pace::Depth(_) => Duration::ZERO,
+            Pace::Rate(rate) => Duration::from_secs_f64(index as f64 / rate.max(1e-3)),
+        };
+        tasks.spawn(drive(ws, body, clock, pace, offset));
     }
 
     let mut report = LoadReport {
@@ -169,12 +175,22 @@ impl Samples {
     }
 }
 
-/// Runs one connection's share of the load, then closes it.
-async fn drive(ws: Ws, body: Arc<Body>, clock: Clock, pace: Pace) -> anyhow::Result<Samples> {
+/// Runs one connection's share of the load, then closes it; at a fixed rate,
+/// the first message is due `offset` after the start.
+async fn drive(
+    ws: Ws,
+    body: Arc<Body>,
+    clock: Clock,
+    pace: Pace,
+    offset: Duration,
+) -> anyhow::Result<Samples> {
     let (mut sink, mut stream) = ws.split();
     let samples = match pace {
         Pace::Depth(depth) => closed_loop(&mut sink, &mut stream, &body, &clock, depth).await?,
-        Pace::Rate(rate) => open_loop(&mut sink, &mut stream, &body, &clock, rate).await?,
+        Pace::Rate(rate) => {
+            let first = clock.epoch + offset;
+            open_loop(&mut sink, &mut stream, &body, &clock, rate, first).await?
+        }
     };
     let _ = sink.close().await;
     Ok(samples)
@@ -212,19 +228,19 @@ async fn closed_loop(
     Ok(samples)
 }
 
-/// Sends at `rate` messages per second until the clock stops while reading
-/// replies; whatever has not come back when the drain ends is lost.
+/// Sends at `rate` messages per second from `first` until the clock stops
+/// while reading replies; whatever has not come back when the drain ends is
+/// lost.
 async fn open_loop(
     sink: &mut Sink,
     stream: &mut Stream,
     body: &Body,
     clock: &Clock,
     rate: f64,
+    first: Instant,
 ) -> anyhow::Result<Samples> {
     let period = Duration::from_secs_f64(1.0 / rate.max(1e-3));
-    // Spread the connections' first sends over one period.
-    let phase = period.mul_f64(f64::from(rand_fraction(clock)));
-    let mut ticks = tokio::time::interval_at((clock.epoch + phase).into(), period);
+    let mut ticks = tokio::time::interval_at(first.into(), period);
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
     let mut samples = Samples::default();
     let mut sent = 0u64;
@@ -251,12 +267,6 @@ async fn open_loop(
     }
     samples.lost = sent.saturating_sub(received);
     Ok(samples)
-}
-
-/// A fraction in [0, 1) that differs between connections, from the clock's
-/// sub-microsecond jitter (good enough to spread first sends).
-fn rand_fraction(clock: &Clock) -> f32 {
-    (clock.stamp(Instant::now()) % 1000) as f32 / 1000.0
 }
 
 /// The next text message before `deadline` (other frames are skipped); none
