@@ -67,6 +67,8 @@ pub struct LoadSpec {
 pub struct LoadReport {
     /// Replies that arrived during the measurement window.
     pub received: u64,
+    /// Replies that arrived at all, warm-up and drain included.
+    pub replies: u64,
     /// The measurement window.
     pub window: Duration,
     /// Round-trip latencies of the messages sent during the window (ns).
@@ -120,6 +122,7 @@ pub async fn run(target: &Target, spec: &LoadSpec) -> anyhow::Result<LoadReport>
 
     let mut report = LoadReport {
         received: 0,
+        replies: 0,
         window: spec.duration,
         latencies: latency::histogram(),
         lost: 0,
@@ -127,6 +130,7 @@ pub async fn run(target: &Target, spec: &LoadSpec) -> anyhow::Result<LoadReport>
     while let Some(joined) = tasks.join_next().await {
         let samples = joined.context("a load connection panicked")??;
         report.received += samples.received;
+        report.replies += samples.replies;
         report.lost += samples.lost;
         for nanos in samples.latencies {
             report.latencies.saturating_record(nanos.max(1));
@@ -153,6 +157,7 @@ impl Clock {
 #[derive(Debug, Default)]
 struct Samples {
     received: u64,
+    replies: u64,
     lost: u64,
     latencies: Vec<u64>,
 }
@@ -164,6 +169,7 @@ impl Samples {
             return;
         };
         let sent_at = clock.epoch + Duration::from_nanos(sent);
+        self.replies += 1;
         if now >= clock.measure_from && now < clock.stop_at {
             self.received += 1;
         }

@@ -154,6 +154,11 @@ impl Server {
     pub fn rss_kib(&self) -> anyhow::Result<u64> {
         rss_kib(self.child.id())
     }
+
+    /// The process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
 }
 
 impl Drop for Server {
@@ -179,6 +184,28 @@ pub fn rss_kib(pid: u32) -> anyhow::Result<u64> {
         .find_map(|line| line.strip_prefix("VmRSS:"))
         .and_then(|value| value.trim().trim_end_matches("kB").trim().parse().ok())
         .context("no VmRSS in /proc/PID/status")
+}
+
+/// The CPU time (user + system, all threads) a process has used so far,
+/// from `/proc/PID/stat`, in clock ticks of 10 ms (`CLK_TCK` is 100 on Linux).
+pub fn cpu_time(pid: u32) -> anyhow::Result<Duration> {
+    const TICK: Duration = Duration::from_millis(10);
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;
+    // Fields after the command name, which may itself contain spaces: the
+    // 14th and 15th fields (utime, stime) are the 12th and 13th from here.
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .context("a /proc/PID/stat line")?
+        .1
+        .split_whitespace()
+        .collect();
+    let ticks = |index: usize| -> anyhow::Result<u32> {
+        Ok(fields
+            .get(index)
+            .context("a short /proc/PID/stat line")?
+            .parse()?)
+    };
+    Ok(TICK * (ticks(11)? + ticks(12)?))
 }
 
 /// Child processes holding idle connections open, closed when dropped.

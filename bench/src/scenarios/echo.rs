@@ -27,25 +27,27 @@ pub async fn run(bench: &Bench) -> anyhow::Result<()> {
                 };
                 let contenders = [
                     Contender {
-                        name: "baseline",
                         target: Target::root(baseline.addr),
                         shape: shape.clone(),
+                        pid: baseline.pid(),
                     },
                     Contender {
-                        name: "gateway",
                         target: Target::root(gateway.addr),
                         shape,
+                        pid: gateway.pid(),
                     },
                 ];
                 let measured = compare(bench, connections, Pace::Depth(depth), &contenders).await?;
                 let (base, wasm) = (&measured[0], &measured[1]);
                 let ratio = Spread::of_ratios(&wasm.rates, &base.rates);
+                let cpu_ratio = Spread::of_ratios(&base.cpu_per_reply, &wasm.cpu_per_reply);
                 println!(
-                    "echo conns={connections} depth={depth} size={} | {} | {} | ratio {} {}",
+                    "echo conns={connections} depth={depth} size={} | {} | {} | ratio {} cpu ratio {} {}",
                     size(bytes),
                     throughput("baseline", base),
                     throughput("gateway", wasm),
                     ratio.show(2),
+                    cpu_ratio.show(2),
                     verdict(&format!("≥ {TARGET_RATIO}"), ratio.median >= TARGET_RATIO),
                 );
             }

@@ -15,7 +15,6 @@ pub mod idle;
 pub mod routing;
 pub mod startup;
 
-use std::fmt::Write as _;
 use std::time::Duration;
 
 use hdrhistogram::Histogram;
@@ -23,7 +22,7 @@ use hdrhistogram::Histogram;
 use crate::client::Target;
 use crate::latency::{self, Summary};
 use crate::load::{self, LoadSpec, Shape};
-use crate::server::{Artifacts, Server};
+use crate::server::{self, Artifacts, Server};
 
 /// Which scenario to run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -114,12 +113,12 @@ impl Bench {
 /// One server in a side-by-side comparison, with the messages it gets.
 #[derive(Clone, Debug)]
 pub struct Contender {
-    /// Its name in the result line.
-    pub name: &'static str,
     /// Where to connect.
     pub target: Target,
     /// The messages to send it.
     pub shape: Shape,
+    /// Its process, whose CPU time each message costs is measured.
+    pub pid: u32,
 }
 
 /// What one contender measured over all repetitions.
@@ -127,6 +126,9 @@ pub struct Contender {
 pub struct Measured {
     /// Replies per second, one per repetition.
     pub rates: Vec<f64>,
+    /// The server's CPU time per reply in µs, one per repetition: the fairer
+    /// comparison on a machine where other work competes for the cores.
+    pub cpu_per_reply: Vec<f64>,
     /// Latencies of all repetitions.
     pub latencies: Histogram<u64>,
 }
@@ -143,6 +145,7 @@ pub async fn compare(
         .iter()
         .map(|_| Measured {
             rates: Vec::new(),
+            cpu_per_reply: Vec::new(),
             latencies: latency::histogram(),
         })
         .collect();
@@ -155,8 +158,13 @@ pub async fn compare(
                 warmup: bench.warmup(),
                 duration: bench.window,
             };
+            let cpu_before = server::cpu_time(contender.pid)?;
             let report = load::run(&contender.target, &spec).await?;
+            let cpu = server::cpu_time(contender.pid)? - cpu_before;
             measured.rates.push(report.rate());
+            measured
+                .cpu_per_reply
+                .push(cpu.as_secs_f64() * 1e6 / report.replies.max(1) as f64);
             measured.latencies.add(&report.latencies)?;
         }
     }
@@ -208,28 +216,23 @@ impl Spread {
     }
 }
 
-/// `name 41.2k msg/s (40.1k–42.0k) p50 … p99 … p99.9 … max …`.
+/// `name 41.2k msg/s (40.1k–42.0k) cpu 12.3µs/msg p50 … p99 … p99.9 … max …`.
 pub fn throughput(name: &str, measured: &Measured) -> String {
     let rates = Spread::of(&measured.rates);
     let k = |rate: f64| format!("{:.1}k", rate / 1000.0);
     format!(
-        "{name} {} msg/s ({}–{}) {}",
+        "{name} {} msg/s ({}–{}) cpu {:.1}µs/msg {}",
         k(rates.median),
         k(rates.min),
         k(rates.max),
+        Spread::of(&measured.cpu_per_reply).median,
         Summary::of(&measured.latencies)
     )
 }
 
 /// `[target …: met]` or `[target …: MISSED]`.
 pub fn verdict(target: &str, met: bool) -> String {
-    let mut text = String::new();
-    let _ = write!(
-        text,
-        "[target {target}: {}]",
-        if met { "met" } else { "MISSED" }
-    );
-    text
+    format!("[target {target}: {}]", if met { "met" } else { "MISSED" })
 }
 
 /// A message size for a result line: `64B`, `16KiB`.

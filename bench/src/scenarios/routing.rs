@@ -27,26 +27,27 @@ pub async fn run(bench: &Bench) -> anyhow::Result<()> {
         size: bytes,
         route: Some(ROUTE.to_owned()),
     };
-    let contender = |name: &'static str, addr: std::net::SocketAddr| Contender {
-        name,
-        target: Target::root(addr),
+    let contender = |server: &Server| Contender {
+        target: Target::root(server.addr),
         shape: shape.clone(),
+        pid: server.pid(),
     };
     let contenders = [
-        contender("baseline", baseline.addr),
-        contender("$default", default_gateway.addr),
-        contender("custom", custom_gateway.addr),
+        contender(&baseline),
+        contender(&default_gateway),
+        contender(&custom_gateway),
     ];
     for depth in [1, bench.depth] {
         let measured = compare(bench, connections, Pace::Depth(depth), &contenders).await?;
         let (base, default, custom) = (&measured[0], &measured[1], &measured[2]);
         println!(
-            "routing conns={connections} depth={depth} size={} | {} | {} | {} | custom/$default {} | custom/baseline {}",
+            "routing conns={connections} depth={depth} size={} | {} | {} | {} | custom/$default {} (cpu {}) | custom/baseline {}",
             size(bytes),
             throughput("baseline", base),
             throughput("$default", default),
             throughput("custom", custom),
             Spread::of_ratios(&custom.rates, &default.rates).show(2),
+            Spread::of_ratios(&default.cpu_per_reply, &custom.cpu_per_reply).show(2),
             Spread::of_ratios(&custom.rates, &base.rates).show(2),
         );
     }
