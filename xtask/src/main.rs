@@ -7,7 +7,10 @@
 //!   unit tests and end-to-end tests against the real binary), after
 //!   installing the Python tools some tests drive the gateway with (boto3,
 //!   schemathesis) into a virtual environment under `target/python`;
-//! - `demo`: build the plugins and run the gateway with the chat example.
+//! - `demo`: build the plugins and run the gateway with the chat example;
+//! - `bench`: build the plugins, the gateway and the benchmark suite in
+//!   release mode and run the suite (see `BENCHMARKS.md`); arguments after
+//!   `bench` go to `wsgate-bench run`.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -24,11 +27,15 @@ fn main() -> anyhow::Result<()> {
         "plugins" => plugins(&root),
         "test" => test(&root),
         "demo" => demo(&root),
+        "bench" => bench(&root, std::env::args().skip(2)),
         _ => {
-            eprintln!("usage: cargo xtask <plugins|test|demo>");
+            eprintln!("usage: cargo xtask <plugins|test|demo|bench>");
             eprintln!("  plugins  build every plugin, example and test plugin as .wasm components");
             eprintln!("  test     build everything and run the whole test suite");
             eprintln!("  demo     build the plugins and run the gateway with the chat example");
+            eprintln!(
+                "  bench    build in release mode and run the benchmark suite (BENCHMARKS.md)"
+            );
             bail!("unknown task `{task}`")
         }
     }
@@ -136,6 +143,13 @@ fn demo(root: &Path) -> anyhow::Result<()> {
     run(cargo(root)
         .args(["run", "-p", "wsgate", "--", "serve", "--plugins"])
         .arg(plugins))
+}
+
+fn bench(root: &Path, args: impl Iterator<Item = String>) -> anyhow::Result<()> {
+    plugins(root)?;
+    run(cargo(root).args(["build", "--release", "-p", "wsgate", "-p", "wsgate-bench"]))?;
+    let suite = target_dir(root).join("release").join("wsgate-bench");
+    run(Command::new(suite).arg("run").args(args))
 }
 
 fn ensure_guest_target() -> anyhow::Result<()> {
