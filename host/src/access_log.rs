@@ -24,6 +24,7 @@ use serde_json::Value;
 use crate::connection::Connection;
 use crate::event::{DisconnectInfo, EventType, RequestContext};
 use crate::plugins::HandlerError;
+use crate::plugins::PluginInfo;
 use crate::timestamp::iso8601;
 
 /// Lines waiting for the writer before new ones are dropped.
@@ -211,27 +212,67 @@ impl<'a> EventRecord<'a> {
 
     /// The record as one line, newline included.
     pub fn line(&self, format: AccessLogFormat) -> String {
-        let mut line = String::new();
-        for (index, (name, value)) in self.fields().into_iter().enumerate() {
-            match format {
-                AccessLogFormat::Json => {
-                    line.push(if index == 0 { '{' } else { ',' });
-                    let _ = write!(line, "\"{name}\":{value}");
+        format_line(&self.fields(), format)
+    }
+}
+
+/// A route's component changed by hot swap: logged beside the events.
+#[derive(Debug)]
+pub struct SwapRecord<'a> {
+    /// The route.
+    pub route_key: &'a str,
+    /// `bound`, `swapped` or `unbound`.
+    pub change: &'static str,
+    /// The component now serving the route (none once unbound).
+    pub plugin: Option<&'a PluginInfo>,
+    /// The route's generation (none once unbound).
+    pub generation: Option<u64>,
+    /// When (ms since the Unix epoch).
+    pub time: u64,
+}
+
+impl SwapRecord<'_> {
+    /// The record as one line, newline included.
+    pub fn line(&self, format: AccessLogFormat) -> String {
+        let fields = [
+            ("eventType", "SWAP".into()),
+            ("routeKey", self.route_key.into()),
+            ("change", self.change.into()),
+            (
+                "component",
+                self.plugin.map(|info| info.name.as_str()).into(),
+            ),
+            ("version", self.plugin.map(|info| info.hash.as_str()).into()),
+            ("generation", self.generation.into()),
+            ("requestTime", iso8601(self.time).into()),
+            ("requestTimeEpoch", self.time.into()),
+        ];
+        format_line(&fields, format)
+    }
+}
+
+/// Fields as one JSON object or one `key=value` line, newline included.
+fn format_line(fields: &[(&str, Value)], format: AccessLogFormat) -> String {
+    let mut line = String::new();
+    for (index, (name, value)) in fields.iter().enumerate() {
+        match format {
+            AccessLogFormat::Json => {
+                line.push(if index == 0 { '{' } else { ',' });
+                let _ = write!(line, "\"{name}\":{value}");
+            }
+            AccessLogFormat::Text => {
+                if index > 0 {
+                    line.push(' ');
                 }
-                AccessLogFormat::Text => {
-                    if index > 0 {
-                        line.push(' ');
-                    }
-                    let _ = write!(line, "{name}={}", text_value(&value));
-                }
+                let _ = write!(line, "{name}={}", text_value(value));
             }
         }
-        if format == AccessLogFormat::Json {
-            line.push('}');
-        }
-        line.push('\n');
-        line
     }
+    if format == AccessLogFormat::Json {
+        line.push('}');
+    }
+    line.push('\n');
+    line
 }
 
 /// A value in a `key=value` line: `-` for none, quoted when it has spaces,
@@ -317,10 +358,23 @@ impl AccessLog {
 
     /// Logs one event.
     pub fn write(&self, record: &EventRecord<'_>) {
+        if self.lines.is_some() {
+            self.send(record.line(self.format));
+        }
+    }
+
+    /// Logs a hot swap.
+    pub fn swap(&self, record: &SwapRecord<'_>) {
+        if self.lines.is_some() {
+            self.send(record.line(self.format));
+        }
+    }
+
+    fn send(&self, line: String) {
         let Some(lines) = &self.lines else {
             return;
         };
-        if let Err(TrySendError::Full(_)) = lines.try_send(Entry::Line(record.line(self.format))) {
+        if let Err(TrySendError::Full(_)) = lines.try_send(Entry::Line(line)) {
             let dropped = self.dropped.fetch_add(1, Ordering::Relaxed) + 1;
             if dropped.is_power_of_two() {
                 tracing::warn!(

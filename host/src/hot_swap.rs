@@ -17,21 +17,26 @@ use notify_debouncer_mini::notify::RecursiveMode;
 use notify_debouncer_mini::{DebounceEventResult, Debouncer, new_debouncer};
 use tokio::sync::{Mutex, mpsc};
 
+use crate::access_log::SwapRecord;
 use crate::config::{RouteConfig, Settings};
+use crate::connection::now_ms;
 use crate::gateway::Gateway;
 use crate::plugins::{Plugin, PluginError, PluginRuntime, Problem, directory};
-use crate::router::RouteTable;
+use crate::router::{Route, RouteTable};
 
 /// How long the directory must stay quiet before a reload: a copy in progress
-/// keeps producing events, so it is not read half-written.
-const QUIET: Duration = Duration::from_millis(250);
+/// keeps producing events, so it is not read half-written (and a file that
+/// is read half-written anyway fails validation and is refused until the
+/// write completes). Short, because it is most of the swap latency.
+const QUIET: Duration = Duration::from_millis(100);
 
 /// Reloads the route table of a running gateway.
 pub struct HotSwap {
     gateway: Arc<Gateway>,
     runtime: Arc<PluginRuntime>,
-    /// One reload at a time.
-    reloading: Mutex<()>,
+    /// One reload at a time; holds the refusals the last reload reported, so a
+    /// file still broken at the next reload is not reported again.
+    reloading: Mutex<Vec<String>>,
 }
 
 /// Keeps the file watcher alive.
@@ -70,14 +75,14 @@ impl HotSwap {
         Arc::new(HotSwap {
             gateway,
             runtime,
-            reloading: Mutex::new(()),
+            reloading: Mutex::new(Vec::new()),
         })
     }
 
     /// Rebuilds the route table from the plugins directory and config file and
     /// switches to it. Returns the files that were refused.
     pub async fn reload(&self) -> Vec<PluginError> {
-        let _one_at_a_time = self.reloading.lock().await;
+        let mut reported = self.reloading.lock().await;
         let settings = &self.gateway.settings;
         let routes = match settings.reread_routes() {
             Ok(routes) => routes,
@@ -95,13 +100,22 @@ impl HotSwap {
                     return Vec::new();
                 }
             };
-        for refusal in &refusals {
-            tracing::error!(file = %refusal.file, "component refused, the previous version keeps serving: {}", refusal.problem);
+        let now_refused: Vec<String> = refusals.iter().map(ToString::to_string).collect();
+        for (refusal, text) in refusals.iter().zip(&now_refused) {
+            if !reported.contains(text) {
+                tracing::error!(file = %refusal.file, "component refused, the previous version keeps serving: {}", refusal.problem);
+                self.gateway.metrics.refused();
+            }
         }
+        *reported = now_refused;
         let next = Arc::new(table);
         self.gateway.router.swap(Arc::clone(&next));
         // Logged after the switch: whoever reads "route swapped" can rely on it.
-        log_changes(&previous, &next);
+        for change in changes(&previous, &next) {
+            change.log();
+            self.gateway.metrics.swap(change.route);
+            self.gateway.router.access_log().swap(&change.record());
+        }
         refusals
     }
 
@@ -219,24 +233,61 @@ async fn plugin_for(
     Ok(Arc::new(plugin))
 }
 
-fn log_changes(previous: &RouteTable, next: &RouteTable) {
-    for (route, entry) in next.iter() {
-        let info = entry.plugin.info();
-        match previous.get(route) {
-            Some(old) if Arc::ptr_eq(old, &entry.plugin) => {}
-            Some(_) => {
-                tracing::info!(route = %route, component = %info.name, version = %short(&info.hash), generation = entry.generation, origin = ?info.origin, "route swapped")
+/// A route whose component a reload changed.
+struct Change<'t> {
+    route: &'t str,
+    kind: &'static str,
+    entry: Option<&'t Route>,
+}
+
+impl Change<'_> {
+    fn log(&self) {
+        let route = self.route;
+        match self.entry {
+            Some(entry) => {
+                let info = entry.plugin.info();
+                tracing::info!(route = %route, component = %info.name, version = %short(&info.hash), generation = entry.generation, origin = ?info.origin, "route {}", self.kind);
             }
-            None => {
-                tracing::info!(route = %route, component = %info.name, version = %short(&info.hash), origin = ?info.origin, "route bound")
-            }
+            None => tracing::info!(route = %route, "route unbound: its messages go to $default"),
         }
+    }
+
+    fn record(&self) -> SwapRecord<'_> {
+        SwapRecord {
+            route_key: self.route,
+            change: self.kind,
+            plugin: self.entry.map(|entry| entry.plugin.info()),
+            generation: self.entry.map(|entry| entry.generation),
+            time: now_ms(),
+        }
+    }
+}
+
+/// The routes bound, swapped or unbound between two tables.
+fn changes<'t>(previous: &'t RouteTable, next: &'t RouteTable) -> Vec<Change<'t>> {
+    let mut changes = Vec::new();
+    for (route, entry) in next.iter() {
+        let kind = match previous.get(route) {
+            Some(old) if Arc::ptr_eq(old, &entry.plugin) => continue,
+            Some(_) => "swapped",
+            None => "bound",
+        };
+        changes.push(Change {
+            route,
+            kind,
+            entry: Some(entry),
+        });
     }
     for (route, _) in previous.iter() {
         if next.get(route).is_none() {
-            tracing::info!(route = %route, "route unbound: its messages go to $default");
+            changes.push(Change {
+                route,
+                kind: "unbound",
+                entry: None,
+            });
         }
     }
+    changes
 }
 
 /// Whether `path` is a component file of the plugins directory.

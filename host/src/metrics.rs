@@ -61,6 +61,8 @@ pub struct Metrics {
     api_requests: Family<StatusLabel, Counter>,
     bytes_in: Counter,
     bytes_out: Counter,
+    swaps: Family<RouteLabel, Counter>,
+    refusals: Counter,
 }
 
 impl Default for Metrics {
@@ -87,8 +89,20 @@ impl Metrics {
             api_requests: Family::default(),
             bytes_in: Counter::default(),
             bytes_out: Counter::default(),
+            swaps: Family::default(),
+            refusals: Counter::default(),
         };
         let registry = &mut metrics.registry;
+        registry.register(
+            "plugin_swaps",
+            "Route component changes by hot swap (bound, swapped or unbound), per route",
+            metrics.swaps.clone(),
+        );
+        registry.register(
+            "plugin_refusals",
+            "Component files refused by hot swap (the previous version kept serving)",
+            metrics.refusals.clone(),
+        );
         registry.register(
             "connections_open",
             "WebSocket connections open now",
@@ -141,6 +155,19 @@ impl Metrics {
             metrics.bytes_out.clone(),
         );
         metrics
+    }
+
+    /// Counts a hot-swap change of `route`'s component.
+    pub fn swap(&self, route: &str) {
+        let label = RouteLabel {
+            route: route.to_owned(),
+        };
+        self.swaps.get_or_create(&label).inc();
+    }
+
+    /// Counts a component file refused by hot swap.
+    pub fn refused(&self) {
+        self.refusals.inc();
     }
 
     /// Counts one handled event.

@@ -303,3 +303,62 @@ async fn a_restart_with_a_warm_cache_does_not_compile() {
         cold_took.saturating_sub(warm_took)
     );
 }
+
+#[tokio::test]
+async fn swaps_and_refusals_show_in_routes_metrics_and_the_access_log() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("access.log");
+    let gateway = tagger_gateway(
+        "$default.wasm",
+        "1",
+        &["--access-log", log.to_str().unwrap()],
+    );
+    let routes = |body: &str| -> serde_json::Value {
+        let json = body.split("\r\n\r\n").nth(1).expect("a body");
+        serde_json::from_str(json).expect("JSON")
+    };
+    let before = routes(&wsgate_tests::http_get(gateway.api_addr, "/@routes").await);
+    let route = &before["routes"][0];
+    assert_eq!(
+        (route["routeKey"].as_str(), route["generation"].as_u64()),
+        (Some("$default"), Some(1))
+    );
+    assert_eq!(route["component"], "$default.wasm");
+
+    deploy(gateway.plugins_dir(), "$default.wasm", &tagger_version("2"));
+    swapped(&gateway, "$default", 2).await;
+    deploy(gateway.plugins_dir(), "$default.wasm", b"not wasm");
+    gateway.wait_for_log("component refused").await;
+
+    let after = routes(&wsgate_tests::http_get(gateway.api_addr, "/@routes").await);
+    let route = &after["routes"][0];
+    assert_eq!(
+        route["generation"], 2,
+        "the refused file did not replace version 2"
+    );
+    assert_ne!(route["version"], before["routes"][0]["version"]);
+
+    let metrics = wsgate_tests::http_get(gateway.api_addr, "/metrics").await;
+    assert!(
+        metrics.contains("wsgate_plugin_swaps_total{route=\"$default\"} 1"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("wsgate_plugin_refusals_total 1"),
+        "{metrics}"
+    );
+
+    let deadline = Instant::now() + wsgate_tests::WAIT;
+    loop {
+        let lines = std::fs::read_to_string(&log).unwrap_or_default();
+        if lines.contains("\"eventType\":\"SWAP\",\"routeKey\":\"$default\",\"change\":\"swapped\"")
+        {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no swap in the access log:\n{lines}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}

@@ -38,6 +38,8 @@ pub enum Operation {
     AddMember(String, ConnectionId),
     /// `DELETE /@groups/{group}/{id}`: remove a connection from a group.
     RemoveMember(String, ConnectionId),
+    /// `GET /@routes`: the route table, with each component's version.
+    ListRoutes,
 }
 
 impl Operation {
@@ -70,6 +72,8 @@ impl Operation {
                     _ => return Err(ApiError::method_not_allowed("GET, POST, DELETE")),
                 }
             }
+            (["@routes"], &Method::GET) => Operation::ListRoutes,
+            (["@routes"], _) => return Err(ApiError::method_not_allowed("GET")),
             (["@broadcast"], &Method::POST) => Operation::Broadcast,
             (["@broadcast"], _) => return Err(ApiError::method_not_allowed("POST")),
             (["@groups", group], _) if !group.is_empty() => match *method {

@@ -15,6 +15,7 @@ mod endpoint;
 mod groups;
 mod payload;
 mod response;
+mod routes;
 mod sigv4;
 
 use std::convert::Infallible;
@@ -106,6 +107,7 @@ async fn api(gateway: &Gateway, request: Request<Incoming>) -> Result<ApiRespons
         Operation::ListMembers(group) => groups::members(registry, &group, &query).await,
         Operation::AddMember(group, id) => groups::add(registry, &group, &id).await,
         Operation::RemoveMember(group, id) => groups::remove(registry, &group, &id).await,
+        Operation::ListRoutes => Ok(routes::list(&gateway.router.table())),
     }
 }
 
