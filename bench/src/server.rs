@@ -90,11 +90,22 @@ pub struct Server {
     pub addr: SocketAddr,
     /// From spawning the process to its [`LISTENING`] line.
     pub ready_after: Duration,
+    /// The server's log lines after start-up.
+    log: mpsc::Receiver<String>,
 }
 
 impl Server {
     /// Starts the gateway on loopback with `plugins`.
     pub fn gateway(artifacts: &Artifacts, plugins: &Path) -> anyhow::Result<Self> {
+        Self::gateway_with(artifacts, plugins, &[])
+    }
+
+    /// Starts the gateway with `plugins` and `extra` flags.
+    pub fn gateway_with(
+        artifacts: &Artifacts,
+        plugins: &Path,
+        extra: &[&str],
+    ) -> anyhow::Result<Self> {
         let mut command = Command::new(&artifacts.gateway);
         command
             .arg("serve")
@@ -104,6 +115,7 @@ impl Server {
             // Like for like with the baseline, which neither logs nor limits:
             // no access log, no per-connection rate limit.
             .args(["--access-log", "off", "--connection-rate", "0"])
+            .args(extra)
             .env("WSGATE_LOG", "info");
         Self::start(command)
             .with_context(|| format!("starting the gateway {}", artifacts.gateway.display()))
@@ -146,10 +158,26 @@ impl Server {
                     child,
                     addr,
                     ready_after: started.elapsed(),
+                    log: listening,
                 });
             }
             log.push_str(&line);
             log.push('\n');
+        }
+    }
+
+    /// Waits for a log line containing `needle`; returns when it was seen.
+    pub fn wait_for_log(&self, needle: &str, timeout: Duration) -> anyhow::Result<Instant> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let line = self
+                .log
+                .recv_timeout(left)
+                .with_context(|| format!("the server never logged `{needle}`"))?;
+            if line.contains(needle) {
+                return Ok(Instant::now());
+            }
         }
     }
 

@@ -1,16 +1,30 @@
-//! Scenario 6: time from starting the gateway process to its "listening" log
-//! line with 10 plugins, each compiled at start-up (cold: there is no compile
-//! cache yet). A warm-cache start and the hot-swap latency need issue 4 (the
-//! compile cache and hot swap); each is then one more [`Start`] to time.
+//! Scenario 6: start-up and hot swap.
+//!
+//! - Start-up: from starting the gateway process to its "listening" log line
+//!   with 10 plugins, cold (an empty compile cache: every component compiled)
+//!   and warm (the cache filled by an earlier start).
+//! - Hot-swap latency: from the rename of a new version of `$default.wasm`
+//!   into the plugins directory to the first reply from that version, for the
+//!   smallest component and the largest Rust example. A new version is the same
+//!   component with a custom section appended: new bytes (so it is compiled, as
+//!   a fresh build would be), same behaviour.
 
-use std::time::Duration;
+use std::path::Path;
+use std::time::{Duration, Instant};
 
-use super::{Bench, Spread};
+use futures_util::{SinkExt, StreamExt};
+use tokio_tungstenite::tungstenite::Message;
+
+use super::{Bench, Spread, verdict};
+use crate::client::{self, Target};
 use crate::latency::Short;
 use crate::server::{PluginsDir, Server};
 
 /// Target start-up time with a warm compile cache.
 const TARGET_WARM: Duration = Duration::from_millis(300);
+
+/// Target time from a rename to the first reply from the new version.
+const TARGET_SWAP: Duration = Duration::from_millis(250);
 
 /// The components of the 10-plugin directory: route file → crate.
 const PLUGINS: [(&str, &str); 10] = [
@@ -26,22 +40,11 @@ const PLUGINS: [(&str, &str); 10] = [
     ("members.wasm", "probe"),
 ];
 
-/// A kind of start-up to time.
-#[derive(Clone, Copy, Debug)]
-enum Start {
-    /// Every component compiled from scratch.
-    Cold,
-}
+/// The components whose swap latency is measured: the smallest and the
+/// largest Rust one.
+const SWAPPED: [&str; 2] = ["wsgate-echo", "chat"];
 
-impl Start {
-    fn label(self) -> &'static str {
-        match self {
-            Start::Cold => "cold",
-        }
-    }
-}
-
-/// Times each kind of start-up.
+/// Times cold and warm start-ups and hot swaps.
 pub async fn run(bench: &Bench) -> anyhow::Result<()> {
     let count = bench.pick(PLUGINS.len(), 2);
     let runs = bench.pick(5, 1);
@@ -49,26 +52,122 @@ pub async fn run(bench: &Bench) -> anyhow::Result<()> {
     for (file, crate_name) in &PLUGINS[..count] {
         plugins.add(&bench.artifacts, file, crate_name)?;
     }
-    for start in [Start::Cold] {
-        let mut times = Vec::new();
-        for _ in 0..runs {
-            let artifacts = bench.artifacts.clone();
-            let dir = plugins.path().to_owned();
-            let server =
-                tokio::task::spawn_blocking(move || Server::gateway(&artifacts, &dir)).await??;
-            times.push(server.ready_after.as_secs_f64() * 1000.0);
+
+    let warm_cache = tempfile::tempdir()?;
+    let mut cold = Vec::new();
+    let mut warm = Vec::new();
+    for run in 0..runs {
+        let empty = tempfile::tempdir()?;
+        cold.push(start(bench, plugins.path(), empty.path()).await?);
+        if run == 0 {
+            // Fills the warm cache.
+            start(bench, plugins.path(), warm_cache.path()).await?;
         }
-        let spread = Spread::of(&times);
+        warm.push(start(bench, plugins.path(), warm_cache.path()).await?);
+    }
+    let (cold, warm) = (Spread::of(&cold), Spread::of(&warm));
+    println!(
+        "startup plugins={count} cold cache: {} ms to ready over {runs} runs (median (min–max))",
+        cold.show(0)
+    );
+    println!(
+        "startup plugins={count} warm cache: {} ms to ready over {runs} runs {}",
+        warm.show(0),
+        verdict(
+            &format!("≤ {}", Short(TARGET_WARM)),
+            warm.median <= TARGET_WARM.as_secs_f64() * 1000.0
+        ),
+    );
+
+    for crate_name in SWAPPED {
+        let mut latencies = Vec::new();
+        for _ in 0..bench.pick(5, 1) {
+            latencies.push(swap_latency(bench, crate_name).await?.as_secs_f64() * 1000.0);
+        }
+        let size = std::fs::metadata(bench.artifacts.component(crate_name))?.len();
+        let spread = Spread::of(&latencies);
         println!(
-            "startup plugins={count} {}: {} ms to ready over {runs} runs (median (min–max))",
-            start.label(),
+            "hot swap {crate_name} ({} KiB): {} ms from rename to the first reply from the new version {}",
+            size / 1024,
             spread.show(0),
+            verdict(
+                &format!("≤ {}", Short(TARGET_SWAP)),
+                spread.median <= TARGET_SWAP.as_secs_f64() * 1000.0
+            ),
         );
     }
-    println!(
-        "startup plugins={count} warm compile cache: not measured, the gateway has no compile cache yet (issue 4) [target ≤ {}]",
-        Short(TARGET_WARM)
-    );
-    println!("hot swap latency: not measured, hot swap has not landed yet (issue 4)");
     Ok(())
+}
+
+/// Milliseconds from spawning the gateway to its "listening" line.
+async fn start(bench: &Bench, plugins: &Path, cache: &Path) -> anyhow::Result<f64> {
+    let (artifacts, plugins) = (bench.artifacts.clone(), plugins.to_owned());
+    let cache = cache.to_str().unwrap_or_default().to_owned();
+    let server = tokio::task::spawn_blocking(move || {
+        Server::gateway_with(&artifacts, &plugins, &["--cache-dir", &cache])
+    })
+    .await??;
+    Ok(server.ready_after.as_secs_f64() * 1000.0)
+}
+
+/// Serves `crate_name` as `$default`, renames a new version over it and times
+/// until a reply comes from the new version.
+async fn swap_latency(bench: &Bench, crate_name: &str) -> anyhow::Result<Duration> {
+    let plugins = PluginsDir::new()?;
+    plugins.add(&bench.artifacts, "$default.wasm", crate_name)?;
+    // Chat answers only members of a room, which its `$connect` makes (with a
+    // welcome message).
+    let joins = crate_name == "chat";
+    if joins {
+        plugins.add(&bench.artifacts, "$connect.wasm", crate_name)?;
+    }
+    let cache = tempfile::tempdir()?;
+    let (artifacts, dir) = (bench.artifacts.clone(), plugins.path().to_owned());
+    let cache_dir = cache.path().to_str().unwrap_or_default().to_owned();
+    let server = tokio::task::spawn_blocking(move || {
+        Server::gateway_with(&artifacts, &dir, &["--cache-dir", &cache_dir])
+    })
+    .await??;
+    let mut client = client::connect(&Target::root(server.addr), client::next_source()).await?;
+    if joins {
+        client.next().await.transpose()?;
+    }
+
+    let mut version = std::fs::read(bench.artifacts.component(crate_name))?;
+    append_custom_section(&mut version, b"wsgate-bench-version");
+    let hidden = plugins.path().join(".$default.wasm.partial");
+    std::fs::write(&hidden, &version)?;
+    let renamed = Instant::now();
+    std::fs::rename(&hidden, plugins.path().join("$default.wasm"))?;
+    // The log line is written after the switch: the next message goes to the
+    // new version.
+    let server = tokio::task::spawn_blocking(move || {
+        server
+            .wait_for_log("route swapped", Duration::from_secs(30))
+            .map(|_| server)
+    })
+    .await??;
+    client
+        .send(Message::text(r#"{"action":"sendmessage","data":"hi"}"#))
+        .await?;
+    client.next().await.transpose()?;
+    let latency = renamed.elapsed();
+    drop(server);
+    Ok(latency)
+}
+
+/// Appends a custom section (ignored when running) so the bytes, and thus the
+/// version, differ.
+fn append_custom_section(component: &mut Vec<u8>, name: &[u8]) {
+    let nonce = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|elapsed| elapsed.as_nanos())
+        .unwrap_or_default()
+        .to_le_bytes();
+    let mut body = vec![name.len() as u8];
+    body.extend_from_slice(name);
+    body.extend_from_slice(&nonce);
+    component.push(0); // custom section id
+    component.push(body.len() as u8);
+    component.extend_from_slice(&body);
 }
