@@ -6,6 +6,17 @@ use crate::connection::ConnectionId;
 /// Ordered key/value pairs: headers, query parameters, connection context.
 pub type Fields = Vec<(String, String)>;
 
+/// The decoded query parameters of a request URI, in order.
+pub fn query_fields(uri: &http::Uri) -> Fields {
+    uri.query()
+        .map(|query| {
+            form_urlencoded::parse(query.as_bytes())
+                .into_owned()
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 /// Which of the three kinds of event an event is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum EventType {

@@ -12,7 +12,7 @@ use hyper::body::Incoming;
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
 
 use crate::connection::{Connection, Peer, task};
-use crate::event::ConnectRequest;
+use crate::event::{ConnectRequest, query_fields};
 use crate::gateway::Gateway;
 use crate::probes;
 use crate::router::ConnectDecision;
@@ -128,15 +128,7 @@ fn connect_request<B>(request: &Request<B>) -> ConnectRequest {
             Some((name.as_str().to_owned(), value.to_str().ok()?.to_owned()))
         })
         .collect();
-    let query = request
-        .uri()
-        .query()
-        .map(|query| {
-            form_urlencoded::parse(query.as_bytes())
-                .into_owned()
-                .collect()
-        })
-        .unwrap_or_default();
+    let query = query_fields(request.uri());
     let subprotocols = request
         .headers()
         .get_all(header::SEC_WEBSOCKET_PROTOCOL)

@@ -9,6 +9,7 @@ use percent_encoding::percent_decode_str;
 
 use super::response::ApiError;
 use crate::connection::ConnectionId;
+use crate::event::query_fields;
 
 /// Ids on a listing's page unless `limit` says otherwise.
 const DEFAULT_PAGE: u32 = 100;
@@ -122,15 +123,7 @@ pub struct Query(Vec<(String, String)>);
 impl Query {
     /// The query of `uri`.
     pub fn of(uri: &Uri) -> Self {
-        let pairs = uri
-            .query()
-            .map(|query| {
-                form_urlencoded::parse(query.as_bytes())
-                    .into_owned()
-                    .collect()
-            })
-            .unwrap_or_default();
-        Query(pairs)
+        Query(query_fields(uri))
     }
 
     /// The first value of `name`.
