@@ -26,7 +26,8 @@
 //! touching connections. [`gateway`] assembles these parts from [`config`];
 //! [`tls`] serves wss;
 //! [`shutdown`] drains connections on SIGTERM; [`management`] is the
-//! operator's listener; [`cli`] is the command line.
+//! operator's listener; [`cli`] is the command line; [`scaffold`] writes new
+//! handler projects (`wsgate new`).
 
 pub mod admission;
 pub mod cli;
@@ -44,6 +45,7 @@ pub mod plugins;
 pub mod probes;
 pub mod registry;
 pub mod router;
+pub mod scaffold;
 pub mod shutdown;
 pub mod tls;
 
