@@ -3,9 +3,11 @@
 //! `target/wasm32-wasip2/plugin/NAME.wasm`, where the tests find it, and
 //! installed into its example's plugins directory.
 //!
-//! A guest is rebuilt only when a file in its directory, the WIT world or the
-//! toolchain changed since its last build: Python and JavaScript builds take
-//! a while.
+//! A guest is rebuilt only when one of its sources (the files of its
+//! language in its directory), the WIT world or the toolchain changed since
+//! its last build: Python and JavaScript builds take a while, and their
+//! output differs from build to build, so each rebuild also costs the gateway
+//! a compilation.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -75,9 +77,10 @@ pub fn build(root: &Path, out: &Path, tools: &Toolchains) -> anyhow::Result<()> 
         let dir = root.join(guest.dir);
         let built = out.join(format!("{}.wasm", guest.name));
         let toolchain = guest.toolchain(tools);
-        let stamp = toolchain.stamp();
-        let inputs = [dir.as_path(), wit.as_path(), stamp.as_path()];
-        if newest(&inputs)? > modified(&built) {
+        let mut inputs = sources(&dir, guest.extension())?;
+        inputs.extend(sources(&wit, "wit")?);
+        inputs.push(toolchain.stamp());
+        if inputs.iter().map(|input| modified(input)).max() > Some(modified(&built)) {
             println!("building {} ({})", guest.dir, guest.source);
             let partial = built.with_extension("wasm.partial");
             guest.compile(&dir, &wit, &partial, toolchain.command())?;
@@ -89,6 +92,13 @@ pub fn build(root: &Path, out: &Path, tools: &Toolchains) -> anyhow::Result<()> 
 }
 
 impl Guest {
+    /// The extension of the language's source files: `py`, `js`, `wat`.
+    fn extension(&self) -> &'static str {
+        self.source
+            .rsplit_once('.')
+            .map_or("", |(_, extension)| extension)
+    }
+
     fn toolchain<'a>(&self, tools: &'a Toolchains) -> &'a Toolchain {
         match self.language {
             Language::Python => &tools.python,
@@ -145,23 +155,16 @@ impl Guest {
     }
 }
 
-/// The latest modification time of `paths` and the files directly in them.
-fn newest(paths: &[&Path]) -> anyhow::Result<SystemTime> {
-    let mut newest = SystemTime::UNIX_EPOCH;
-    for path in paths {
-        let mut files: Vec<PathBuf> = vec![path.to_path_buf()];
-        if path.is_dir() {
-            for entry in
-                std::fs::read_dir(path).with_context(|| format!("listing {}", path.display()))?
-            {
-                files.push(entry?.path());
-            }
-        }
-        for file in files.iter().filter(|file| file.is_file()) {
-            newest = newest.max(modified(file));
+/// The files directly in `dir` whose names end in `.extension`.
+fn sources(dir: &Path, extension: &str) -> anyhow::Result<Vec<PathBuf>> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).with_context(|| format!("listing {}", dir.display()))? {
+        let path = entry?.path();
+        if path.is_file() && path.extension().is_some_and(|found| found == extension) {
+            files.push(path);
         }
     }
-    Ok(newest)
+    Ok(files)
 }
 
 fn modified(path: &Path) -> SystemTime {
