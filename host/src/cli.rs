@@ -4,7 +4,9 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 
+use anyhow::Context;
 use clap::{Parser, Subcommand};
+use tokio::signal::unix::{Signal, SignalKind, signal};
 
 use crate::config::{Options, Settings};
 use crate::gateway::Gateway;
@@ -90,10 +92,11 @@ pub fn main() -> ExitCode {
 
 async fn serve(config: Option<PathBuf>, options: Options) -> anyhow::Result<()> {
     let settings = Settings::resolve(options, config.as_deref())?;
+    let mut signals = ShutdownSignals::listen()?;
     let mut running = Gateway::start(settings).await?;
     tokio::select! {
         () = running.serve() => anyhow::bail!("a listener stopped unexpectedly"),
-        () = shutdown_signal() => {}
+        () = signals.next() => {}
     }
     tracing::info!("shutting down: closing every connection (a second signal exits at once)");
     tokio::select! {
@@ -104,7 +107,7 @@ async fn serve(config: Option<PathBuf>, options: Options) -> anyhow::Result<()> 
             }
             Ok(())
         }
-        () = shutdown_signal() => {
+        () = signals.next() => {
             tracing::warn!("second signal: exiting without waiting");
             std::process::exit(130)
         }
@@ -123,18 +126,28 @@ fn check(file: PathBuf) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn shutdown_signal() {
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(_) => std::future::pending().await,
+/// SIGTERM and SIGINT, listened for from before the listeners open: a signal
+/// that arrives while the gateway starts up is then neither lost nor fatal.
+struct ShutdownSignals {
+    terminate: Signal,
+    interrupt: Signal,
+}
+
+impl ShutdownSignals {
+    fn listen() -> anyhow::Result<Self> {
+        let listen = |kind| signal(kind).context("cannot listen for shutdown signals");
+        Ok(ShutdownSignals {
+            terminate: listen(SignalKind::terminate())?,
+            interrupt: listen(SignalKind::interrupt())?,
+        })
+    }
+
+    /// The next SIGTERM or SIGINT.
+    async fn next(&mut self) {
+        tokio::select! {
+            _ = self.terminate.recv() => {}
+            _ = self.interrupt.recv() => {}
         }
-    };
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        () = terminate => {}
     }
 }
 

@@ -14,6 +14,8 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use serde::Deserialize;
 
+use crate::access_log::{AccessLogFormat, AccessLogTarget};
+use crate::management::Credentials;
 use crate::plugins::Sandbox;
 use crate::router::RouteSelection;
 
@@ -168,6 +170,33 @@ pub struct Options {
         requires = "tls_cert"
     )]
     pub tls_key: Option<PathBuf>,
+
+    /// Bearer token the management API accepts (repeat, or comma-separate, for several).
+    #[arg(
+        long,
+        env = "WSGATE_API_TOKEN",
+        value_name = "TOKEN",
+        value_delimiter = ','
+    )]
+    pub api_token: Option<Vec<String>>,
+
+    /// AWS SigV4 key the management API accepts, as ACCESS_KEY_ID:SECRET_ACCESS_KEY
+    /// (repeat, or comma-separate, for several).
+    #[arg(
+        long,
+        env = "WSGATE_API_KEY",
+        value_name = "ID:SECRET",
+        value_delimiter = ','
+    )]
+    pub api_key: Option<Vec<String>>,
+
+    /// Where the access log goes: stdout, stderr, off or a file path [default: stdout].
+    #[arg(long, env = "WSGATE_ACCESS_LOG", value_name = "TARGET")]
+    pub access_log: Option<AccessLogTarget>,
+
+    /// Access log line format [default: json].
+    #[arg(long, env = "WSGATE_ACCESS_LOG_FORMAT", value_name = "FORMAT")]
+    pub access_log_format: Option<AccessLogFormat>,
 }
 
 /// The contents of `wsgate.toml`: the options as top-level keys, plus a
@@ -354,6 +383,12 @@ pub struct Settings {
     pub drain_timeout: Duration,
     /// wss certificate and key, if any.
     pub tls: Option<TlsFiles>,
+    /// Who may use the management API.
+    pub api_credentials: Credentials,
+    /// Where the access log goes.
+    pub access_log: AccessLogTarget,
+    /// How access log lines are written.
+    pub access_log_format: AccessLogFormat,
 }
 
 impl Settings {
@@ -407,6 +442,8 @@ impl Settings {
             true => file.allowed_origins,
             false => given.allowed_origins,
         };
+        let api_credentials =
+            Credentials::new(pick!(api_token, Vec::new()), pick!(api_key, Vec::new()))?;
         let default_addr = |addr: &str| addr.parse().expect("valid default address");
         let watch = !given.no_watch && file.watch.unwrap_or(true);
         let cache_dir = given
@@ -451,6 +488,9 @@ impl Settings {
             },
             drain_timeout: pick!(drain_timeout, Duration::from_secs(30)),
             tls,
+            api_credentials,
+            access_log: pick!(access_log, AccessLogTarget::default()),
+            access_log_format: pick!(access_log_format, AccessLogFormat::default()),
         })
     }
 }
@@ -493,6 +533,23 @@ fn read_config(path: &Path) -> anyhow::Result<ConfigFile> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn management_credentials_and_the_access_log_come_from_the_file() {
+        let file: ConfigFile = "api_token = [\"t1\", \"t2\"]\napi_key = [\"AKID:secret\"]\naccess_log = \"off\"\naccess_log_format = \"text\"\n"
+            .parse()
+            .unwrap();
+        assert_eq!(file.options.api_token, Some(vec!["t1".into(), "t2".into()]));
+        assert_eq!(file.options.access_log, Some(AccessLogTarget::Off));
+        assert_eq!(file.options.access_log_format, Some(AccessLogFormat::Text));
+        let bad_key = Options {
+            plugins: Some(PathBuf::from("/nonexistent")),
+            api_key: Some(vec!["no-secret".into()]),
+            ..Options::default()
+        };
+        let error = Settings::resolve(bad_key, None).unwrap_err().to_string();
+        assert!(error.contains("ACCESS_KEY_ID:SECRET_ACCESS_KEY"), "{error}");
+    }
 
     #[test]
     fn flags_beat_the_file_which_beats_defaults() {

@@ -7,15 +7,20 @@ use anyhow::Context;
 use tokio::net::TcpListener;
 use tokio::task::JoinSet;
 
+use crate::access_log::AccessLog;
 use crate::admission::Admission;
 use crate::config::Settings;
 use crate::event::CloseInitiator;
 use crate::hot_swap::{self, HotSwap, Watcher};
+use crate::metrics::Metrics;
 use crate::plugins::{PluginError, PluginRuntime};
 use crate::registry::{LocalRegistry, Registry};
 use crate::router::Router;
 use crate::shutdown::{GOING_AWAY, Shutdown};
 use crate::{listener, management, tls};
+
+/// How long shutdown waits for the access log to reach its file.
+const ACCESS_LOG_FLUSH: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// What every connection task and request handler shares.
 pub struct Gateway {
@@ -29,6 +34,8 @@ pub struct Gateway {
     pub shutdown: Arc<Shutdown>,
     /// The resolved settings.
     pub settings: Settings,
+    /// Counters and histograms for `GET /metrics`.
+    pub metrics: Arc<Metrics>,
 }
 
 /// A started gateway: its bound addresses and its listener tasks.
@@ -66,10 +73,15 @@ impl RunningGateway {
             .registry
             .close_local(code, reason, CloseInitiator::Shutdown)
             .await;
-        gateway
+        let drained = gateway
             .shutdown
             .drained(gateway.settings.drain_timeout)
-            .await
+            .await;
+        // Every `$disconnect` has been logged by now; let the lines reach disk.
+        let access_log = gateway.router.access_log().clone();
+        let flushed = tokio::task::spawn_blocking(move || access_log.flush(ACCESS_LOG_FLUSH));
+        let _ = flushed.await;
+        drained
     }
 }
 
@@ -77,6 +89,9 @@ impl Gateway {
     /// Loads and validates every plugin, binds both listeners and starts
     /// serving. Fails, naming the file and the reason, if any plugin is refused.
     pub async fn start(settings: Settings) -> anyhow::Result<RunningGateway> {
+        settings
+            .api_credentials
+            .check_exposure(settings.api_listen)?;
         let registry: Arc<dyn Registry> =
             Arc::new(LocalRegistry::new(settings.connection.max_message_size));
         let runtime = Arc::new(PluginRuntime::new(
@@ -86,10 +101,14 @@ impl Gateway {
             settings.cache_dir.as_deref(),
         )?);
         let table = hot_swap::initial_table(&runtime, &settings).await?;
+        let metrics = Arc::new(Metrics::new());
+        let access_log = AccessLog::start(&settings.access_log, settings.access_log_format)?;
         let router = Router::new(
             table,
             settings.route_selection.clone(),
             settings.stage.clone(),
+            Arc::clone(&metrics),
+            access_log,
         );
         let tls = settings.tls.as_ref().map(tls::acceptor).transpose()?;
 
@@ -109,6 +128,7 @@ impl Gateway {
             admission: Admission::new(&settings.admission),
             shutdown: Arc::new(Shutdown::default()),
             settings,
+            metrics,
         });
         let hot_swap = HotSwap::new(Arc::clone(&gateway), runtime);
         hot_swap.reload_on_sighup()?;
@@ -118,7 +138,7 @@ impl Gateway {
         };
         let mut tasks = JoinSet::new();
         tasks.spawn(listener::serve(clients, Arc::clone(&gateway), tls));
-        tasks.spawn(management::serve(management, Arc::clone(&gateway.shutdown)));
+        tasks.spawn(management::serve(management, Arc::clone(&gateway)));
         tracing::info!("listening for WebSocket clients on {scheme}://{client_addr}");
         tracing::info!("management listener on http://{management_addr}");
         Ok(RunningGateway {

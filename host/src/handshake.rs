@@ -33,11 +33,17 @@ pub async fn upgrade(
         Err(response) => return response,
     };
     if gateway.shutdown.is_draining() {
+        gateway.metrics.connection_rejected(503);
         return probes::text(StatusCode::SERVICE_UNAVAILABLE, "shutting down\n");
     }
     let permit = match gateway.admission.admit(request.headers()) {
         Ok(permit) => permit,
-        Err(response) => return response,
+        Err(response) => {
+            gateway
+                .metrics
+                .connection_rejected(response.status().as_u16());
+            return response;
+        }
     };
     let on_upgrade = hyper::upgrade::on(&mut request);
     let headers = request.headers();

@@ -22,13 +22,18 @@
 //! 7. The route response goes back on the sender's queue; when the connection
 //!    ends, `$disconnect` runs exactly once.
 //!
+//! Every event is also written to the [`access_log`] and counted in the
+//! [`metrics`].
+//!
 //! [`hot_swap`] rebuilds the route table when components change, without
 //! touching connections. [`gateway`] assembles these parts from [`config`];
 //! [`tls`] serves wss;
 //! [`shutdown`] drains connections on SIGTERM; [`management`] is the
-//! operator's listener; [`cli`] is the command line; [`scaffold`] writes new
-//! handler projects (`wsgate new`).
+//! operator's listener (the `@connections` API, `/health`, `/ready`,
+//! `/metrics`); [`cli`] is the command line; [`scaffold`] writes new handler
+//! projects (`wsgate new`).
 
+pub mod access_log;
 pub mod admission;
 pub mod cli;
 pub mod config;
@@ -41,12 +46,14 @@ pub mod imports;
 pub mod limits;
 pub mod listener;
 pub mod management;
+pub mod metrics;
 pub mod plugins;
 pub mod probes;
 pub mod registry;
 pub mod router;
 pub mod scaffold;
 pub mod shutdown;
+pub mod timestamp;
 pub mod tls;
 
 pub use config::{Options, Settings};

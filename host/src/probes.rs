@@ -21,8 +21,9 @@ pub fn health() -> Response<Full<Bytes>> {
     text(StatusCode::OK, "ok\n")
 }
 
-/// `GET /ready`: 200 while serving, 503 once shutdown has begun, so load
-/// balancers stop sending new clients before connections are closed.
+/// `GET /ready`: 200 while serving (the listeners only bind once every
+/// configured route has a loaded component), 503 once shutdown has begun, so
+/// load balancers stop sending new clients before connections are closed.
 pub fn ready(shutdown: &Shutdown) -> Response<Full<Bytes>> {
     match shutdown.is_draining() {
         false => text(StatusCode::OK, "ready\n"),

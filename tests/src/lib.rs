@@ -4,6 +4,8 @@
 //!
 //! Every wait is bounded, so a broken gateway fails a test instead of hanging it.
 
+pub mod http;
+
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -52,6 +54,21 @@ pub fn wsgate_binary() -> PathBuf {
         binary.display()
     );
     binary
+}
+
+/// A program of the Python environment `cargo xtask test` prepares (boto3,
+/// schemathesis), by name: `python`, `schemathesis`.
+pub fn python_tool(name: &str) -> PathBuf {
+    let python = std::env::var_os("WSGATE_TEST_PYTHON").unwrap_or_else(|| {
+        panic!("WSGATE_TEST_PYTHON is not set: run the suite with `cargo xtask test`, which installs boto3 and schemathesis into target/python")
+    });
+    let tool = Path::new(&python).with_file_name(name);
+    assert!(
+        tool.is_file(),
+        "{} is missing: run the suite with `cargo xtask test`",
+        tool.display()
+    );
+    tool
 }
 
 /// A component built by `cargo xtask plugins`, by crate name (`probe`,
@@ -109,6 +126,9 @@ pub fn deploy(dir: &Path, file: &str, bytes: &[u8]) {
 pub struct GatewayBuilder {
     dir: tempfile::TempDir,
     args: Vec<String>,
+    env: Vec<(String, String)>,
+    api_token: Option<String>,
+    api_listen: String,
 }
 
 impl Default for GatewayBuilder {
@@ -123,6 +143,9 @@ impl GatewayBuilder {
         GatewayBuilder {
             dir: tempfile::tempdir().expect("create a temporary plugins directory"),
             args: Vec::new(),
+            env: Vec::new(),
+            api_token: None,
+            api_listen: "127.0.0.1:0".to_owned(),
         }
     }
 
@@ -159,6 +182,24 @@ impl GatewayBuilder {
         self
     }
 
+    /// Sets an environment variable for the gateway process.
+    pub fn env(mut self, name: &str, value: &str) -> Self {
+        self.env.push((name.to_owned(), value.to_owned()));
+        self
+    }
+
+    /// Binds the management listener to `addr` instead of a free loopback port.
+    pub fn api_listen(mut self, addr: &str) -> Self {
+        self.api_listen = addr.to_owned();
+        self
+    }
+
+    /// Requires `token` on the management API; [`Gateway::api`] sends it.
+    pub fn api_token(mut self, token: &str) -> Self {
+        self.api_token = Some(token.to_owned());
+        self.args(&["--api-token", token])
+    }
+
     /// The plugins directory.
     pub fn dir(&self) -> &Path {
         self.dir.path()
@@ -170,9 +211,10 @@ impl GatewayBuilder {
             .arg("serve")
             .arg("--plugins")
             .arg(self.dir.path())
-            .args(["--listen", "127.0.0.1:0", "--api-listen", "127.0.0.1:0"])
+            .args(["--listen", "127.0.0.1:0", "--api-listen", &self.api_listen])
             .args(&self.args)
             .env("WSGATE_LOG", "info,wsgate=debug")
+            .envs(self.env.iter().map(|(name, value)| (name, value)))
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped());
@@ -215,6 +257,7 @@ impl GatewayBuilder {
             addr: client.unwrap(),
             api_addr: management.unwrap(),
             logs,
+            api_token: self.api_token,
             dir: self.dir,
         }
     }
@@ -253,10 +296,24 @@ pub struct Gateway {
     /// The management listener.
     pub api_addr: SocketAddr,
     logs: Arc<Mutex<String>>,
+    api_token: Option<String>,
     dir: tempfile::TempDir,
 }
 
 impl Gateway {
+    /// A management API request, with the builder's API token if it set one.
+    pub async fn api(&self, method: &str, path: &str, body: &[u8]) -> http::HttpResponse {
+        let authorization = self
+            .api_token
+            .as_ref()
+            .map(|token| format!("Bearer {token}"));
+        let headers: Vec<(&str, &str)> = authorization
+            .iter()
+            .map(|value| ("Authorization", value.as_str()))
+            .collect();
+        http::request(self.api_addr, method, path, &headers, body).await
+    }
+
     /// A `ws://` URL on the client listener; `path` includes any query.
     pub fn url(&self, path: &str) -> String {
         format!("ws://{}{}", self.addr, path)
@@ -605,19 +662,8 @@ impl RawClient {
     }
 }
 
-/// Sends a raw HTTP/1.1 request and returns the whole response text.
+/// Sends a raw HTTP/1.1 `GET` and returns the whole response text.
 pub async fn http_get(addr: SocketAddr, path: &str) -> String {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let mut stream = TcpStream::connect(addr).await.expect("connect");
     let request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
-    stream
-        .write_all(request.as_bytes())
-        .await
-        .expect("write request");
-    let mut response = String::new();
-    tokio::time::timeout(WAIT, stream.read_to_string(&mut response))
-        .await
-        .expect("no HTTP response in time")
-        .expect("read response");
-    response
+    String::from_utf8_lossy(&http::exchange(addr, request.as_bytes()).await).into_owned()
 }

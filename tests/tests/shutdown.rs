@@ -99,3 +99,20 @@ async fn a_second_signal_exits_at_once() {
     assert_eq!(status.code(), Some(130), "{status}");
     assert!(gateway.logs().contains("second signal"));
 }
+
+#[tokio::test]
+async fn every_disconnect_is_in_the_access_log_when_the_process_exits() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("access.log");
+    let mut gateway = GatewayBuilder::new()
+        .component("$default.wasm", "wsgate-echo")
+        .args(&["--access-log", log.to_str().unwrap()])
+        .start();
+    let url = gateway.url("/");
+    let mut clients: Vec<Client> = join_all((0..50).map(|_| Client::connect(&url))).await;
+    gateway.signal(libc::SIGTERM);
+    join_all(clients.iter_mut().map(|client| client.recv_close())).await;
+    assert!(gateway.wait_exit(Duration::from_secs(30)).success());
+    let lines = std::fs::read_to_string(&log).unwrap();
+    assert_eq!(lines.matches("\"DISCONNECT\"").count(), 50, "{lines}");
+}

@@ -6,8 +6,13 @@
 //!   JavaScript toolchains ([`toolchains`]) and build the examples written in
 //!   other languages ([`languages`]);
 //! - `test`: build everything and run the whole test suite (formatting, lints,
-//!   unit tests and end-to-end tests against the real binary);
-//! - `demo`: build the plugins and run the gateway with the chat example.
+//!   unit tests and end-to-end tests against the real binary), after
+//!   installing the Python tools some tests drive the gateway with (boto3,
+//!   schemathesis) into a virtual environment under `target/python`;
+//! - `demo`: build the plugins and run the gateway with the chat example;
+//! - `bench`: build the plugins, the gateway and the benchmark suite in
+//!   release mode and run the suite (see `BENCHMARKS.md`); arguments after
+//!   `bench` go to `wsgate-bench run`.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -27,11 +32,15 @@ fn main() -> anyhow::Result<()> {
         "plugins" => plugins(&root),
         "test" => test(&root),
         "demo" => demo(&root),
+        "bench" => bench(&root, std::env::args().skip(2)),
         _ => {
-            eprintln!("usage: cargo xtask <plugins|test|demo>");
+            eprintln!("usage: cargo xtask <plugins|test|demo|bench>");
             eprintln!("  plugins  build every plugin, example and test plugin as .wasm components");
             eprintln!("  test     build everything and run the whole test suite");
             eprintln!("  demo     build the plugins and run the gateway with the chat example");
+            eprintln!(
+                "  bench    build in release mode and run the benchmark suite (BENCHMARKS.md)"
+            );
             bail!("unknown task `{task}`")
         }
     }
@@ -97,7 +106,17 @@ fn test(root: &Path) -> anyhow::Result<()> {
         "warnings",
     ]))?;
     run(cargo(root).args(["build", "-p", "wsgate", "--bins"]))?;
-    run(cargo(root).args(["test"]))
+    let python = python_env(root)?;
+    run(cargo(root).args(["test"]).env("WSGATE_TEST_PYTHON", python))
+}
+
+/// The interpreter of a virtual environment under `target/` holding the
+/// packages of `tests/python/requirements.txt`.
+fn python_env(root: &Path) -> anyhow::Result<PathBuf> {
+    let venv = target_dir(root).join("python");
+    toolchains::python_venv(&venv, &root.join("tests/python/requirements.txt"))
+        .context("preparing the Python tools of the AWS SDK and OpenAPI tests")?;
+    Ok(venv.join("bin").join("python"))
 }
 
 fn demo(root: &Path) -> anyhow::Result<()> {
@@ -112,6 +131,13 @@ fn demo(root: &Path) -> anyhow::Result<()> {
     run(cargo(root)
         .args(["run", "-p", "wsgate", "--", "serve", "--plugins"])
         .arg(plugins))
+}
+
+fn bench(root: &Path, args: impl Iterator<Item = String>) -> anyhow::Result<()> {
+    plugins(root)?;
+    run(cargo(root).args(["build", "--release", "-p", "wsgate", "-p", "wsgate-bench"]))?;
+    let suite = target_dir(root).join("release").join("wsgate-bench");
+    run(Command::new(suite).arg("run").args(args))
 }
 
 fn ensure_guest_target() -> anyhow::Result<()> {

@@ -9,6 +9,7 @@
 //!
 //! Each install records the pins it was made from and is skipped while they
 //! are unchanged, so only the first run (or a version bump) pays for it.
+//! [`python_venv`] also makes the test suite's Python environment.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -55,19 +56,7 @@ pub fn ensure(root: &Path, target: &Path) -> anyhow::Result<Toolchains> {
     let requirements = pins.join("requirements.txt");
     let lock = pins.join("package-lock.json");
 
-    if !is_current(&python, &requirements)? {
-        println!(
-            "installing the Python component toolchain into {}",
-            python.display()
-        );
-        run(Command::new("python3")
-            .args(["-m", "venv", "--clear"])
-            .arg(&python))?;
-        run(Command::new(python.join("bin/pip"))
-            .args(["install", "--quiet", "--disable-pip-version-check", "-r"])
-            .arg(&requirements))?;
-        stamp(&python, &requirements)?;
-    }
+    python_venv(&python, &requirements)?;
     if !is_current(&node, &lock)? {
         println!(
             "installing the JavaScript component toolchain into {}",
@@ -99,6 +88,34 @@ pub fn ensure(root: &Path, target: &Path) -> anyhow::Result<Toolchains> {
             dir: node,
         },
     })
+}
+
+/// Makes (or remakes, when `requirements` changed) a virtual environment in
+/// `venv` holding the packages of `requirements`, with the machine's `python3`.
+pub fn python_venv(venv: &Path, requirements: &Path) -> anyhow::Result<()> {
+    if is_current(venv, requirements)? {
+        return Ok(());
+    }
+    println!(
+        "installing {} into {}",
+        requirements.display(),
+        venv.display()
+    );
+    run(Command::new("python3")
+        .args(["-m", "venv", "--clear"])
+        .arg(venv))
+    .context("python3 with the venv module is needed")?;
+    run(Command::new(venv.join("bin/python"))
+        .args([
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            "-r",
+        ])
+        .arg(requirements))?;
+    stamp(venv, requirements)
 }
 
 fn is_current(install: &Path, pins: &Path) -> anyhow::Result<bool> {

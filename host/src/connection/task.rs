@@ -21,6 +21,7 @@ use crate::config::ConnectionLimits;
 use crate::event::{CloseInitiator, DisconnectInfo, Payload};
 use crate::gateway::Gateway;
 use crate::limits::{Strikes, TokenBucket};
+use crate::metrics::Metrics;
 use crate::router::{Delivery, ErrorFrame, error_frame};
 
 /// How long a closing connection waits for the client's close frame, and for
@@ -91,7 +92,7 @@ async fn serve(
 ) -> DisconnectInfo {
     let limits = &gateway.settings.connection;
     let (sink, mut stream) = socket.split();
-    let mut writer = tokio::spawn(write_queue(sink, queue));
+    let mut writer = tokio::spawn(write_queue(sink, queue, Arc::clone(&gateway.metrics)));
     let mut timers = Timers::new(limits);
     let mut rate = RateGuard::new(limits);
     let mut client_close = None;
@@ -257,9 +258,13 @@ fn lost() -> DisconnectInfo {
 async fn write_queue(
     mut sink: futures_util::stream::SplitSink<Socket, Message>,
     mut queue: OutboundQueue,
+    metrics: Arc<Metrics>,
 ) {
     while let Some(message) = queue.recv().await {
         let last = message.is_close();
+        if message.is_text() || message.is_binary() {
+            metrics.bytes_out(message.len());
+        }
         if sink.feed(message).await.is_err() {
             return;
         }

@@ -2,7 +2,7 @@
 
 use std::collections::BTreeSet;
 use std::ops::Bound;
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 
 use async_trait::async_trait;
 use dashmap::DashMap;
@@ -19,6 +19,8 @@ const MAX_PAGE: u32 = 1000;
 #[derive(Debug)]
 pub struct LocalRegistry {
     connections: DashMap<ConnectionId, Arc<Connection>>,
+    /// Every registered id in order, for the paginated listing.
+    ids: RwLock<BTreeSet<ConnectionId>>,
     /// Members in id order, so pages are stable and a cursor is just an id.
     groups: DashMap<String, BTreeSet<ConnectionId>>,
     max_message_size: usize,
@@ -29,6 +31,7 @@ impl LocalRegistry {
     pub fn new(max_message_size: usize) -> Self {
         LocalRegistry {
             connections: DashMap::new(),
+            ids: RwLock::default(),
             groups: DashMap::new(),
             max_message_size,
         }
@@ -47,6 +50,7 @@ impl LocalRegistry {
     fn get(&self, id: &ConnectionId) -> Result<Arc<Connection>, SendError> {
         self.connections
             .get(id)
+            .filter(|entry| !entry.close_state().is_requested())
             .map(|entry| Arc::clone(entry.value()))
             .ok_or(SendError::Gone)
     }
@@ -72,13 +76,16 @@ impl LocalRegistry {
 #[async_trait]
 impl Registry for LocalRegistry {
     async fn register(&self, connection: Arc<Connection>) {
-        self.connections.insert(connection.id().clone(), connection);
+        let id = connection.id().clone();
+        self.connections.insert(id.clone(), connection);
+        self.ids.write().expect("ids lock").insert(id);
     }
 
     async fn unregister(&self, id: &ConnectionId) {
         let Some((_, connection)) = self.connections.remove(id) else {
             return;
         };
+        self.ids.write().expect("ids lock").remove(id);
         for group in connection.take_groups() {
             self.groups.remove_if_mut(&group, |_, members| {
                 members.remove(id);
@@ -184,17 +191,27 @@ impl Registry for LocalRegistry {
     }
 
     async fn members(&self, group: &str, cursor: Option<&str>, limit: u32) -> Page {
-        let limit = limit.clamp(1, MAX_PAGE) as usize;
-        let Some(members) = self.groups.get(group) else {
-            return Page::default();
-        };
-        let start = cursor.map_or(Bound::Unbounded, Bound::Excluded);
-        let mut rest = members.range::<str, _>((start, Bound::Unbounded));
-        let ids: Vec<ConnectionId> = rest.by_ref().take(limit).cloned().collect();
-        let next_cursor = match rest.next() {
-            Some(_) => ids.last().map(ToString::to_string),
-            None => None,
-        };
-        Page { ids, next_cursor }
+        match self.groups.get(group) {
+            Some(members) => page_after(&members, cursor, limit),
+            None => Page::default(),
+        }
     }
+
+    async fn connections(&self, cursor: Option<&str>, limit: u32) -> Page {
+        page_after(&self.ids.read().expect("ids lock"), cursor, limit)
+    }
+}
+
+/// The ids of `set` after `cursor`, at most `limit` (clamped to 1-1000) of
+/// them; the cursor of the next page is the last id of this one.
+fn page_after(set: &BTreeSet<ConnectionId>, cursor: Option<&str>, limit: u32) -> Page {
+    let limit = limit.clamp(1, MAX_PAGE) as usize;
+    let start = cursor.map_or(Bound::Unbounded, Bound::Excluded);
+    let mut rest = set.range::<str, _>((start, Bound::Unbounded));
+    let ids: Vec<ConnectionId> = rest.by_ref().take(limit).cloned().collect();
+    let next_cursor = match rest.next() {
+        Some(_) => ids.last().map(ToString::to_string),
+        None => None,
+    };
+    Page { ids, next_cursor }
 }

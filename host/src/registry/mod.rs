@@ -1,7 +1,7 @@
 //! The connection registry: which connections exist, which groups they are in,
 //! and how a message reaches one of them.
 //!
-//! Every send, close or group operation, whether from a handler or (later) the
+//! Every send, close or group operation, whether from a handler or the
 //! management API, goes through a [`Registry`]. The embedded [`LocalRegistry`]
 //! holds this process's connections; a clustered registry can implement the
 //! same trait without routing or the host imports changing.
@@ -18,7 +18,8 @@ pub use local::LocalRegistry;
 use crate::connection::{Connection, ConnectionId};
 use crate::event::{CloseInitiator, Fields};
 
-/// Why an operation on a connection failed.
+/// Why an operation on a connection failed. A connection that is closing
+/// counts as gone.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum SendError {
     /// The connection does not exist or has closed.
@@ -110,4 +111,7 @@ pub trait Registry: Send + Sync + 'static {
 
     /// A page of a group's members after `cursor`, at most `limit` long.
     async fn members(&self, group: &str, cursor: Option<&str>, limit: u32) -> Page;
+
+    /// A page of every connection's id after `cursor`, at most `limit` long.
+    async fn connections(&self, cursor: Option<&str>, limit: u32) -> Page;
 }

@@ -6,6 +6,7 @@ mod selection;
 mod table;
 
 use std::sync::Arc;
+use std::time::Instant;
 
 use arc_swap::ArcSwap;
 use tokio_tungstenite::tungstenite::Message;
@@ -14,11 +15,17 @@ pub use error_frame::ErrorFrame;
 pub use selection::{InvalidSelection, RouteSelection};
 pub use table::{CONNECT, DEFAULT, DISCONNECT, Route, RouteTable};
 
+use crate::access_log::{AccessLog, EventRecord, Outcome};
 use crate::connection::{Connection, now_ms, random_token};
 use crate::event::{
     ConnectRequest, DisconnectInfo, Event, EventKind, EventType, Fields, Payload, RequestContext,
+    Response,
 };
+use crate::metrics::Metrics;
 use crate::plugins::Plugin;
+
+/// The route key recorded for a message that no route took.
+pub const NO_ROUTE: &str = "-";
 
 /// What `$connect` decided.
 #[derive(Debug, PartialEq, Eq)]
@@ -57,7 +64,8 @@ pub enum Delivery {
     Throttled(Message),
 }
 
-/// Routes a connection's events to plugins.
+/// Routes a connection's events to plugins, and records each in the access
+/// log and the metrics.
 ///
 /// Each event reads the route table once, when it starts, and keeps its
 /// plugin until it is done: a swap affects the next event of every
@@ -67,16 +75,31 @@ pub struct Router {
     table: ArcSwap<RouteTable>,
     selection: RouteSelection,
     stage: String,
+    metrics: Arc<Metrics>,
+    access_log: AccessLog,
 }
 
 impl Router {
     /// A router over `table` that picks message routes with `selection`.
-    pub fn new(table: RouteTable, selection: RouteSelection, stage: String) -> Self {
+    pub fn new(
+        table: RouteTable,
+        selection: RouteSelection,
+        stage: String,
+        metrics: Arc<Metrics>,
+        access_log: AccessLog,
+    ) -> Self {
         Router {
             table: ArcSwap::from_pointee(table),
             selection,
             stage,
+            metrics,
+            access_log,
         }
+    }
+
+    /// Where events are logged.
+    pub fn access_log(&self) -> &AccessLog {
+        &self.access_log
     }
 
     /// The current route table.
@@ -100,29 +123,47 @@ impl Router {
         connection: &Connection,
         request: ConnectRequest,
     ) -> ConnectDecision {
-        let Some(plugin) = self.plugin(CONNECT) else {
-            return ConnectDecision::Accept {
+        let context = self.context(connection, CONNECT, EventType::Connect, None);
+        let mut record = EventRecord::new(connection, &context);
+        let decision = match self.plugin(CONNECT) {
+            Some(plugin) => {
+                let offered = request.subprotocols.clone();
+                let event = Event {
+                    context,
+                    kind: EventKind::Connect(request),
+                };
+                match self.invoke(&plugin, event, &mut record).await {
+                    Some(response) => {
+                        self.decide(connection, &plugin, response, &offered, &mut record)
+                    }
+                    None => ConnectDecision::internal_error(),
+                }
+            }
+            None => ConnectDecision::Accept {
                 subprotocol: None,
                 context: Fields::new(),
-            };
+            },
         };
-        let offered = request.subprotocols.clone();
-        let event = Event {
-            context: self.context(connection, CONNECT, EventType::Connect, None),
-            kind: EventKind::Connect(request),
-        };
-        let response = match plugin.handle(event).await {
-            Ok(response) => response,
-            Err(error) => {
-                tracing::error!(connection = %connection.id(), route = CONNECT, plugin = plugin.name(), %error, "handler failed");
-                return ConnectDecision::internal_error();
-            }
-        };
+        self.report(&record);
+        decision
+    }
+
+    /// What `$connect`'s response means for the upgrade.
+    fn decide(
+        &self,
+        connection: &Connection,
+        plugin: &Plugin,
+        response: Response,
+        offered: &[String],
+        record: &mut EventRecord<'_>,
+    ) -> ConnectDecision {
+        record.outcome = Outcome::Status(response.status);
         match response.status {
             200..=299 => match response.subprotocol {
                 Some(chosen) if !offered.contains(&chosen) => {
-                    tracing::error!(connection = %connection.id(), plugin = plugin.name(), %chosen, ?offered,
-                        "$connect chose a subprotocol the client did not offer");
+                    let problem = "$connect chose a subprotocol the client did not offer";
+                    tracing::error!(connection = %connection.id(), plugin = plugin.name(), %chosen, ?offered, "{problem}");
+                    record.outcome = Outcome::Invalid(problem);
                     ConnectDecision::internal_error()
                 }
                 subprotocol => ConnectDecision::Accept {
@@ -139,8 +180,9 @@ impl Router {
                 },
             },
             status => {
-                tracing::error!(connection = %connection.id(), plugin = plugin.name(), status,
-                    "$connect returned a status that is neither 2xx nor an HTTP error");
+                let problem = "$connect returned a status that is neither 2xx nor an HTTP error";
+                tracing::error!(connection = %connection.id(), plugin = plugin.name(), status, "{problem}");
+                record.outcome = Outcome::Invalid(problem);
                 ConnectDecision::internal_error()
             }
         }
@@ -149,49 +191,95 @@ impl Router {
     /// Routes one message; says what to send back to the sender (the route
     /// response or an error frame), if anything.
     pub async fn message(&self, connection: &Connection, payload: Payload) -> Delivery {
-        let (route, plugin) = {
+        let message_bytes = payload.len();
+        let (selected, admitted) = {
             let table = self.table.load();
-            let Some((route, plugin)) = self.select(&table, &payload) else {
-                return Delivery::Handled(Some(error_frame(connection, ErrorFrame::Forbidden)));
-            };
-            if !table.admit(&route) {
-                return Delivery::Throttled(error_frame(connection, ErrorFrame::TooManyRequests));
-            }
-            (route, Arc::clone(plugin))
+            let selected = self
+                .select(&table, &payload)
+                .map(|(route, plugin)| (route, Arc::clone(plugin)));
+            let admitted = selected
+                .as_ref()
+                .is_none_or(|(route, _)| table.admit(route));
+            (selected, admitted)
         };
-        let context = self.context(
-            connection,
-            &route,
-            EventType::Message,
-            Some(random_token::<12>()),
-        );
-        let request_id = context.request_id.clone();
-        let event = Event {
-            context,
-            kind: EventKind::Message(payload),
-        };
-        Delivery::Handled(match plugin.handle(event).await {
-            Ok(response) => response.body.map(Message::from),
-            Err(error) => {
-                tracing::error!(connection = %connection.id(), %route, plugin = plugin.name(), %request_id, %error, "handler failed");
-                let frame = ErrorFrame::InternalServerError;
-                Some(frame.to_message(connection.id().as_str(), &request_id))
+        let route = selected
+            .as_ref()
+            .map_or(NO_ROUTE, |(route, _)| route.as_str());
+        let message_id = Some(random_token::<12>());
+        let context = self.context(connection, route, EventType::Message, message_id);
+        let mut record = EventRecord::new(connection, &context);
+        record.message_bytes = message_bytes;
+        let id = connection.id().as_str();
+        let delivery = match selected {
+            None => {
+                record.outcome = Outcome::NoRoute;
+                Delivery::Handled(Some(
+                    ErrorFrame::Forbidden.to_message(id, &record.request_id),
+                ))
             }
-        })
+            Some(_) if !admitted => {
+                record.outcome = Outcome::Throttled;
+                Delivery::Throttled(ErrorFrame::TooManyRequests.to_message(id, &record.request_id))
+            }
+            Some((_, plugin)) => {
+                let event = Event {
+                    context,
+                    kind: EventKind::Message(payload),
+                };
+                Delivery::Handled(match self.invoke(&plugin, event, &mut record).await {
+                    Some(response) => response.body.map(Message::from),
+                    None => {
+                        Some(ErrorFrame::InternalServerError.to_message(id, &record.request_id))
+                    }
+                })
+            }
+        };
+        record.replied = delivery != Delivery::Handled(None);
+        self.report(&record);
+        delivery
     }
 
     /// Runs `$disconnect`, if bound, for a connection that has ended.
     pub async fn disconnect(&self, connection: &Connection, info: DisconnectInfo) {
-        let Some(plugin) = self.plugin(DISCONNECT) else {
-            return;
-        };
-        let event = Event {
-            context: self.context(connection, DISCONNECT, EventType::Disconnect, None),
-            kind: EventKind::Disconnect(info),
-        };
-        if let Err(error) = plugin.handle(event).await {
-            tracing::error!(connection = %connection.id(), route = DISCONNECT, plugin = plugin.name(), %error, "handler failed");
+        let context = self.context(connection, DISCONNECT, EventType::Disconnect, None);
+        let mut record = EventRecord::new(connection, &context);
+        record.disconnect = Some(info.clone());
+        if let Some(plugin) = self.plugin(DISCONNECT) {
+            let event = Event {
+                context,
+                kind: EventKind::Disconnect(info),
+            };
+            self.invoke(&plugin, event, &mut record).await;
         }
+        self.report(&record);
+    }
+
+    /// Runs `event` through `plugin`, timing it; a failure is logged and
+    /// recorded, and gives no response.
+    async fn invoke(
+        &self,
+        plugin: &Plugin,
+        event: Event,
+        record: &mut EventRecord<'_>,
+    ) -> Option<Response> {
+        let started = Instant::now();
+        let outcome = plugin.handle(event).await;
+        record.integration_latency = Some(started.elapsed());
+        match outcome {
+            Ok(response) => Some(response),
+            Err(error) => {
+                tracing::error!(connection = %record.connection.id(), route = %record.route_key,
+                    plugin = plugin.name(), request_id = %record.request_id, %error, "handler failed");
+                record.outcome = Outcome::from(&error);
+                None
+            }
+        }
+    }
+
+    /// Writes the event's access log line and counts it.
+    fn report(&self, record: &EventRecord<'_>) {
+        self.metrics.record(record);
+        self.access_log.write(record);
     }
 
     /// The route a message goes to: the one its route key names if bound,

@@ -1,0 +1,24 @@
+//! wsgate's benchmark suite, run with `cargo xtask bench` (see `BENCHMARKS.md`).
+//!
+//! Every network scenario runs the real `wsgate` binary and a no-gateway
+//! [`baseline`] echo server side by side, as separate processes, and drives
+//! both with the same [`load`] generator, so each result is a ratio measured
+//! in one invocation on the same (noisy) machine.
+//!
+//! - [`client`]: opening many WebSocket connections from chosen source
+//!   addresses (127.0.0.2, 127.0.0.3, …), and holding them idle;
+//! - [`load`]: closed-loop (pipeline depth) or fixed-rate load on many
+//!   connections, with latencies in a histogram;
+//! - [`latency`]: the histogram summaries printed in result lines;
+//! - [`baseline`]: the plain tokio-tungstenite echo (and broadcast) server;
+//! - [`server`]: starting the gateway and the baseline as processes, reading
+//!   their memory use;
+//! - [`scenarios`]: the six scenarios of the benchmark issue, each printing
+//!   result lines.
+
+pub mod baseline;
+pub mod client;
+pub mod latency;
+pub mod load;
+pub mod scenarios;
+pub mod server;

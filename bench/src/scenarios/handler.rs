@@ -1,0 +1,103 @@
+//! Scenario 3: what one event costs in the plugin runtime, in process, without
+//! sockets: taking a pooled instance (or instantiating one) and calling the
+//! `echo` handler with a 64-byte message; and the route selection expression's
+//! JSON parse for comparison.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use wsgate::connection::{ConnectionId, now_ms, random_token};
+use wsgate::event::{Event, EventKind, EventType, Payload, RequestContext};
+use wsgate::plugins::{Plugin, PluginRuntime, Sandbox};
+use wsgate::registry::{LocalRegistry, Registry};
+use wsgate::router::RouteSelection;
+
+use super::{Bench, verdict};
+use crate::latency::{self, Summary};
+
+/// Target median cost of one event on a pooled instance.
+const TARGET_P50: Duration = Duration::from_micros(5);
+/// Target 99th percentile.
+const TARGET_P99: Duration = Duration::from_micros(50);
+
+/// Measures reuse, instantiation and route selection.
+pub async fn run(bench: &Bench) -> anyhow::Result<()> {
+    let calls = bench.pick(200_000, 2_000);
+    let pooled = runtime(16)?.load(&bench.artifacts.component("wsgate-echo"))?;
+    pooled
+        .warm_up()
+        .await
+        .map_err(|error| anyhow::anyhow!("instantiating echo: {error:#}"))?;
+    let reuse = measure(&pooled, calls).await?;
+    println!(
+        "handler pooled instance + call, {calls} events: {reuse} {} {}",
+        verdict(&format!("p50 ≤ {TARGET_P50:?}"), reuse.p50 <= TARGET_P50),
+        verdict(&format!("p99 ≤ {TARGET_P99:?}"), reuse.p99 <= TARGET_P99),
+    );
+
+    let cold_calls = calls / 20;
+    let unpooled = runtime(0)?.load(&bench.artifacts.component("wsgate-echo"))?;
+    let cold = measure(&unpooled, cold_calls).await?;
+    println!("handler instantiate + call (no pool), {cold_calls} events: {cold}");
+
+    let selection = RouteSelection::default();
+    let text = r#"{"action":"sendmessage","data":"hello, everyone in the room"}"#;
+    let mut parse = latency::histogram();
+    for _ in 0..calls {
+        let started = Instant::now();
+        std::hint::black_box(selection.route_key(std::hint::black_box(text)));
+        latency::record(&mut parse, started.elapsed());
+    }
+    println!(
+        "handler route selection ($request.body.action), {calls} messages: {}",
+        Summary::of(&parse)
+    );
+    Ok(())
+}
+
+/// A runtime with the gateway's default sandbox keeping `max_idle` instances.
+fn runtime(max_idle: usize) -> anyhow::Result<PluginRuntime> {
+    let registry: Arc<dyn Registry> = Arc::new(LocalRegistry::new(128 * 1024));
+    let sandbox = Sandbox {
+        deadline: Duration::from_secs(1),
+        memory_bytes: 64 << 20,
+    };
+    PluginRuntime::new(sandbox, registry, max_idle, None)
+}
+
+/// Calls `plugin` `calls` times (after a tenth as many unmeasured ones).
+async fn measure(plugin: &Plugin, calls: usize) -> anyhow::Result<Summary> {
+    let connection = ConnectionId::random();
+    let mut histogram = latency::histogram();
+    for call in 0..calls + calls / 10 {
+        let event = message(&connection);
+        let started = Instant::now();
+        plugin.handle(event).await?;
+        if call >= calls / 10 {
+            latency::record(&mut histogram, started.elapsed());
+        }
+    }
+    Ok(Summary::of(&histogram))
+}
+
+/// A 64-byte text message event, as the router builds it.
+fn message(connection: &ConnectionId) -> Event {
+    let now = now_ms();
+    Event {
+        context: RequestContext {
+            route_key: "$default".into(),
+            event_type: EventType::Message,
+            connection_id: connection.clone(),
+            message_id: Some(random_token::<12>()),
+            request_id: random_token::<12>(),
+            connected_at: now,
+            request_time: now,
+            source_ip: "127.0.0.1".into(),
+            user_agent: String::new(),
+            domain_name: "localhost".into(),
+            stage: String::new(),
+            context: Vec::new(),
+        },
+        kind: EventKind::Message(Payload::Text("x".repeat(64))),
+    }
+}

@@ -1,0 +1,197 @@
+//! `/ready` on both listeners, Prometheus metrics after real traffic, and the
+//! access log's lines for connect, message and disconnect.
+
+use std::time::Duration;
+
+use serde_json::Value;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use wsgate_tests::{Client, Gateway, GatewayBuilder, WAIT, http_get};
+
+#[tokio::test]
+async fn ready_answers_on_both_listeners() {
+    let gateway = GatewayBuilder::new().probe(&["$connect", "whoami"]).start();
+    for addr in [gateway.addr, gateway.api_addr] {
+        let response = http_get(addr, "/ready").await;
+        assert!(response.starts_with("HTTP/1.1 200"), "{response}");
+    }
+}
+
+/// The value of the sample `name` (labels included) in `/metrics`.
+fn sample(metrics: &str, name: &str) -> Option<f64> {
+    metrics
+        .lines()
+        .find_map(|line| line.strip_prefix(name)?.strip_prefix(' '))
+        .and_then(|value| value.split_whitespace().next()?.parse().ok())
+}
+
+/// Polls `/metrics` until `name` has `value` (the disconnect side of the
+/// books is written after the client has seen the close).
+async fn wait_for_sample(gateway: &Gateway, name: &str, value: f64) -> String {
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        let metrics = gateway.api("GET", "/metrics", b"").await.text();
+        if sample(&metrics, name) == Some(value) {
+            return metrics;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{name} never became {value}:\n{metrics}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test]
+async fn metrics_count_connections_messages_latency_errors_and_api_requests() {
+    let gateway = GatewayBuilder::new()
+        .component("probe.wasm", "probe")
+        .component("boom.wasm", "faulty")
+        .config("[routes]\n\"$connect\" = \"probe.wasm\"\nwhoami = \"probe.wasm\"\n\"$default\" = \"boom.wasm\"\n")
+        .args(&["--allowed-origin", "https://good.example"])
+        .start();
+    let mut ann = gateway.connect("/").await;
+    let bob = gateway.connect("/").await;
+    for (path, origin) in [
+        ("/?reject=401", "https://good.example"),
+        ("/", "https://evil.example"),
+    ] {
+        let mut request = gateway.url(path).into_client_request().unwrap();
+        request
+            .headers_mut()
+            .insert("Origin", origin.parse().unwrap());
+        assert!(
+            Client::try_connect(request).await.is_err(),
+            "{path} {origin}"
+        );
+    }
+    let id = ann.whoami_id().await;
+    ann.send_text("panic").await;
+    assert_eq!(ann.recv_json().await["message"], "Internal server error");
+    gateway
+        .api("POST", &format!("/@connections/{id}"), b"pushed")
+        .await;
+    assert_eq!(ann.recv_text().await, "pushed");
+    gateway.api("GET", "/@connections/gone", b"").await;
+    bob.close(1000, "").await;
+
+    let metrics = wait_for_sample(&gateway, "wsgate_connections_open", 1.0).await;
+    let expect = |name: &str, value: f64| {
+        assert_eq!(sample(&metrics, name), Some(value), "{name} in\n{metrics}");
+    };
+    expect("wsgate_connections_accepted_total", 2.0);
+    expect("wsgate_connections_rejected_total{status=\"401\"}", 1.0);
+    expect("wsgate_connections_rejected_total{status=\"403\"}", 1.0);
+    expect("wsgate_messages_in_total{route=\"whoami\"}", 1.0);
+    expect("wsgate_messages_out_total{route=\"whoami\"}", 1.0);
+    expect("wsgate_messages_in_total{route=\"$default\"}", 1.0);
+    expect(
+        "wsgate_handler_errors_total{route=\"$default\",kind=\"trap\"}",
+        1.0,
+    );
+    expect(
+        "wsgate_handler_duration_seconds_count{route=\"whoami\"}",
+        1.0,
+    );
+    expect(
+        "wsgate_handler_duration_seconds_count{route=\"$connect\"}",
+        3.0,
+    );
+    expect("wsgate_api_requests_total{status=\"200\"}", 1.0);
+    expect("wsgate_api_requests_total{status=\"410\"}", 1.0);
+    assert!(sample(&metrics, "wsgate_bytes_in_total").unwrap() > 0.0);
+    assert!(sample(&metrics, "wsgate_bytes_out_total").unwrap() >= 6.0);
+}
+
+/// Waits until `path` holds `count` lines and returns them.
+async fn read_lines(path: &std::path::Path, count: usize) -> Vec<String> {
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        let text = std::fs::read_to_string(path).unwrap_or_default();
+        let lines: Vec<String> = text.lines().map(str::to_owned).collect();
+        if lines.len() >= count {
+            return lines;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the access log has {} lines:\n{text}",
+            lines.len()
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test]
+async fn the_access_log_has_a_json_line_per_connect_message_and_disconnect() {
+    let log_dir = tempfile::tempdir().unwrap();
+    let log = log_dir.path().join("access.log");
+    let gateway = GatewayBuilder::new()
+        .probe(&["$connect", "$disconnect", "whoami"])
+        .args(&["--access-log", log.to_str().unwrap()])
+        .start();
+    let mut client = gateway.connect("/").await;
+    let id = client.whoami_id().await;
+    client.send_text("no route takes this").await;
+    assert_eq!(client.recv_json().await["message"], "Forbidden");
+    client.close(4000, "done").await;
+
+    let lines: Vec<Value> = read_lines(&log, 4)
+        .await
+        .iter()
+        .map(|line| serde_json::from_str(line).unwrap_or_else(|_| panic!("not JSON: {line}")))
+        .collect();
+    let field = |line: &Value, name: &str| line[name].clone();
+    let kinds: Vec<Value> = lines.iter().map(|line| field(line, "eventType")).collect();
+    assert_eq!(kinds, ["CONNECT", "MESSAGE", "MESSAGE", "DISCONNECT"]);
+    let routes: Vec<Value> = lines.iter().map(|line| field(line, "routeKey")).collect();
+    assert_eq!(routes, ["$connect", "whoami", "-", "$disconnect"]);
+    let statuses: Vec<Value> = lines.iter().map(|line| field(line, "status")).collect();
+    assert_eq!(statuses, [200, 200, 403, 200]);
+    for line in &lines {
+        assert_eq!(line["connectionId"], id.as_str());
+        assert_eq!(line["sourceIp"], "127.0.0.1");
+        assert!(line["requestId"].as_str().is_some_and(|id| !id.is_empty()));
+        assert!(
+            line["requestTime"]
+                .as_str()
+                .is_some_and(|at| at.ends_with('Z'))
+        );
+        assert!(line["requestTimeEpoch"].is_u64());
+        assert!(line.get("userAgent").is_some());
+    }
+    assert!(lines[1]["integrationLatency"].is_number());
+    assert!(lines[1]["messageId"].is_string());
+    assert!(lines[1]["errorMessage"].is_null());
+    assert_eq!(lines[2]["errorMessage"], "Forbidden");
+    assert!(lines[2]["integrationLatency"].is_null());
+    assert_eq!(lines[3]["disconnectStatusCode"], 4000);
+    assert_eq!(lines[3]["disconnectReason"], "done");
+}
+
+#[tokio::test]
+async fn the_access_log_can_be_key_value_text() {
+    let log_dir = tempfile::tempdir().unwrap();
+    let log = log_dir.path().join("access.log");
+    let gateway = GatewayBuilder::new()
+        .args(&[
+            "--access-log",
+            log.to_str().unwrap(),
+            "--access-log-format",
+            "text",
+        ])
+        .start();
+    let client = gateway.connect("/").await;
+    client.close(1000, "").await;
+    let lines = read_lines(&log, 2).await;
+    assert!(lines[0].starts_with("requestId="), "{}", lines[0]);
+    assert!(
+        lines[0].contains(" eventType=CONNECT ") && lines[0].contains(" userAgent=\"\" "),
+        "{}",
+        lines[0]
+    );
+    assert!(
+        lines[1].contains(" eventType=DISCONNECT ")
+            && lines[1].contains(" disconnectStatusCode=1000 "),
+        "{}",
+        lines[1]
+    );
+}
