@@ -1,4 +1,4 @@
-//! The `wsgate` command line: `serve` and `check`.
+//! The `wsgate` command line: `serve`, `check` and `new`.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -12,6 +12,7 @@ use crate::config::{Options, Settings};
 use crate::gateway::Gateway;
 use crate::plugins::{PluginRuntime, Sandbox};
 use crate::registry::LocalRegistry;
+use crate::scaffold::NewProject;
 
 /// wsgate: a programmable WebSocket gateway whose routes are WebAssembly components.
 ///
@@ -55,6 +56,13 @@ enum Command {
         /// The component to check.
         file: PathBuf,
     },
+    /// Create a route handler project to start from, in Rust, Python or JavaScript.
+    ///
+    /// The handler greets every text message; the project's README says how
+    /// to build it and drop it into a plugins directory. Example:
+    ///
+    ///   wsgate new --lang python greeter
+    New(NewProject),
 }
 
 /// Runs the command line; the binary's `main`.
@@ -71,6 +79,7 @@ pub fn main() -> ExitCode {
     let outcome = match cli.command {
         Command::Serve { config, options } => runtime.block_on(serve(config, options)),
         Command::Check { file } => check(file),
+        Command::New(project) => project.create(),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,

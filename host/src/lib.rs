@@ -30,7 +30,8 @@
 //! [`tls`] serves wss;
 //! [`shutdown`] drains connections on SIGTERM; [`management`] is the
 //! operator's listener (the `@connections` API, `/health`, `/ready`,
-//! `/metrics`); [`cli`] is the command line.
+//! `/metrics`); [`cli`] is the command line; [`scaffold`] writes new handler
+//! projects (`wsgate new`).
 
 pub mod access_log;
 pub mod admission;
@@ -50,6 +51,7 @@ pub mod plugins;
 pub mod probes;
 pub mod registry;
 pub mod router;
+pub mod scaffold;
 pub mod shutdown;
 pub mod timestamp;
 pub mod tls;

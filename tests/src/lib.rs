@@ -21,8 +21,15 @@ use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::{self, Message};
 
+pub mod projects;
+
 /// How long any single wait in a test may take.
 pub const WAIT: Duration = Duration::from_secs(10);
+
+/// How long a gateway may take to start: the first start with a Python or
+/// JavaScript component compiles tens of megabytes of WebAssembly (later
+/// starts find it in the compile cache).
+pub const STARTUP: Duration = Duration::from_secs(180);
 
 /// The workspace's root directory.
 pub fn workspace_root() -> PathBuf {
@@ -32,7 +39,7 @@ pub fn workspace_root() -> PathBuf {
         .to_path_buf()
 }
 
-fn target_dir() -> PathBuf {
+pub(crate) fn target_dir() -> PathBuf {
     std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| workspace_root().join("target"))
@@ -65,7 +72,9 @@ pub fn python_tool(name: &str) -> PathBuf {
 }
 
 /// A component built by `cargo xtask plugins`, by crate name (`probe`,
-/// `wsgate-echo`, `chat`, `faulty`, `not-a-handler`).
+/// `wsgate-echo`, `chat`, `faulty`, `not-a-handler`) or, for a guest in
+/// another language, by the name the xtask gives it (`python-calc`,
+/// `js-chat`, `wat-echo`).
 pub fn component(crate_name: &str) -> PathBuf {
     let release = target_dir().join("wasm32-wasip2").join("plugin");
     let lib = release.join(format!("{}.wasm", crate_name.replace('-', "_")));
@@ -76,6 +85,18 @@ pub fn component(crate_name: &str) -> PathBuf {
         "component {crate_name} is not built: run the suite with `cargo xtask test`"
     );
     path
+}
+
+/// Runs `wsgate check` on `path`: whether it passed, and what it said.
+pub fn check(path: &Path) -> (bool, String) {
+    let output = Command::new(wsgate_binary())
+        .arg("check")
+        .arg(path)
+        .output()
+        .expect("run wsgate check");
+    let text = String::from_utf8_lossy(&output.stdout).into_owned()
+        + &String::from_utf8_lossy(&output.stderr);
+    (output.status.success(), text)
 }
 
 /// A version of the `tagger` test component whose replies carry `tag-<tag>`
@@ -215,8 +236,10 @@ impl GatewayBuilder {
             }
         });
         let (mut client, mut management) = (None, None);
+        let deadline = std::time::Instant::now() + STARTUP;
         while client.is_none() || management.is_none() {
-            let line = match lines_rx.recv_timeout(WAIT) {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            let line = match lines_rx.recv_timeout(left) {
                 Ok(line) => line,
                 Err(_) => {
                     let _ = child.kill();

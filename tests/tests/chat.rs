@@ -1,15 +1,22 @@
-//! The chat example, end to end: three clients in two rooms.
+//! The chat example, end to end: three clients in two rooms. The Rust chat
+//! (`examples/chat`) and the JavaScript one (`examples/js-chat`) pass the same
+//! tests.
 
 use serde_json::json;
 use wsgate_tests::{Client, Gateway, GatewayBuilder};
 
-fn chat_gateway() -> Gateway {
+/// Each chat: its component and its example directory.
+const CHATS: [(&str, &str); 2] = [("chat", "examples/chat"), ("js-chat", "examples/js-chat")];
+
+fn chat_gateway((component, example): (&str, &str)) -> Gateway {
     let config = std::fs::read_to_string(
-        wsgate_tests::workspace_root().join("examples/chat/plugins/wsgate.toml"),
+        wsgate_tests::workspace_root()
+            .join(example)
+            .join("plugins/wsgate.toml"),
     )
     .expect("the chat example's wsgate.toml");
     GatewayBuilder::new()
-        .component("chat.wasm", "chat")
+        .component("chat.wasm", component)
         .config(&config)
         .start()
 }
@@ -23,7 +30,12 @@ async fn join(gateway: &Gateway, query: &str) -> Client {
 
 #[tokio::test]
 async fn messages_reach_everyone_in_the_room_and_no_one_else() {
-    let gateway = chat_gateway();
+    for chat in CHATS {
+        messages_reach_the_room(chat_gateway(chat)).await;
+    }
+}
+
+async fn messages_reach_the_room(gateway: Gateway) {
     let mut ann = join(&gateway, "/?room=blue&name=ann").await;
     let mut bob = join(&gateway, "/?room=blue&name=bob").await;
     let mut cat = join(&gateway, "/?room=green&name=cat").await;
@@ -48,7 +60,12 @@ async fn messages_reach_everyone_in_the_room_and_no_one_else() {
 
 #[tokio::test]
 async fn the_room_hears_who_left_and_the_default_room_is_the_lobby() {
-    let gateway = chat_gateway();
+    for chat in CHATS {
+        the_room_hears_who_left(chat_gateway(chat)).await;
+    }
+}
+
+async fn the_room_hears_who_left(gateway: Gateway) {
     let mut ann = join(&gateway, "/?name=ann").await;
     let bob = join(&gateway, "/?room=lobby&name=bob").await;
     bob.close(1000, "bye").await;
@@ -60,4 +77,19 @@ async fn the_room_hears_who_left_and_the_default_room_is_the_lobby() {
     ann.send_json(json!({"action": "sendmessage", "data": "alone"}))
         .await;
     assert_eq!(ann.recv_text().await, "alone");
+}
+
+#[tokio::test]
+async fn a_message_without_data_fails_only_that_event() {
+    for chat in CHATS {
+        let gateway = chat_gateway(chat);
+        let mut ann = join(&gateway, "/?name=ann").await;
+        ann.send_json(json!({"action": "sendmessage", "data": 42}))
+            .await;
+        assert_eq!(ann.recv_json().await["message"], "Internal server error");
+        gateway.wait_for_log("handler failed").await;
+        ann.send_json(json!({"action": "sendmessage", "data": "still here"}))
+            .await;
+        assert_eq!(ann.recv_text().await, "still here");
+    }
 }

@@ -1,9 +1,7 @@
 //! Bad plugin files and bad configuration are refused at start with a clear
 //! message naming the file and the reason; `wsgate check` says the same.
 
-use std::process::Command;
-
-use wsgate_tests::{GatewayBuilder, component, wsgate_binary};
+use wsgate_tests::{GatewayBuilder, check, component};
 
 /// The smallest valid core WebAssembly module: magic and version 1.
 const CORE_MODULE: &[u8] = b"\0asm\x01\x00\x00\x00";
@@ -73,17 +71,6 @@ fn a_bad_config_file_is_refused() {
         expression.contains("invalid route selection expression"),
         "{expression}"
     );
-}
-
-fn check(path: &std::path::Path) -> (bool, String) {
-    let output = Command::new(wsgate_binary())
-        .arg("check")
-        .arg(path)
-        .output()
-        .unwrap();
-    let text = String::from_utf8_lossy(&output.stdout).into_owned()
-        + &String::from_utf8_lossy(&output.stderr);
-    (output.status.success(), text)
 }
 
 #[test]

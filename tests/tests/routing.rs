@@ -110,15 +110,23 @@ async fn a_route_response_carries_the_whole_request_context() {
 
 #[tokio::test]
 async fn binary_frames_are_echoed_end_to_end() {
-    let gateway = GatewayBuilder::new()
-        .component("$default.wasm", "wsgate-echo")
-        .start();
-    let mut client = gateway.connect("/").await;
-    let bytes: Vec<u8> = (0..=255).collect();
-    client.send_binary(&bytes).await;
-    assert_eq!(client.recv().await, Message::binary(bytes));
-    client.send_text("héllo").await;
-    assert_eq!(client.recv_text().await, "héllo");
+    // The Rust echo and its hand-written WebAssembly twin.
+    for echo in ["wsgate-echo", "wat-echo"] {
+        let gateway = GatewayBuilder::new()
+            .component("$default.wasm", echo)
+            .args(&["--max-frame-size", "131072"])
+            .start();
+        let mut client = gateway.connect("/").await;
+        let bytes: Vec<u8> = (0..=255).collect();
+        client.send_binary(&bytes).await;
+        assert_eq!(client.recv().await, Message::binary(bytes), "{echo}");
+        client.send_text("héllo").await;
+        assert_eq!(client.recv_text().await, "héllo", "{echo}");
+        // Larger than the WAT echo's first memory page: its allocator grows it.
+        let big = "x".repeat(100_000);
+        client.send_text(&big).await;
+        assert_eq!(client.recv_text().await, big, "{echo}");
+    }
 }
 
 #[tokio::test]

@@ -2,7 +2,9 @@
 //!
 //! - `plugins`: build every guest crate (first-party plugins, examples, test
 //!   plugins) for wasm32-wasip2 and install each component where its crate's
-//!   `[package.metadata.wsgate] install` says;
+//!   `[package.metadata.wsgate] install` says; then install the Python and
+//!   JavaScript toolchains ([`toolchains`]) and build the examples written in
+//!   other languages ([`languages`]);
 //! - `test`: build everything and run the whole test suite (formatting, lints,
 //!   unit tests and end-to-end tests against the real binary), after
 //!   installing the Python tools some tests drive the gateway with (boto3,
@@ -16,6 +18,9 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use anyhow::{Context, bail};
+
+mod languages;
+mod toolchains;
 
 const GUEST_TARGET: &str = "wasm32-wasip2";
 const GUEST_PROFILE: &str = "plugin";
@@ -65,22 +70,27 @@ fn plugins(root: &Path) -> anyhow::Result<()> {
     run(&mut build)?;
     let out = target_dir(root).join(GUEST_TARGET).join(GUEST_PROFILE);
     for guest in &guests {
-        let built = out.join(&guest.artifact);
-        if let Some(install) = &guest.install {
-            if let Some(dir) = install.parent() {
-                std::fs::create_dir_all(dir)?;
-            }
-            // Write then rename, so a running gateway never sees half a file.
-            let partial = install.with_extension("wasm.partial");
-            std::fs::copy(&built, &partial)
-                .with_context(|| format!("copying {}", built.display()))?;
-            std::fs::rename(&partial, install)?;
-            println!(
-                "installed {}",
-                install.strip_prefix(root).unwrap_or(install).display()
-            );
+        if let Some(install_path) = &guest.install {
+            install(root, &out.join(&guest.artifact), install_path)?;
         }
     }
+    let tools = toolchains::ensure(root, &target_dir(root))?;
+    languages::build(root, &out, &tools)
+}
+
+/// Copies a built component to where it is installed: written, then renamed,
+/// so a running gateway never sees half a file.
+fn install(root: &Path, built: &Path, install: &Path) -> anyhow::Result<()> {
+    if let Some(dir) = install.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let partial = install.with_extension("wasm.partial");
+    std::fs::copy(built, &partial).with_context(|| format!("copying {}", built.display()))?;
+    std::fs::rename(&partial, install)?;
+    println!(
+        "installed {}",
+        install.strip_prefix(root).unwrap_or(install).display()
+    );
     Ok(())
 }
 
@@ -101,34 +111,12 @@ fn test(root: &Path) -> anyhow::Result<()> {
 }
 
 /// The interpreter of a virtual environment under `target/` holding the
-/// packages of `tests/python/requirements.txt`, made (or remade, when the
-/// requirements changed) with the machine's `python3`.
+/// packages of `tests/python/requirements.txt`.
 fn python_env(root: &Path) -> anyhow::Result<PathBuf> {
-    let requirements_file = root.join("tests/python/requirements.txt");
-    let requirements = std::fs::read_to_string(&requirements_file)
-        .with_context(|| format!("reading {}", requirements_file.display()))?;
     let venv = target_dir(root).join("python");
-    let python = venv.join("bin").join("python");
-    let stamp = venv.join("installed-requirements.txt");
-    if python.is_file() && std::fs::read_to_string(&stamp).ok().as_deref() == Some(&requirements) {
-        return Ok(python);
-    }
-    run(Command::new("python3")
-        .args(["-m", "venv", "--clear"])
-        .arg(&venv))
-    .context("python3 with the venv module is needed for the AWS SDK and OpenAPI tests")?;
-    run(Command::new(&python)
-        .args([
-            "-m",
-            "pip",
-            "install",
-            "--quiet",
-            "--disable-pip-version-check",
-            "-r",
-        ])
-        .arg(&requirements_file))?;
-    std::fs::write(&stamp, requirements)?;
-    Ok(python)
+    toolchains::python_venv(&venv, &root.join("tests/python/requirements.txt"))
+        .context("preparing the Python tools of the AWS SDK and OpenAPI tests")?;
+    Ok(venv.join("bin").join("python"))
 }
 
 fn demo(root: &Path) -> anyhow::Result<()> {

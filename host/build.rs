@@ -1,0 +1,42 @@
+//! Embeds the project templates of `wsgate new` (`templates/`) and the WIT
+//! world (`../wit/`) in the binary, so `wsgate new` works wherever it runs.
+//! Every file below those directories is embedded; adding one needs no code.
+
+use std::path::{Path, PathBuf};
+
+fn main() {
+    let manifest = PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").expect("set by cargo"));
+    let out = PathBuf::from(std::env::var_os("OUT_DIR").expect("set by cargo"));
+    let mut code = String::new();
+    for (name, dir) in [
+        ("TEMPLATES", manifest.join("templates")),
+        ("WIT", manifest.join("../wit")),
+    ] {
+        println!("cargo::rerun-if-changed={}", dir.display());
+        let mut files = Vec::new();
+        walk(&dir, &mut files);
+        files.sort();
+        code.push_str(&format!("pub const {name}: &[(&str, &str)] = &[\n"));
+        for file in files {
+            let relative = file.strip_prefix(&dir).expect("below the directory");
+            code.push_str(&format!(
+                "    ({:?}, include_str!({:?})),\n",
+                relative.to_str().expect("UTF-8 file names"),
+                file.to_str().expect("UTF-8 paths"),
+            ));
+        }
+        code.push_str("];\n");
+    }
+    std::fs::write(out.join("embedded.rs"), code).expect("write embedded.rs");
+}
+
+fn walk(dir: &Path, files: &mut Vec<PathBuf>) {
+    for entry in std::fs::read_dir(dir).expect("read a directory to embed") {
+        let path = entry.expect("a directory entry").path();
+        if path.is_dir() {
+            walk(&path, files);
+        } else {
+            files.push(path);
+        }
+    }
+}
