@@ -37,16 +37,6 @@ impl LocalRegistry {
         }
     }
 
-    /// How many connections are registered.
-    pub fn len(&self) -> usize {
-        self.connections.len()
-    }
-
-    /// Whether no connection is registered.
-    pub fn is_empty(&self) -> bool {
-        self.connections.is_empty()
-    }
-
     fn get(&self, id: &ConnectionId) -> Result<Arc<Connection>, SendError> {
         self.connections
             .get(id)
