@@ -16,7 +16,7 @@ import * as groups from "wsgate:gateway/groups@0.1.0";
 
 const LOBBY = "lobby";
 
-// The `handler` interface of the `route-handler` world.
+// The `handler` interface of the `gateway` world.
 export const handler = {
   handle({ context, kind }) {
     try {

@@ -15,7 +15,7 @@ import operator
 from functools import reduce
 
 from wit_world import exports
-from wit_world.imports.types import Event, EventKind_Message, Payload_Text, Response
+from wit_world.imports.wsgate_gateway_types import Event, EventKind_Message, Payload_Text, Response
 
 OPERATIONS = {
     "add": sum,

@@ -116,6 +116,9 @@ impl HotSwap {
             self.gateway.metrics.swap(change.route);
             self.gateway.router.access_log().swap(&change.record());
         }
+        for route in reconfigured(&previous, &next) {
+            tracing::info!(route = %route, "route reconfigured: its next event reads the new config and http settings");
+        }
         refusals
     }
 
@@ -197,7 +200,8 @@ async fn build(
         match &plugins[&binding.file] {
             Ok(plugin) => {
                 let rate = routes.rates.get(&binding.route).copied();
-                table.bind(&binding.route, Arc::clone(plugin), rate, previous);
+                let grants = routes.grants(&binding.route);
+                table.bind(&binding.route, Arc::clone(plugin), grants, rate, previous);
             }
             Err(_) => table.keep(&binding.route, previous),
         }
@@ -268,7 +272,7 @@ fn changes<'t>(previous: &'t RouteTable, next: &'t RouteTable) -> Vec<Change<'t>
     let mut changes = Vec::new();
     for (route, entry) in next.iter() {
         let kind = match previous.get(route) {
-            Some(old) if Arc::ptr_eq(old, &entry.plugin) => continue,
+            Some(old) if Arc::ptr_eq(&old.plugin, &entry.plugin) => continue,
             Some(_) => "swapped",
             None => "bound",
         };
@@ -288,6 +292,18 @@ fn changes<'t>(previous: &'t RouteTable, next: &'t RouteTable) -> Vec<Change<'t>
         }
     }
     changes
+}
+
+/// The routes that kept their component but got other grants.
+fn reconfigured<'t>(previous: &RouteTable, next: &'t RouteTable) -> Vec<&'t str> {
+    next.iter()
+        .filter(|(key, route)| {
+            previous.get(key).is_some_and(|old| {
+                Arc::ptr_eq(&old.plugin, &route.plugin) && old.grants != route.grants
+            })
+        })
+        .map(|(key, _)| key)
+        .collect()
 }
 
 /// Whether `path` is a component file of the plugins directory.

@@ -138,6 +138,16 @@ impl ConnectRequest {
         find(&self.request.query, |key| key == name)
     }
 
+    /// Every header, in order, names in lower case.
+    pub fn headers(&self) -> &[(String, String)] {
+        &self.request.headers
+    }
+
+    /// Every query parameter, in order, decoded.
+    pub fn query_parameters(&self) -> &[(String, String)] {
+        &self.request.query
+    }
+
     /// The subprotocols the client offered, in its order of preference.
     pub fn subprotocols(&self) -> &[String] {
         &self.request.subprotocols

@@ -49,11 +49,13 @@
 //! as `$default.wasm` (the file name binds the route) and wsgate loads it, also
 //! while running.
 
+pub mod config;
 mod connections;
 mod error;
 mod event;
 mod export;
 pub mod groups;
+pub mod http;
 mod payload;
 mod response;
 
@@ -75,6 +77,9 @@ pub mod bindings {
         // `export!` expands in the handler's crate and names this module
         // explicitly (`with_types_in $crate::bindings`).
         pub_export_macro: true,
+        // The standard WASI interfaces of the world (config, http and what
+        // they use) are generated here too; `config` and `http` wrap them.
+        generate_all,
     });
 }
 

@@ -4,6 +4,7 @@
 //!
 //! Every wait is bounded, so a broken gateway fails a test instead of hanging it.
 
+pub mod backend;
 pub mod http;
 
 use std::io::{BufRead, BufReader};

@@ -18,8 +18,15 @@ use anyhow::Context;
 use crate::run;
 use crate::toolchains::{Toolchain, Toolchains};
 
-/// The world every guest implements, in `wit/`.
+/// The world Python guests implement, in `wit/`.
 const WORLD: &str = "route-handler";
+
+/// The world JavaScript and WAT guests implement: the gateway's own
+/// interfaces without `wasi:config` and `wasi:http`. componentize-js 0.21
+/// falls back to its 0.19 engine, which cannot parse the WASI 0.2.12 packages,
+/// for any world that imports a WASI package older than 0.2.10
+/// (`wasi:config@0.2.0-rc.1`); the WAT echo needs nothing more.
+const GATEWAY_WORLD: &str = "gateway";
 
 /// How a guest's source becomes a component.
 #[derive(Clone, Copy)]
@@ -29,7 +36,8 @@ enum Language {
     /// `jco componentize` (StarlingMonkey, without AOT): the source is an ES
     /// module exporting `handler`.
     JavaScript,
-    /// Hand-written WebAssembly text: `jco parse`, `embed` and `new`.
+    /// Hand-written WebAssembly text, made a component in process (the
+    /// `wat`, `wit-parser` and `wit-component` crates behind `wasm-tools`).
     Wat,
 }
 
@@ -76,14 +84,13 @@ pub fn build(root: &Path, out: &Path, tools: &Toolchains) -> anyhow::Result<()> 
     for guest in GUESTS {
         let dir = root.join(guest.dir);
         let built = out.join(format!("{}.wasm", guest.name));
-        let toolchain = guest.toolchain(tools);
         let mut inputs = sources(&dir, guest.extension())?;
         inputs.extend(sources(&wit, "wit")?);
-        inputs.push(toolchain.stamp());
+        inputs.extend(guest.toolchain(tools).map(Toolchain::stamp));
         if inputs.iter().map(|input| modified(input)).max() > Some(modified(&built)) {
             println!("building {} ({})", guest.dir, guest.source);
             let partial = built.with_extension("wasm.partial");
-            guest.compile(&dir, &wit, &partial, toolchain.command())?;
+            guest.compile(&dir, &wit, &partial, tools)?;
             std::fs::rename(&partial, &built)?;
         }
         crate::install(root, &built, &dir.join(guest.install))?;
@@ -99,60 +106,70 @@ impl Guest {
             .map_or("", |(_, extension)| extension)
     }
 
-    fn toolchain<'a>(&self, tools: &'a Toolchains) -> &'a Toolchain {
+    /// The installed toolchain the language needs, if any.
+    fn toolchain<'a>(&self, tools: &'a Toolchains) -> Option<&'a Toolchain> {
         match self.language {
-            Language::Python => &tools.python,
-            Language::JavaScript | Language::Wat => &tools.node,
+            Language::Python => Some(&tools.python),
+            Language::JavaScript => Some(&tools.node),
+            Language::Wat => None,
         }
     }
 
-    fn compile(&self, dir: &Path, wit: &Path, out: &Path, tool: &Path) -> anyhow::Result<()> {
+    fn compile(
+        &self,
+        dir: &Path,
+        wit: &Path,
+        out: &Path,
+        tools: &Toolchains,
+    ) -> anyhow::Result<()> {
+        let tool = || self.toolchain(tools).map(Toolchain::command);
         match self.language {
             Language::Python => {
                 let module = self.source.trim_end_matches(".py");
-                run(Command::new(tool)
+                run(Command::new(tool().expect("Python's toolchain"))
                     .current_dir(dir)
                     .arg("--wit-path")
                     .arg(wit)
                     .args(["--world", WORLD, "--quiet", "componentize", module, "-o"])
                     .arg(out))
             }
-            Language::JavaScript => run(Command::new(tool)
+            Language::JavaScript => run(Command::new(tool().expect("the JavaScript toolchain"))
                 .arg("componentize")
                 .arg(dir.join(self.source))
                 .arg("--wit")
                 .arg(wit)
-                .args(["--world-name", WORLD])
+                .args(["--world-name", GATEWAY_WORLD])
                 // Leave out the engine's own HTTP support (fetch and an HTTP
                 // server export): a route handler uses neither.
                 .args(["--disable", "http", "fetch-event", "-o"])
                 .arg(out)),
-            Language::Wat => {
-                // A core module, then the same with the world embedded, then
-                // the component.
-                let core = out.with_file_name(format!("{}.core.wasm", self.name));
-                let embedded = out.with_file_name(format!("{}.embedded.wasm", self.name));
-                run(Command::new(tool)
-                    .arg("parse")
-                    .arg(dir.join(self.source))
-                    .arg("-o")
-                    .arg(&core))?;
-                run(Command::new(tool)
-                    .arg("embed")
-                    .arg("--wit")
-                    .arg(wit)
-                    .args(["--world-name", WORLD])
-                    .arg(&core)
-                    .arg("-o")
-                    .arg(&embedded))?;
-                run(Command::new(tool)
-                    .arg("new")
-                    .arg(&embedded)
-                    .arg("-o")
-                    .arg(out))
-            }
+            Language::Wat => wat_component(&dir.join(self.source), wit, out),
         }
     }
+}
+
+/// Turns the WebAssembly text in `source` into a core module, embeds the
+/// `gateway` world of `wit` in it and makes it a component, like
+/// `wasm-tools parse`, `component embed --world gateway` and `component new`.
+fn wat_component(source: &Path, wit: &Path, out: &Path) -> anyhow::Result<()> {
+    let mut module =
+        wat::parse_file(source).with_context(|| format!("parsing {}", source.display()))?;
+    let mut resolve = wit_parser::Resolve::default();
+    let (package, _) = resolve.push_dir(wit)?;
+    let world = resolve.select_world(&[package], Some(GATEWAY_WORLD))?;
+    wit_component::embed_component_metadata(
+        &mut module,
+        &resolve,
+        world,
+        wit_component::StringEncoding::UTF8,
+    )?;
+    let component = wit_component::ComponentEncoder::default()
+        .validate(true)
+        .module(&module)?
+        .encode()
+        .with_context(|| format!("making a component of {}", source.display()))?;
+    std::fs::write(out, component)?;
+    Ok(())
 }
 
 /// The files directly in `dir` whose names end in `.extension`.

@@ -68,11 +68,12 @@ fn runtime(max_idle: usize) -> anyhow::Result<PluginRuntime> {
 /// Calls `plugin` `calls` times (after a tenth as many unmeasured ones).
 async fn measure(plugin: &Plugin, calls: usize) -> anyhow::Result<Summary> {
     let connection = ConnectionId::random();
+    let grants = Arc::default();
     let mut histogram = latency::histogram();
     for call in 0..calls + calls / 10 {
         let event = message(&connection);
         let started = Instant::now();
-        plugin.handle(event).await?;
+        plugin.handle(event, &grants).await?;
         if call >= calls / 10 {
             latency::record(&mut histogram, started.elapsed());
         }

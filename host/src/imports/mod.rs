@@ -1,10 +1,12 @@
 //! The host side of the WIT imports a route handler can call, one module per
-//! interface. Each reaches connections only through the [`Registry`].
+//! interface. Each reaches connections only through the [`Registry`];
+//! [`http`] reaches only the hosts a route allows.
 //!
 //! [`Registry`]: crate::registry::Registry
 
 mod connections;
 mod groups;
+pub mod http;
 
 use crate::plugins::HostState;
 use crate::plugins::bindings::types;

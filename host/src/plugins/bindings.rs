@@ -6,14 +6,14 @@
 mod generated {
     wasmtime::component::bindgen!({
         path: "../wit",
-        world: "route-handler",
+        world: "gateway",
         imports: { default: async },
         exports: { default: async },
     });
 }
 
 pub use generated::wsgate::gateway::{connections, groups, types};
-pub use generated::{RouteHandler, RouteHandlerPre as HandlerPre};
+pub use generated::{Gateway as RouteHandler, GatewayPre as HandlerPre};
 
 use crate::event;
 use crate::registry::{ConnectionInfo, Page, SendError};

@@ -41,6 +41,14 @@ impl LogTags {
         tags.connection.push_str(connection);
     }
 
+    /// Logs a warning about what the handler asked the host to do, tagged
+    /// like its output.
+    pub fn warn(&self, message: &str) {
+        let tags = self.0.lock().expect("log tags lock");
+        tracing::warn!(plugin = %tags.plugin, route = %tags.route,
+            connection = %tags.connection, "{message}");
+    }
+
     fn emit(&self, stream: Stream, line: &[u8]) {
         let tags = self.0.lock().expect("log tags lock");
         let line = String::from_utf8_lossy(line);

@@ -4,6 +4,7 @@
 //! - [`runtime`]: the engine and linker shared by every component;
 //! - [`plugin`]: one component and its pool of ready instances;
 //! - [`sandbox`]: CPU deadline and memory cap per call;
+//! - [`grants`]: a route's configuration values and outbound HTTP policy;
 //! - [`check`]: validation with errors in plain words;
 //! - [`compile_cache`]: compiled components on disk, by content hash;
 //! - [`directory`]: which file serves which route;
@@ -13,6 +14,7 @@ pub mod bindings;
 pub mod check;
 pub mod compile_cache;
 pub mod directory;
+pub mod grants;
 mod guest_log;
 mod plugin;
 mod runtime;
@@ -21,6 +23,8 @@ mod state;
 
 pub use check::{PluginError, Problem};
 pub use compile_cache::Origin;
+pub use grants::RouteGrants;
+pub(crate) use guest_log::LogTags;
 pub use plugin::{HandlerError, Plugin, PluginInfo};
 pub use runtime::PluginRuntime;
 pub use sandbox::Sandbox;

@@ -12,6 +12,7 @@ use wasmtime::Store;
 
 use super::bindings::{HandlerPre, RouteHandler};
 use super::compile_cache::Origin;
+use super::grants::RouteGrants;
 use super::guest_log::LogTags;
 use super::sandbox::Sandbox;
 use super::state::HostState;
@@ -94,13 +95,19 @@ impl Plugin {
         &self.info
     }
 
-    /// Runs one event through the component.
-    pub async fn handle(&self, event: Event) -> Result<Response, HandlerError> {
+    /// Runs one event through the component, with the grants of the route it
+    /// was routed to.
+    pub async fn handle(
+        &self,
+        event: Event,
+        grants: &Arc<RouteGrants>,
+    ) -> Result<Response, HandlerError> {
         let mut instance = match self.take_idle() {
             Some(instance) => instance,
             None => self.instantiate().await.map_err(HandlerError::Trapped)?,
         };
-        let state = instance.store.data();
+        let state = instance.store.data_mut();
+        state.set_grants(grants);
         state.log_tags.set_event(
             &event.context.route_key,
             event.context.connection_id.as_str(),

@@ -48,6 +48,8 @@ impl PluginRuntime {
 
         let mut linker = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut linker).map_err(anyhow_from)?;
+        wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker).map_err(anyhow_from)?;
+        wasmtime_wasi_config::add_to_linker(&mut linker, HostState::config).map_err(anyhow_from)?;
         RouteHandler::add_to_linker::<_, HasSelf<HostState>>(&mut linker, |state| state)
             .map_err(anyhow_from)?;
         Ok(PluginRuntime {

@@ -5,8 +5,12 @@ use std::sync::Arc;
 use wasmtime::StoreLimits;
 use wasmtime::component::ResourceTable;
 use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
+use wasmtime_wasi_config::WasiConfig;
+use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpHooks};
 
+use super::grants::RouteGrants;
 use super::guest_log::{GuestOutput, LogTags};
+use crate::imports::http::OutboundHttp;
 use crate::registry::Registry;
 
 /// The data of a handler instance's store.
@@ -20,11 +24,16 @@ pub struct HostState {
     /// Tags for the guest's stdout and stderr.
     pub(super) log_tags: LogTags,
     registry: Arc<dyn Registry>,
+    /// The grants of the route whose event is being handled.
+    grants: Arc<RouteGrants>,
+    http: WasiHttpCtx,
+    outbound: OutboundHttp,
 }
 
 impl HostState {
     /// A sandboxed state: no environment, no arguments, no filesystem, no
-    /// network; stdout and stderr go to the log.
+    /// sockets; stdout and stderr go to the log. Until [`Self::set_grants`],
+    /// no configuration values and no outbound HTTP.
     pub fn new(registry: Arc<dyn Registry>, limits: StoreLimits, log_tags: LogTags) -> Self {
         let wasi = WasiCtxBuilder::new()
             .stdout(GuestOutput::stdout(log_tags.clone()))
@@ -38,9 +47,33 @@ impl HostState {
             table: ResourceTable::new(),
             limits,
             ticks_left: 0,
+            outbound: OutboundHttp::new(Arc::default(), log_tags.clone()),
             log_tags,
             registry,
+            grants: Arc::default(),
+            http: WasiHttpCtx::new(),
         }
+    }
+
+    /// Grants the configuration values and outbound HTTP of the route whose
+    /// event comes next.
+    pub fn set_grants(&mut self, grants: &Arc<RouteGrants>) {
+        if !Arc::ptr_eq(&self.grants, grants) {
+            self.grants = Arc::clone(grants);
+            self.outbound.set_grants(Arc::clone(grants));
+        }
+    }
+
+    /// What `wasi:config/store` reads.
+    pub fn config(&mut self) -> WasiConfig<'_> {
+        self.grants.wasi_config()
+    }
+
+    /// The pieces `wasi:http` works with.
+    pub(crate) fn http_parts(
+        &mut self,
+    ) -> (&mut WasiHttpCtx, &mut ResourceTable, &mut dyn WasiHttpHooks) {
+        (&mut self.http, &mut self.table, &mut self.outbound)
     }
 
     /// The connection registry, for the `connections` and `groups` imports.

@@ -112,9 +112,9 @@ impl Router {
         self.table.store(table);
     }
 
-    /// The plugin currently bound to `route`.
-    fn plugin(&self, route: &str) -> Option<Arc<Plugin>> {
-        self.table.load().get(route).cloned()
+    /// The route currently bound to `key`.
+    fn route(&self, key: &str) -> Option<Route> {
+        self.table.load().get(key).cloned()
     }
 
     /// Runs `$connect` (accepting when there is none).
@@ -125,16 +125,16 @@ impl Router {
     ) -> ConnectDecision {
         let context = self.context(connection, CONNECT, EventType::Connect, None);
         let mut record = EventRecord::new(connection, &context);
-        let decision = match self.plugin(CONNECT) {
-            Some(plugin) => {
+        let decision = match self.route(CONNECT) {
+            Some(route) => {
                 let offered = request.subprotocols.clone();
                 let event = Event {
                     context,
                     kind: EventKind::Connect(request),
                 };
-                match self.invoke(&plugin, event, &mut record).await {
+                match self.invoke(&route, event, &mut record).await {
                     Some(response) => {
-                        self.decide(connection, &plugin, response, &offered, &mut record)
+                        self.decide(connection, &route.plugin, response, &offered, &mut record)
                     }
                     None => ConnectDecision::internal_error(),
                 }
@@ -196,7 +196,7 @@ impl Router {
             let table = self.table.load();
             let selected = self
                 .select(&table, &payload)
-                .map(|(route, plugin)| (route, Arc::clone(plugin)));
+                .map(|(key, route)| (key, route.clone()));
             let admitted = selected
                 .as_ref()
                 .is_none_or(|(route, _)| table.admit(route));
@@ -221,12 +221,12 @@ impl Router {
                 record.outcome = Outcome::Throttled;
                 Delivery::Throttled(ErrorFrame::TooManyRequests.to_message(id, &record.request_id))
             }
-            Some((_, plugin)) => {
+            Some((_, route)) => {
                 let event = Event {
                     context,
                     kind: EventKind::Message(payload),
                 };
-                Delivery::Handled(match self.invoke(&plugin, event, &mut record).await {
+                Delivery::Handled(match self.invoke(&route, event, &mut record).await {
                     Some(response) => response.body.map(Message::from),
                     None => {
                         Some(ErrorFrame::InternalServerError.to_message(id, &record.request_id))
@@ -244,26 +244,27 @@ impl Router {
         let context = self.context(connection, DISCONNECT, EventType::Disconnect, None);
         let mut record = EventRecord::new(connection, &context);
         record.disconnect = Some(info.clone());
-        if let Some(plugin) = self.plugin(DISCONNECT) {
+        if let Some(route) = self.route(DISCONNECT) {
             let event = Event {
                 context,
                 kind: EventKind::Disconnect(info),
             };
-            self.invoke(&plugin, event, &mut record).await;
+            self.invoke(&route, event, &mut record).await;
         }
         self.report(&record);
     }
 
-    /// Runs `event` through `plugin`, timing it; a failure is logged and
-    /// recorded, and gives no response.
+    /// Runs `event` through `route`'s plugin with the route's grants, timing
+    /// it; a failure is logged and recorded, and gives no response.
     async fn invoke(
         &self,
-        plugin: &Plugin,
+        route: &Route,
         event: Event,
         record: &mut EventRecord<'_>,
     ) -> Option<Response> {
         let started = Instant::now();
-        let outcome = plugin.handle(event).await;
+        let plugin = &route.plugin;
+        let outcome = plugin.handle(event, &route.grants).await;
         record.integration_latency = Some(started.elapsed());
         match outcome {
             Ok(response) => Some(response),
@@ -284,20 +285,14 @@ impl Router {
 
     /// The route a message goes to: the one its route key names if bound,
     /// otherwise `$default`; none if neither exists.
-    fn select<'t>(
-        &self,
-        table: &'t RouteTable,
-        payload: &Payload,
-    ) -> Option<(String, &'t Arc<Plugin>)> {
+    fn select<'t>(&self, table: &'t RouteTable, payload: &Payload) -> Option<(String, &'t Route)> {
         if let (true, Payload::Text(text)) = (table.has_custom_routes(), payload)
             && let Some(key) = self.selection.route_key(text)
-            && let Some(plugin) = table.get(&key)
+            && let Some(route) = table.get(&key)
         {
-            return Some((key, plugin));
+            return Some((key, route));
         }
-        table
-            .get(DEFAULT)
-            .map(|plugin| (DEFAULT.to_owned(), plugin))
+        table.get(DEFAULT).map(|route| (DEFAULT.to_owned(), route))
     }
 
     fn context(

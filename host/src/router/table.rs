@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use crate::config::Rate;
 use crate::limits::TokenBucket;
-use crate::plugins::Plugin;
+use crate::plugins::{Plugin, RouteGrants};
 
 /// The route `$connect` runs during the upgrade.
 pub const CONNECT: &str = "$connect";
@@ -15,13 +15,15 @@ pub const DISCONNECT: &str = "$disconnect";
 /// The route for messages no other route matches.
 pub const DEFAULT: &str = "$default";
 
-/// A route's plugin, its version count and its rate limit.
+/// A route's plugin, its version count, its grants and its rate limit.
 #[derive(Clone, Debug)]
 pub struct Route {
     /// The component serving the route.
     pub plugin: Arc<Plugin>,
     /// How many components the route has had: 1 for the first, +1 per swap.
     pub generation: u64,
+    /// Its configuration values and outbound HTTP policy.
+    pub grants: Arc<RouteGrants>,
     /// The route's rate limit, shared by all connections.
     limit: Option<(Rate, Arc<TokenBucket>)>,
 }
@@ -34,12 +36,14 @@ pub struct RouteTable {
 }
 
 impl RouteTable {
-    /// Binds `route` to `plugin` with an optional rate limit. The generation
-    /// and the limit's tokens carry over from `previous` when they still apply.
+    /// Binds `route` to `plugin` with its grants and an optional rate limit.
+    /// The generation and the limit's tokens carry over from `previous` when
+    /// they still apply.
     pub fn bind(
         &mut self,
         route: &str,
         plugin: Arc<Plugin>,
+        grants: Arc<RouteGrants>,
         rate: Option<Rate>,
         previous: &RouteTable,
     ) {
@@ -59,6 +63,7 @@ impl RouteTable {
             Route {
                 plugin,
                 generation,
+                grants,
                 limit,
             },
         );
@@ -72,9 +77,9 @@ impl RouteTable {
         }
     }
 
-    /// The plugin bound to `route`.
-    pub fn get(&self, route: &str) -> Option<&Arc<Plugin>> {
-        self.routes.get(route).map(|route| &route.plugin)
+    /// The route bound to `key`.
+    pub fn get(&self, key: &str) -> Option<&Route> {
+        self.routes.get(key)
     }
 
     /// Takes a token from `route`'s rate limit; true if it has none.

@@ -1,7 +1,7 @@
 // {{name}}: a wsgate route handler that greets every text message and echoes
 // binary ones.
 
-// The `handler` interface of the `route-handler` world (wit/).
+// The `handler` interface of the `gateway` world (wit/).
 export const handler = {
   handle({ context, kind }) {
     let body;

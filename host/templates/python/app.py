@@ -2,7 +2,7 @@
 echoes binary ones."""
 
 from wit_world import exports
-from wit_world.imports.types import (
+from wit_world.imports.wsgate_gateway_types import (
     Event,
     EventKind_Connect,
     EventKind_Message,

@@ -23,6 +23,11 @@
 //!   `{"ids":[…],"next":c|null}`.
 //! - `info` `{"target":id}`: answers the connection's info as JSON, or the
 //!   error name.
+//! - `config` `{"key":k|null}`: answers `{"value":v|null}` for a key, or
+//!   every configuration value as a JSON object when `key` is null.
+//! - `fetch` `{"method":m,"url":u,"body":b}`: makes an outbound HTTP request;
+//!   answers `{"status":s,"body":text}` or `{"error":kind,"message":text}`
+//!   (kind: `denied`, `timeout`, `too-large`, `invalid`, `failed`).
 //! - any other route: a text body is answered with `{"route":…,"body":…}`, a
 //!   binary body with the same bytes.
 //!
@@ -32,9 +37,10 @@
 
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
+use wsgate_sdk::http::{HttpError, Request};
 use wsgate_sdk::{
     Accept, ConnectRequest, Disconnect, Error, Handler, Message, Payload, Reject, RequestContext,
-    close, groups, info, send, send_text,
+    close, config, groups, info, send, send_text,
 };
 
 const OBSERVERS: &str = "observers";
@@ -77,6 +83,19 @@ struct RoomSend {
 #[derive(Deserialize)]
 struct Broadcast {
     data: String,
+}
+
+#[derive(Deserialize)]
+struct ConfigKey {
+    key: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct Fetch {
+    method: String,
+    url: String,
+    #[serde(default)]
+    body: String,
 }
 
 #[derive(Deserialize)]
@@ -170,6 +189,20 @@ impl Handler for Probe {
                 let page = groups::members(&room, cursor.as_deref(), limit);
                 json!({ "ids": page.ids, "next": page.next_cursor }).to_string()
             }
+            "config" => match message.json::<ConfigKey>()?.key {
+                Some(key) => json!({ "value": config::get(&key) }).to_string(),
+                None => Value::Object(
+                    config::all()
+                        .into_iter()
+                        .map(|(key, value)| (key, value.into()))
+                        .collect(),
+                )
+                .to_string(),
+            },
+            "fetch" => {
+                let Fetch { method, url, body } = message.json()?;
+                fetch(&method, &url, body).to_string()
+            }
             "info" => {
                 let Target { target } = message.json()?;
                 match info(&target) {
@@ -240,6 +273,23 @@ fn object(fields: &[(String, String)]) -> Value {
         .map(|(key, value)| (key.clone(), value.as_str().into()))
         .collect();
     map.into()
+}
+
+/// Makes one outbound request and reports what came of it.
+fn fetch(method: &str, url: &str, body: String) -> Value {
+    match Request::new(method, url).body(body).send() {
+        Ok(response) => json!({ "status": response.status(), "body": response.text() }),
+        Err(error) => {
+            let kind = match &error {
+                HttpError::Denied { .. } => "denied",
+                HttpError::Timeout => "timeout",
+                HttpError::TooLarge => "too-large",
+                HttpError::InvalidRequest(_) => "invalid",
+                HttpError::Failed(_) => "failed",
+            };
+            json!({ "error": kind, "message": error.to_string() })
+        }
+    }
 }
 
 wsgate_sdk::export!(Probe);

@@ -5,9 +5,7 @@
 //! built-in default. The file is `--config FILE` if given, otherwise
 //! `wsgate.toml` in the plugins directory if there is one.
 
-use std::collections::BTreeMap;
 use std::net::SocketAddr;
-use std::num::NonZeroU32;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -18,6 +16,32 @@ use crate::access_log::{AccessLogFormat, AccessLogTarget};
 use crate::management::Credentials;
 use crate::plugins::Sandbox;
 use crate::router::RouteSelection;
+
+mod routes;
+
+pub use routes::{Rate, RouteConfig};
+
+/// The contents of `wsgate.toml`: the options as top-level keys, plus the
+/// `[routes]` and `[config]` tables (see [`routes`]).
+#[derive(Debug, Default)]
+pub struct ConfigFile {
+    /// Gateway options.
+    pub options: Options,
+    /// The routes, with their options.
+    pub routes: RouteConfig,
+}
+
+impl std::str::FromStr for ConfigFile {
+    type Err = anyhow::Error;
+
+    /// Parses the file; an unknown key is an error, so a typo is not ignored.
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let mut table: toml::Table = text.parse()?;
+        let routes = RouteConfig::parse(table.remove("routes"), table.remove("config"))?;
+        let options = table.try_into()?;
+        Ok(ConfigFile { options, routes })
+    }
+}
 
 /// The client listener's default address.
 pub const DEFAULT_LISTEN: &str = "0.0.0.0:8080";
@@ -199,110 +223,6 @@ pub struct Options {
     pub access_log_format: Option<AccessLogFormat>,
 }
 
-/// The contents of `wsgate.toml`: the options as top-level keys, plus a
-/// `[routes]` table of route bindings.
-#[derive(Debug, Default)]
-pub struct ConfigFile {
-    /// Gateway options.
-    pub options: Options,
-    /// Route key → component file in the plugins directory.
-    pub routes: BTreeMap<String, RouteSpec>,
-}
-
-impl std::str::FromStr for ConfigFile {
-    type Err = toml::de::Error;
-
-    /// Parses the file; an unknown key is an error, so a typo is not ignored.
-    fn from_str(text: &str) -> Result<Self, Self::Err> {
-        let mut table: toml::Table = text.parse()?;
-        let routes = match table.remove("routes") {
-            Some(routes) => routes.try_into()?,
-            None => BTreeMap::new(),
-        };
-        let options = table.try_into()?;
-        Ok(ConfigFile { options, routes })
-    }
-}
-
-/// A route binding in `wsgate.toml`: `"route" = "file.wasm"`, or a table
-/// `"route" = { component = "file.wasm", rate = 50, burst = 100 }` whose `rate`
-/// (messages per second for the whole route, all connections together) and
-/// `burst` are optional.
-#[derive(Clone, Debug, Deserialize)]
-#[serde(untagged)]
-pub enum RouteSpec {
-    /// Just the component file.
-    File(String),
-    /// The component file and route options.
-    Table {
-        /// The component file.
-        component: String,
-        /// Messages per second the route accepts, from all connections together.
-        rate: Option<u32>,
-        /// Messages the route accepts in a burst above its rate.
-        burst: Option<u32>,
-    },
-}
-
-impl RouteSpec {
-    fn component(&self) -> &str {
-        match self {
-            RouteSpec::File(file)
-            | RouteSpec::Table {
-                component: file, ..
-            } => file,
-        }
-    }
-}
-
-/// The `[routes]` of `wsgate.toml`, resolved.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct RouteConfig {
-    /// Route key → component file name in the plugins directory.
-    pub components: BTreeMap<String, String>,
-    /// Route key → the route's rate limit.
-    pub rates: BTreeMap<String, Rate>,
-}
-
-impl RouteConfig {
-    fn new(routes: BTreeMap<String, RouteSpec>) -> Self {
-        let rates = routes
-            .iter()
-            .filter_map(|(route, spec)| match spec {
-                RouteSpec::Table {
-                    rate: Some(rate),
-                    burst,
-                    ..
-                } => Some((route.clone(), Rate::new(*rate, *burst)?)),
-                _ => None,
-            })
-            .collect();
-        let components = routes
-            .into_iter()
-            .map(|(route, spec)| (route, spec.component().to_owned()))
-            .collect();
-        RouteConfig { components, rates }
-    }
-}
-
-/// A token bucket: a sustained rate and a burst.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Rate {
-    /// Tokens per second.
-    pub per_second: NonZeroU32,
-    /// Bucket size.
-    pub burst: NonZeroU32,
-}
-
-impl Rate {
-    /// A rate, or none when `per_second` is 0; the burst defaults to the rate.
-    pub fn new(per_second: u32, burst: Option<u32>) -> Option<Rate> {
-        let per_second = NonZeroU32::new(per_second)?;
-        let burst = burst.and_then(NonZeroU32::new).unwrap_or(per_second);
-        Some(Rate { per_second, burst })
-    }
-}
-
 /// What one connection may do and how long it may live.
 #[derive(Clone, Debug)]
 pub struct ConnectionLimits {
@@ -357,7 +277,7 @@ pub struct Settings {
     pub plugins: PathBuf,
     /// The config file given explicitly (`--config`), if any.
     pub config_file: Option<PathBuf>,
-    /// The `[routes]` of the config file.
+    /// The `[routes]` and `[config]` of the config file.
     pub routes: RouteConfig,
     /// Whether to watch the plugins directory and config file for changes.
     pub watch: bool,
@@ -453,7 +373,7 @@ impl Settings {
         Ok(Settings {
             plugins,
             config_file: config.map(Path::to_path_buf),
-            routes: RouteConfig::new(routes),
+            routes,
             watch,
             cache_dir,
             listen: pick!(listen, default_addr(DEFAULT_LISTEN)),
@@ -507,7 +427,7 @@ impl Settings {
         if self.config_file.is_none() && !path.is_file() {
             return Ok(RouteConfig::default());
         }
-        Ok(RouteConfig::new(read_config(&path)?.routes))
+        Ok(read_config(&path)?.routes)
     }
 
     /// The config file whose changes a reload picks up.

@@ -1,0 +1,250 @@
+//! The routes of `wsgate.toml`: `[routes]` says which component serves which
+//! route, with the route's rate limit, configuration values and outbound HTTP
+//! policy; the top-level `[config]` holds values every route reads.
+//!
+//! ```toml
+//! [config]
+//! greeting = "hello"
+//!
+//! [routes]
+//! "$connect" = "auth.wasm"
+//! sendmessage = { component = "chat.wasm", rate = 50, burst = 100 }
+//!
+//! [routes.forward]
+//! component = "http-forward.wasm"
+//! config = { backend_url = "http://127.0.0.1:9000/events" }
+//! http = { allowed_hosts = ["127.0.0.1:9000"], timeout = "5s", max_response_bytes = 65536 }
+//! ```
+
+use std::collections::BTreeMap;
+use std::num::NonZeroU32;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use serde::Deserialize;
+
+use crate::plugins::grants::{HostPattern, HttpPolicy, RouteGrants};
+
+/// The routes of `wsgate.toml`, resolved.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RouteConfig {
+    /// Route key → component file name in the plugins directory.
+    pub components: BTreeMap<String, String>,
+    /// Route key → the route's rate limit.
+    pub rates: BTreeMap<String, Rate>,
+    /// Route key → what its handler is granted, for routes with a table.
+    grants: BTreeMap<String, Arc<RouteGrants>>,
+    /// What every other route's handler is granted: the `[config]` values.
+    shared: Arc<RouteGrants>,
+}
+
+impl RouteConfig {
+    /// Resolves the file's `[routes]` and `[config]` tables.
+    pub fn parse(routes: Option<toml::Value>, config: Option<toml::Value>) -> anyhow::Result<Self> {
+        let shared_values = match config {
+            Some(config) => config_values(config).context("in [config]")?,
+            None => BTreeMap::new(),
+        };
+        let routes: toml::Table = match routes {
+            Some(routes) => routes.try_into().context("[routes] must be a table")?,
+            None => toml::Table::new(),
+        };
+        let mut resolved = RouteConfig {
+            shared: Arc::new(RouteGrants::new(
+                shared_values.clone(),
+                HttpPolicy::default(),
+            )),
+            ..RouteConfig::default()
+        };
+        for (route, binding) in routes {
+            let table = match binding {
+                toml::Value::String(component) => {
+                    resolved.components.insert(route, component);
+                    continue;
+                }
+                toml::Value::Table(table) => table,
+                _ => bail!(
+                    "route `{route}`: give a component file name, or a table with `component`"
+                ),
+            };
+            let options: RouteOptions = toml::Value::Table(table)
+                .try_into()
+                .with_context(|| format!("route `{route}`"))?;
+            let grants = options
+                .grants(&shared_values)
+                .with_context(|| format!("route `{route}`"))?;
+            if let Some(rate) = options.rate.and_then(|rate| Rate::new(rate, options.burst)) {
+                resolved.rates.insert(route.clone(), rate);
+            }
+            resolved.grants.insert(route.clone(), Arc::new(grants));
+            resolved.components.insert(route, options.component);
+        }
+        Ok(resolved)
+    }
+
+    /// What `route`'s handler is granted.
+    pub fn grants(&self, route: &str) -> Arc<RouteGrants> {
+        Arc::clone(self.grants.get(route).unwrap_or(&self.shared))
+    }
+}
+
+/// A route given as a table.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RouteOptions {
+    /// The component file.
+    component: String,
+    /// Messages per second the route accepts, from all connections together.
+    rate: Option<u32>,
+    /// Messages the route accepts in a burst above its rate.
+    burst: Option<u32>,
+    /// Values the handler reads through `wasi:config`, over `[config]`'s.
+    #[serde(default)]
+    config: Option<toml::Value>,
+    /// Outbound HTTP.
+    #[serde(default)]
+    http: Option<HttpOptions>,
+}
+
+impl RouteOptions {
+    fn grants(&self, shared: &BTreeMap<String, String>) -> anyhow::Result<RouteGrants> {
+        let mut values = shared.clone();
+        if let Some(config) = &self.config {
+            values.extend(config_values(config.clone()).context("in `config`")?);
+        }
+        let http = match &self.http {
+            Some(http) => http.policy().context("in `http`")?,
+            None => HttpPolicy::default(),
+        };
+        Ok(RouteGrants::new(values, http))
+    }
+}
+
+/// A route's `http` table.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct HttpOptions {
+    #[serde(default)]
+    allowed_hosts: Vec<String>,
+    #[serde(default, with = "humantime_serde")]
+    timeout: Option<Duration>,
+    max_response_bytes: Option<u64>,
+}
+
+impl HttpOptions {
+    fn policy(&self) -> anyhow::Result<HttpPolicy> {
+        let defaults = HttpPolicy::default();
+        let allowed_hosts = self
+            .allowed_hosts
+            .iter()
+            .map(|pattern| pattern.parse::<HostPattern>().map_err(anyhow::Error::msg))
+            .collect::<anyhow::Result<_>>()?;
+        Ok(HttpPolicy {
+            allowed_hosts,
+            timeout: self.timeout.unwrap_or(defaults.timeout),
+            max_response_bytes: self
+                .max_response_bytes
+                .unwrap_or(defaults.max_response_bytes),
+        })
+    }
+}
+
+/// A `config` table's values as the strings `wasi:config` hands out: strings
+/// as they are, numbers, booleans and dates written out.
+fn config_values(config: toml::Value) -> anyhow::Result<BTreeMap<String, String>> {
+    let toml::Value::Table(table) = config else {
+        bail!("configuration values must be a table of keys and values");
+    };
+    table
+        .into_iter()
+        .map(|(key, value)| {
+            let value = match value {
+                toml::Value::String(text) => text,
+                toml::Value::Integer(_)
+                | toml::Value::Float(_)
+                | toml::Value::Boolean(_)
+                | toml::Value::Datetime(_) => value.to_string(),
+                toml::Value::Array(_) | toml::Value::Table(_) => bail!(
+                    "`{key}`: a configuration value is a string, number or boolean, not a list or table"
+                ),
+            };
+            Ok((key, value))
+        })
+        .collect()
+}
+
+/// A token bucket: a sustained rate and a burst.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Rate {
+    /// Tokens per second.
+    pub per_second: NonZeroU32,
+    /// Bucket size.
+    pub burst: NonZeroU32,
+}
+
+impl Rate {
+    /// A rate, or none when `per_second` is 0; the burst defaults to the rate.
+    pub fn new(per_second: u32, burst: Option<u32>) -> Option<Rate> {
+        let per_second = NonZeroU32::new(per_second)?;
+        let burst = burst.and_then(NonZeroU32::new).unwrap_or(per_second);
+        Some(Rate { per_second, burst })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> anyhow::Result<RouteConfig> {
+        let mut table: toml::Table = text.parse().unwrap();
+        RouteConfig::parse(table.remove("routes"), table.remove("config"))
+    }
+
+    #[test]
+    fn routes_read_their_own_values_over_the_shared_ones() {
+        let routes = parse(
+            "[config]\ngreeting = \"hi\"\nroom_size = 10\n\
+             [routes]\n\"$default\" = \"echo.wasm\"\n\
+             [routes.forward]\ncomponent = \"fwd.wasm\"\nrate = 5\n\
+             config = { room_size = 3, debug = true }\n\
+             http = { allowed_hosts = [\"127.0.0.1:9000\"], timeout = \"2s\" }\n",
+        )
+        .unwrap();
+        assert_eq!(routes.components["forward"], "fwd.wasm");
+        assert_eq!(routes.rates["forward"].per_second.get(), 5);
+        let forward = routes.grants("forward");
+        assert_eq!(forward.values()["room_size"], "3");
+        assert_eq!(forward.values()["greeting"], "hi");
+        assert_eq!(forward.values()["debug"], "true");
+        assert_eq!(forward.http().timeout, Duration::from_secs(2));
+        assert!(
+            forward
+                .http()
+                .allows(&"http://127.0.0.1:9000/x".parse().unwrap())
+        );
+        let default = routes.grants("$default");
+        assert_eq!(default.values()["room_size"], "10");
+        assert!(default.http().allowed_hosts.is_empty());
+    }
+
+    #[test]
+    fn mistakes_name_the_route_and_the_key() {
+        for (text, expected) in [
+            ("[routes.a]\ncomponent = \"a.wasm\"\nrat = 5\n", "route `a`"),
+            (
+                "[routes.a]\ncomponent = \"a.wasm\"\nhttp = { allowed_hosts = [\"x.com/path\"] }\n",
+                "not a URL path",
+            ),
+            (
+                "[routes.a]\ncomponent = \"a.wasm\"\nconfig = { list = [1] }\n",
+                "`list`",
+            ),
+            ("[routes]\na = 5\n", "route `a`"),
+            ("[config]\nnested = { a = 1 }\n", "[config]"),
+        ] {
+            let error = format!("{:#}", parse(text).unwrap_err());
+            assert!(error.contains(expected), "{text}: {error}");
+        }
+    }
+}
