@@ -1,0 +1,112 @@
+//! JWT authorization for a wsgate API, the self-hosted equivalent of an API
+//! Gateway Lambda authorizer.
+//!
+//! `$connect` verifies a JSON Web Token taken from the `Authorization: Bearer`
+//! header or, for browsers (which cannot set headers on a WebSocket), the
+//! `token` query parameter. A missing, malformed, expired or badly signed token
+//! rejects the upgrade with 401 and a JSON body that says why. A valid token's
+//! claims become the connection's context (`sub`, `roles`, comma-separated),
+//! which every later event of the connection carries: the message routes
+//! below authorize by it without looking at the token again.
+//!
+//! Keys come from the route's configuration (`wsgate.toml`):
+//! - `jwt_secret`: the shared secret for HS256 tokens;
+//! - `jwt_public_key`: a PEM RSA public key for RS256 tokens;
+//! - `jwt_issuer`, `jwt_audience` (optional): required `iss` and `aud`;
+//! - `jwt_leeway` (optional): seconds of clock skew allowed, default 30.
+//!
+//! A token is checked only with the key of its own algorithm, so an HS256
+//! token is never verified with the RSA public key as its secret.
+//!
+//! Message routes:
+//! - `whoami`: answers `{"sub":…,"roles":[…]}` from the connection context.
+//! - `announce` `{"text":…}`: sends `text` to every connection; needs the
+//!   role `admin`, anyone else gets `{"message":"Forbidden",…}`.
+
+mod token;
+
+use serde::Deserialize;
+use serde_json::json;
+use wsgate_sdk::{
+    Accept, ConnectRequest, Error, Handler, Message, Payload, Reject, RequestContext, groups,
+};
+
+use token::Keys;
+
+/// The role `announce` needs.
+const ADMIN: &str = "admin";
+
+struct Auth;
+
+impl Handler for Auth {
+    fn on_connect(request: ConnectRequest) -> Result<Accept, Reject> {
+        let keys = Keys::from_config().map_err(|error| {
+            eprintln!("auth: {error}");
+            Reject::new(500, r#"{"message":"Internal server error"}"#)
+        })?;
+        let claims = bearer_token(&request)
+            .ok_or("no token: send `Authorization: Bearer <jwt>` or `?token=<jwt>`".to_owned())
+            .and_then(|token| keys.verify(token))
+            .map_err(unauthorized)?;
+        println!(
+            "auth: {} connected as {} with roles [{}]",
+            request.context().connection_id(),
+            claims.sub,
+            claims.roles.join(",")
+        );
+        Ok(Accept::new()
+            .context("sub", claims.sub)
+            .context("roles", claims.roles.join(",")))
+    }
+
+    fn on_message(message: Message) -> Result<Option<Payload>, Error> {
+        let context = message.context();
+        let answer = match context.route_key() {
+            "whoami" => json!({ "sub": context.get("sub"), "roles": roles(context) }),
+            "announce" if !roles(context).contains(&ADMIN) => json!({
+                "message": "Forbidden",
+                "reason": format!("announce needs the role `{ADMIN}`"),
+            }),
+            "announce" => {
+                let Announce { text } = message.json()?;
+                groups::broadcast(text, None)?;
+                json!({ "announced": true })
+            }
+            other => json!({ "message": "Forbidden", "reason": format!("no route `{other}`") }),
+        };
+        Ok(Some(answer.to_string().into()))
+    }
+}
+
+#[derive(Deserialize)]
+struct Announce {
+    text: String,
+}
+
+/// The token from `Authorization: Bearer …`, else from `?token=…`.
+fn bearer_token(request: &ConnectRequest) -> Option<&str> {
+    let from_header = request.header("authorization").and_then(|value| {
+        let (scheme, token) = value.split_once(' ')?;
+        scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
+    });
+    from_header
+        .or_else(|| request.query("token"))
+        .filter(|token| !token.is_empty())
+}
+
+/// The connection's roles, from the context `$connect` attached.
+fn roles(context: &RequestContext) -> Vec<&str> {
+    context
+        .get("roles")
+        .map(|roles| roles.split(',').filter(|role| !role.is_empty()).collect())
+        .unwrap_or_default()
+}
+
+fn unauthorized(reason: String) -> Reject {
+    Reject::new(
+        401,
+        json!({ "message": "Unauthorized", "reason": reason }).to_string(),
+    )
+}
+
+wsgate_sdk::export!(Auth);
