@@ -8,7 +8,7 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 use tokio::signal::unix::{Signal, SignalKind, signal};
 
-use crate::config::{Options, Settings};
+use crate::config::{Options, Settings, default_cache_dir};
 use crate::gateway::Gateway;
 use crate::plugins::{PluginRuntime, Sandbox};
 use crate::registry::LocalRegistry;
@@ -51,10 +51,15 @@ enum Command {
     ///
     /// Prints what is wrong in plain words and exits with status 1 if it is
     /// not (not WebAssembly, a core module instead of a component, the wrong
-    /// world, an import the gateway does not provide).
+    /// world, an import the gateway does not provide). The compiled component
+    /// goes to the compile cache, so `serve` later starts without compiling it.
     Check {
         /// The component to check.
         file: PathBuf,
+
+        /// Directory for compiled components [default: $XDG_CACHE_HOME/wsgate or ~/.cache/wsgate].
+        #[arg(long, env = "WSGATE_CACHE_DIR", value_name = "DIR")]
+        cache_dir: Option<PathBuf>,
     },
     /// Create a route handler project to start from, in Rust, Python or JavaScript.
     ///
@@ -78,7 +83,7 @@ pub fn main() -> ExitCode {
     };
     let outcome = match cli.command {
         Command::Serve { config, options } => runtime.block_on(serve(config, options)),
-        Command::Check { file } => check(file),
+        Command::Check { file, cache_dir } => check(file, cache_dir),
         Command::New(project) => project.create(),
     };
     match outcome {
@@ -114,13 +119,14 @@ async fn serve(config: Option<PathBuf>, options: Options) -> anyhow::Result<()> 
     }
 }
 
-fn check(file: PathBuf) -> anyhow::Result<()> {
+fn check(file: PathBuf, cache_dir: Option<PathBuf>) -> anyhow::Result<()> {
     let sandbox = Sandbox {
         deadline: std::time::Duration::from_secs(1),
         memory_bytes: 64 << 20,
     };
     let registry = Arc::new(LocalRegistry::new(usize::MAX));
-    let runtime = PluginRuntime::new(sandbox, registry, 0, None)?;
+    let cache_dir = cache_dir.or_else(default_cache_dir);
+    let runtime = PluginRuntime::new(sandbox, registry, 0, cache_dir.as_deref())?;
     runtime.load(&file)?;
     println!("ok: {} is a wsgate route handler component", file.display());
     Ok(())

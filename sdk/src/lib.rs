@@ -48,6 +48,10 @@
 //! `target/wasm32-wasip2/release/relay.wasm`; copy it into the plugins directory
 //! as `$default.wasm` (the file name binds the route) and wsgate loads it, also
 //! while running.
+//!
+//! Beyond connections and groups, [`config`] reads the route's configuration
+//! values and [`http`] calls the REST backends the route allows, both through
+//! the standard WASI interfaces (`wasi:config`, `wasi:http`).
 
 pub mod config;
 mod connections;

@@ -201,3 +201,32 @@ async fn a_missing_key_fails_connect_with_500_and_says_why_in_the_log() {
         .wait_for_line(&["configure jwt_secret (HS256) or jwt_public_key (RS256)"])
         .await;
 }
+
+#[tokio::test]
+async fn the_readme_tokens_work_with_the_examples_own_config() {
+    let root = workspace_root().join("examples/auth");
+    let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
+    let token = |name: &str| {
+        readme
+            .lines()
+            .find_map(|line| line.strip_prefix(&format!("{name}=")))
+            .unwrap_or_else(|| panic!("{name}= in the README"))
+            .to_owned()
+    };
+    let config = std::fs::read_to_string(root.join("plugins/wsgate.toml")).unwrap();
+    let gateway = GatewayBuilder::new()
+        .component("auth.wasm", "wsgate_example_auth")
+        .config(&config)
+        .start();
+    let mut alice = connect_with_header(&gateway, &token("ALICE"))
+        .await
+        .unwrap();
+    assert_eq!(
+        whoami(&mut alice).await,
+        json!({"sub": "alice", "roles": ["admin"]})
+    );
+    let mut bob = Client::connect(&gateway.url(&format!("/?token={}", token("BOB")))).await;
+    bob.send_json(json!({"action": "announce", "text": "I am root now"}))
+        .await;
+    assert_eq!(bob.recv_json().await["message"], "Forbidden");
+}

@@ -439,7 +439,7 @@ impl Settings {
 }
 
 /// `$XDG_CACHE_HOME/wsgate`, or `~/.cache/wsgate`.
-fn default_cache_dir() -> Option<PathBuf> {
+pub fn default_cache_dir() -> Option<PathBuf> {
     dirs::cache_dir().map(|dir| dir.join("wsgate"))
 }
 

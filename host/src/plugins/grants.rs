@@ -177,9 +177,11 @@ impl FromStr for HostPattern {
             None => (rest, PortPattern::Default),
         };
         let authority: Authority = rest.parse().map_err(|_| invalid("bad host or port"))?;
-        let port = match authority.port_u16() {
-            Some(number) => PortPattern::Exactly(number),
-            None => port,
+        let has_port = authority.as_str().len() > authority.host().len();
+        let port = match (has_port, authority.port_u16()) {
+            (_, Some(number)) => PortPattern::Exactly(number),
+            (true, None) => return Err(invalid("bad host or port")),
+            (false, None) => port,
         };
         let name = authority.host().to_ascii_lowercase();
         let host = match name.as_str() {
