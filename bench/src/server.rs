@@ -92,6 +92,8 @@ pub struct Server {
     pub ready_after: Duration,
     /// The server's log lines after start-up.
     log: mpsc::Receiver<String>,
+    /// The gateway's key-value store directory, removed with the server.
+    _data: Option<tempfile::TempDir>,
 }
 
 impl Server {
@@ -106,6 +108,7 @@ impl Server {
         plugins: &Path,
         extra: &[&str],
     ) -> anyhow::Result<Self> {
+        let data = tempfile::tempdir().context("creating the gateway's data directory")?;
         let mut command = Command::new(&artifacts.gateway);
         command
             .arg("serve")
@@ -116,9 +119,12 @@ impl Server {
             // no access log, no per-connection rate limit.
             .args(["--access-log", "off", "--connection-rate", "0"])
             .args(extra)
-            .env("WSGATE_LOG", "info");
-        Self::start(command)
-            .with_context(|| format!("starting the gateway {}", artifacts.gateway.display()))
+            .env("WSGATE_LOG", "info")
+            .env("WSGATE_DATA_DIR", data.path());
+        let mut server = Self::start(command)
+            .with_context(|| format!("starting the gateway {}", artifacts.gateway.display()))?;
+        server._data = Some(data);
+        Ok(server)
     }
 
     /// Starts the baseline server (this binary's `baseline` subcommand) with
@@ -159,6 +165,7 @@ impl Server {
                     addr,
                     ready_after: started.elapsed(),
                     log: listening,
+                    _data: None,
                 });
             }
             log.push_str(&line);

@@ -10,7 +10,7 @@ use tokio::signal::unix::{Signal, SignalKind, signal};
 
 use crate::config::{Options, Settings, default_cache_dir};
 use crate::gateway::Gateway;
-use crate::plugins::{PluginRuntime, Sandbox};
+use crate::plugins::{PluginRuntime, Sandbox, Services};
 use crate::registry::LocalRegistry;
 use crate::scaffold::NewProject;
 
@@ -126,7 +126,8 @@ fn check(file: PathBuf, cache_dir: Option<PathBuf>) -> anyhow::Result<()> {
     };
     let registry = Arc::new(LocalRegistry::new(usize::MAX));
     let cache_dir = cache_dir.or_else(default_cache_dir);
-    let runtime = PluginRuntime::new(sandbox, registry, 0, cache_dir.as_deref())?;
+    let services = Services::registry_only(registry);
+    let runtime = PluginRuntime::new(sandbox, services, 0, cache_dir.as_deref())?;
     runtime.load(&file)?;
     println!("ok: {} is a wsgate route handler component", file.display());
     Ok(())

@@ -12,8 +12,9 @@ use crate::admission::Admission;
 use crate::config::Settings;
 use crate::event::CloseInitiator;
 use crate::hot_swap::{self, HotSwap, Watcher};
+use crate::keyvalue;
 use crate::metrics::Metrics;
-use crate::plugins::{PluginError, PluginRuntime};
+use crate::plugins::{PluginError, PluginRuntime, Services};
 use crate::registry::{LocalRegistry, Registry};
 use crate::router::Router;
 use crate::shutdown::{GOING_AWAY, Shutdown};
@@ -94,9 +95,14 @@ impl Gateway {
             .check_exposure(settings.api_listen)?;
         let registry: Arc<dyn Registry> =
             Arc::new(LocalRegistry::new(settings.connection.max_message_size));
+        let key_value = keyvalue::open(&settings.kv, &settings.data_dir).await?;
+        let services = Services {
+            registry: Arc::clone(&registry),
+            key_value: Some(key_value),
+        };
         let runtime = Arc::new(PluginRuntime::new(
             settings.sandbox,
-            Arc::clone(&registry),
+            services,
             settings.instances_per_plugin,
             settings.cache_dir.as_deref(),
         )?);

@@ -43,6 +43,7 @@ pub mod gateway;
 pub mod handshake;
 pub mod hot_swap;
 pub mod imports;
+pub mod keyvalue;
 pub mod limits;
 pub mod listener;
 pub mod management;

@@ -49,9 +49,10 @@
 //! as `$default.wasm` (the file name binds the route) and wsgate loads it, also
 //! while running.
 //!
-//! Beyond connections and groups, [`config`] reads the route's configuration
-//! values and [`http`] calls the REST backends the route allows, both through
-//! the standard WASI interfaces (`wasi:config`, `wasi:http`).
+//! Beyond connections and groups, [`kv`] keeps state in the gateway's
+//! key-value store, [`config`] reads the route's configuration values and
+//! [`http`] calls the REST backends the route allows, all through the standard
+//! WASI interfaces (`wasi:keyvalue`, `wasi:config`, `wasi:http`).
 
 pub mod config;
 mod connections;
@@ -60,6 +61,7 @@ mod event;
 mod export;
 pub mod groups;
 pub mod http;
+pub mod kv;
 mod payload;
 mod response;
 

@@ -126,6 +126,7 @@ pub fn deploy(dir: &Path, file: &str, bytes: &[u8]) {
 /// A plugins directory and flags, ready to start a gateway.
 pub struct GatewayBuilder {
     dir: tempfile::TempDir,
+    data: tempfile::TempDir,
     args: Vec<String>,
     env: Vec<(String, String)>,
     api_token: Option<String>,
@@ -143,6 +144,7 @@ impl GatewayBuilder {
     pub fn new() -> Self {
         GatewayBuilder {
             dir: tempfile::tempdir().expect("create a temporary plugins directory"),
+            data: tempfile::tempdir().expect("create a temporary data directory"),
             args: Vec::new(),
             env: Vec::new(),
             api_token: None,
@@ -215,6 +217,8 @@ impl GatewayBuilder {
             .args(["--listen", "127.0.0.1:0", "--api-listen", &self.api_listen])
             .args(&self.args)
             .env("WSGATE_LOG", "info,wsgate=debug")
+            // Each gateway its own key-value store (a flag overrides it).
+            .env("WSGATE_DATA_DIR", self.data.path())
             .envs(self.env.iter().map(|(name, value)| (name, value)))
             .stdin(Stdio::null())
             .stdout(Stdio::null())
@@ -260,6 +264,7 @@ impl GatewayBuilder {
             logs,
             api_token: self.api_token,
             dir: self.dir,
+            _data: self.data,
         }
     }
 
@@ -299,6 +304,7 @@ pub struct Gateway {
     logs: Arc<Mutex<String>>,
     api_token: Option<String>,
     dir: tempfile::TempDir,
+    _data: tempfile::TempDir,
 }
 
 impl Gateway {

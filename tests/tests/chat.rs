@@ -93,3 +93,17 @@ async fn a_message_without_data_fails_only_that_event() {
         assert_eq!(ann.recv_text().await, "still here");
     }
 }
+
+#[tokio::test]
+async fn the_rust_chat_keeps_its_members_in_the_key_value_store() {
+    let gateway = chat_gateway(CHATS[0]);
+    let mut ann = join(&gateway, "/?room=blue&name=ann").await;
+    let bob = join(&gateway, "/?room=blue&name=bob").await;
+    let _cat = join(&gateway, "/?room=green&name=cat").await;
+    ann.send_json(json!({"action": "members"})).await;
+    assert_eq!(ann.recv_json().await, json!(["ann", "bob"]));
+    bob.close(1000, "bye").await;
+    assert!(ann.recv_text().await.contains("bob left"));
+    ann.send_json(json!({"action": "members"})).await;
+    assert_eq!(ann.recv_json().await, json!(["ann"]));
+}

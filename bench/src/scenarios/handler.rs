@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use wsgate::connection::{ConnectionId, now_ms, random_token};
 use wsgate::event::{Event, EventKind, EventType, Payload, RequestContext};
-use wsgate::plugins::{Plugin, PluginRuntime, Sandbox};
+use wsgate::plugins::{Plugin, PluginRuntime, Sandbox, Services};
 use wsgate::registry::{LocalRegistry, Registry};
 use wsgate::router::RouteSelection;
 
@@ -62,7 +62,7 @@ fn runtime(max_idle: usize) -> anyhow::Result<PluginRuntime> {
         deadline: Duration::from_secs(1),
         memory_bytes: 64 << 20,
     };
-    PluginRuntime::new(sandbox, registry, max_idle, None)
+    PluginRuntime::new(sandbox, Services::registry_only(registry), max_idle, None)
 }
 
 /// Calls `plugin` `calls` times (after a tenth as many unmeasured ones).

@@ -13,6 +13,7 @@ use anyhow::{Context, bail};
 use serde::Deserialize;
 
 use crate::access_log::{AccessLogFormat, AccessLogTarget};
+use crate::keyvalue::KvBackend;
 use crate::management::Credentials;
 use crate::plugins::Sandbox;
 use crate::router::RouteSelection;
@@ -162,6 +163,16 @@ pub struct Options {
     #[serde(default, with = "humantime_serde")]
     pub drain_timeout: Option<Duration>,
 
+    /// The key-value store handlers reach through wasi:keyvalue: `embedded` (a
+    /// durable database in --data-dir) or a redis:// URL [default: embedded].
+    #[arg(long, env = "WSGATE_KV", value_name = "STORE")]
+    pub kv: Option<KvBackend>,
+
+    /// Directory for the embedded key-value store
+    /// [default: $XDG_DATA_HOME/wsgate or ~/.local/share/wsgate].
+    #[arg(long, env = "WSGATE_DATA_DIR", value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+
     /// Directory for compiled components, so restarts and swaps back skip compiling
     /// [default: $XDG_CACHE_HOME/wsgate or ~/.cache/wsgate].
     #[arg(long, env = "WSGATE_CACHE_DIR", value_name = "DIR")]
@@ -281,6 +292,10 @@ pub struct Settings {
     pub routes: RouteConfig,
     /// Whether to watch the plugins directory and config file for changes.
     pub watch: bool,
+    /// The key-value store.
+    pub kv: KvBackend,
+    /// Where the embedded key-value store keeps its file.
+    pub data_dir: PathBuf,
     /// Where compiled components are cached, if anywhere.
     pub cache_dir: Option<PathBuf>,
     /// Client listener address.
@@ -338,7 +353,7 @@ impl Settings {
         let enabled = |duration: Duration| (!duration.is_zero()).then_some(duration);
         let plugins = match (given.plugins, file.plugins) {
             (Some(dir), _) => dir,
-            (None, Some(dir)) => base.unwrap_or_default().join(dir),
+            (None, Some(dir)) => base.clone().unwrap_or_default().join(dir),
             (None, None) => {
                 bail!("no plugins directory: pass --plugins DIR (or set WSGATE_PLUGINS)")
             }
@@ -366,6 +381,11 @@ impl Settings {
             Credentials::new(pick!(api_token, Vec::new()), pick!(api_key, Vec::new()))?;
         let default_addr = |addr: &str| addr.parse().expect("valid default address");
         let watch = !given.no_watch && file.watch.unwrap_or(true);
+        let data_dir = match (given.data_dir, file.data_dir) {
+            (Some(dir), _) => dir,
+            (None, Some(dir)) => base.unwrap_or_default().join(dir),
+            (None, None) => default_data_dir(),
+        };
         let cache_dir = given
             .cache_dir
             .or(file.cache_dir)
@@ -376,6 +396,8 @@ impl Settings {
             routes,
             watch,
             cache_dir,
+            kv: pick!(kv, KvBackend::Embedded),
+            data_dir,
             listen: pick!(listen, default_addr(DEFAULT_LISTEN)),
             api_listen: pick!(api_listen, default_addr(DEFAULT_API_LISTEN)),
             route_selection,
@@ -436,6 +458,12 @@ impl Settings {
             .clone()
             .unwrap_or_else(|| self.plugins.join("wsgate.toml"))
     }
+}
+
+/// `$XDG_DATA_HOME/wsgate`, or `~/.local/share/wsgate`; `./wsgate-data`
+/// without a home directory.
+fn default_data_dir() -> PathBuf {
+    dirs::data_dir().map_or_else(|| PathBuf::from("wsgate-data"), |dir| dir.join("wsgate"))
 }
 
 /// `$XDG_CACHE_HOME/wsgate`, or `~/.cache/wsgate`.

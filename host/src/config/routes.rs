@@ -14,6 +14,7 @@
 //! component = "http-forward.wasm"
 //! config = { backend_url = "http://127.0.0.1:9000/events" }
 //! http = { allowed_hosts = ["127.0.0.1:9000"], timeout = "5s", max_response_bytes = 65536 }
+//! buckets = ["events"]
 //! ```
 
 use std::collections::BTreeMap;
@@ -24,6 +25,7 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use serde::Deserialize;
 
+use crate::keyvalue::valid_bucket_name;
 use crate::plugins::grants::{HostPattern, HttpPolicy, RouteGrants};
 
 /// The routes of `wsgate.toml`, resolved.
@@ -105,6 +107,8 @@ struct RouteOptions {
     /// Outbound HTTP.
     #[serde(default)]
     http: Option<HttpOptions>,
+    /// The key-value buckets the handler may open; all when absent.
+    buckets: Option<Vec<String>>,
 }
 
 impl RouteOptions {
@@ -117,7 +121,18 @@ impl RouteOptions {
             Some(http) => http.policy().context("in `http`")?,
             None => HttpPolicy::default(),
         };
-        Ok(RouteGrants::new(values, http))
+        let grants = RouteGrants::new(values, http);
+        Ok(match &self.buckets {
+            Some(buckets) => {
+                if let Some(bad) = buckets.iter().find(|name| !valid_bucket_name(name)) {
+                    bail!(
+                        "in `buckets`: `{bad}` is not a bucket name (1 to 128 letters, digits, `-`, `_`, `.`)"
+                    );
+                }
+                grants.only_buckets(buckets.clone())
+            }
+            None => grants,
+        })
     }
 }
 

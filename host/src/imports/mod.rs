@@ -7,6 +7,7 @@
 mod connections;
 mod groups;
 pub mod http;
+mod keyvalue;
 
 use crate::plugins::HostState;
 use crate::plugins::bindings::types;

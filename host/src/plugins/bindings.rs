@@ -4,16 +4,30 @@
 /// The generated code itself (documented by the WIT, not here).
 #[allow(missing_docs)]
 mod generated {
+    // The gateway's own interfaces and `wasi:keyvalue`, which the host
+    // implements itself; `wasi:config` and `wasi:http` come from their
+    // wasmtime crates.
     wasmtime::component::bindgen!({
         path: "../wit",
-        world: "gateway",
+        inline: "
+            package wsgate:host;
+            world gateway-host {
+                include wsgate:gateway/gateway@0.1.0;
+                import wasi:keyvalue/store@0.2.0-draft;
+                import wasi:keyvalue/atomics@0.2.0-draft;
+                import wasi:keyvalue/batch@0.2.0-draft;
+            }
+        ",
+        world: "gateway-host",
         imports: { default: async },
         exports: { default: async },
+        with: { "wasi:keyvalue/store.bucket": crate::keyvalue::OpenBucket },
     });
 }
 
+pub use generated::wasi::keyvalue;
 pub use generated::wsgate::gateway::{connections, groups, types};
-pub use generated::{Gateway as RouteHandler, GatewayPre as HandlerPre};
+pub use generated::{GatewayHost as RouteHandler, GatewayHostPre as HandlerPre};
 
 use crate::event;
 use crate::registry::{ConnectionInfo, Page, SendError};

@@ -22,17 +22,33 @@ pub struct RouteGrants {
     values: BTreeMap<String, String>,
     config: WasiConfigVariables,
     http: HttpPolicy,
+    buckets: Option<Vec<String>>,
 }
 
 impl RouteGrants {
-    /// Grants of `values` (the route's configuration) and `http`.
+    /// Grants of `values` (the route's configuration) and `http`, with
+    /// every key-value bucket open to the route.
     pub fn new(values: BTreeMap<String, String>, http: HttpPolicy) -> Self {
         let config = values.iter().collect();
         RouteGrants {
             values,
             config,
             http,
+            buckets: None,
         }
+    }
+
+    /// The same grants, with only `buckets` open to the route.
+    pub fn only_buckets(mut self, buckets: Vec<String>) -> Self {
+        self.buckets = Some(buckets);
+        self
+    }
+
+    /// Whether the route may open the key-value bucket `name`.
+    pub fn allows_bucket(&self, name: &str) -> bool {
+        self.buckets
+            .as_ref()
+            .is_none_or(|buckets| buckets.iter().any(|bucket| bucket == name))
     }
 
     /// The configuration values, by key.
@@ -53,7 +69,7 @@ impl RouteGrants {
 
 impl PartialEq for RouteGrants {
     fn eq(&self, other: &Self) -> bool {
-        self.values == other.values && self.http == other.http
+        self.values == other.values && self.http == other.http && self.buckets == other.buckets
     }
 }
 
@@ -65,6 +81,7 @@ impl fmt::Debug for RouteGrants {
         f.debug_struct("RouteGrants")
             .field("config_keys", &self.values.keys().collect::<Vec<_>>())
             .field("http", &self.http)
+            .field("buckets", &self.buckets)
             .finish()
     }
 }

@@ -28,4 +28,4 @@ pub(crate) use guest_log::LogTags;
 pub use plugin::{HandlerError, Plugin, PluginInfo};
 pub use runtime::PluginRuntime;
 pub use sandbox::Sandbox;
-pub use state::HostState;
+pub use state::{HostState, Services};

@@ -15,9 +15,8 @@ use super::compile_cache::Origin;
 use super::grants::RouteGrants;
 use super::guest_log::LogTags;
 use super::sandbox::Sandbox;
-use super::state::HostState;
+use super::state::{HostState, Services};
 use crate::event::{Event, Response};
-use crate::registry::Registry;
 
 /// Why a handler call failed. Either way only this event fails.
 #[derive(Debug, thiserror::Error)]
@@ -56,7 +55,7 @@ pub struct Plugin {
     info: PluginInfo,
     pre: HandlerPre<HostState>,
     sandbox: Sandbox,
-    registry: Arc<dyn Registry>,
+    services: Services,
     idle: Mutex<Vec<Instance>>,
     max_idle: usize,
 }
@@ -72,14 +71,14 @@ impl Plugin {
         info: PluginInfo,
         pre: HandlerPre<HostState>,
         sandbox: Sandbox,
-        registry: Arc<dyn Registry>,
+        services: Services,
         max_idle: usize,
     ) -> Self {
         Plugin {
             info,
             pre,
             sandbox,
-            registry,
+            services,
             idle: Mutex::new(Vec::new()),
             max_idle,
         }
@@ -141,7 +140,7 @@ impl Plugin {
 
     async fn instantiate(&self) -> Result<Instance, wasmtime::Error> {
         let state = HostState::new(
-            Arc::clone(&self.registry),
+            self.services.clone(),
             self.sandbox.store_limits(),
             LogTags::new(&self.info.name),
         );

@@ -3,7 +3,7 @@
 
 use std::collections::VecDeque;
 use std::path::Path;
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 
 use wasmtime::component::{HasSelf, Linker};
 use wasmtime::{Config, Engine};
@@ -13,9 +13,8 @@ use super::check::{self, PluginError, Problem};
 use super::compile_cache::{CompileCache, Origin, content_hash};
 use super::plugin::{Plugin, PluginInfo};
 use super::sandbox::{self, Sandbox};
-use super::state::HostState;
+use super::state::{HostState, Services};
 use crate::connection::now_ms;
-use crate::registry::Registry;
 
 /// How many recently loaded versions are kept compiled in memory.
 const RECENT_VERSIONS: usize = 16;
@@ -27,17 +26,18 @@ pub struct PluginRuntime {
     cache: CompileCache,
     recent: Mutex<VecDeque<(String, HandlerPre<HostState>)>>,
     sandbox: Sandbox,
-    registry: Arc<dyn Registry>,
+    services: Services,
     max_idle: usize,
 }
 
 impl PluginRuntime {
-    /// A runtime whose handlers reach connections through `registry` and run
-    /// under `sandbox`; each plugin keeps at most `max_idle` instances ready.
-    /// Compiled components are kept in `cache_dir`, if given.
+    /// A runtime whose handlers reach connections and state through
+    /// `services` and run under `sandbox`; each plugin keeps at most
+    /// `max_idle` instances ready. Compiled components are kept in
+    /// `cache_dir`, if given.
     pub fn new(
         sandbox: Sandbox,
-        registry: Arc<dyn Registry>,
+        services: Services,
         max_idle: usize,
         cache_dir: Option<&Path>,
     ) -> anyhow::Result<Self> {
@@ -58,7 +58,7 @@ impl PluginRuntime {
             linker,
             recent: Mutex::new(VecDeque::new()),
             sandbox,
-            registry,
+            services,
             max_idle,
         })
     }
@@ -104,7 +104,7 @@ impl PluginRuntime {
             info,
             pre,
             self.sandbox,
-            Arc::clone(&self.registry),
+            self.services.clone(),
             self.max_idle,
         ))
     }

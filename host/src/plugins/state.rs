@@ -11,7 +11,28 @@ use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpHooks};
 use super::grants::RouteGrants;
 use super::guest_log::{GuestOutput, LogTags};
 use crate::imports::http::OutboundHttp;
+use crate::keyvalue::KeyValueStore;
 use crate::registry::Registry;
+
+/// What the gateway offers every handler instance: the connection registry
+/// and, if configured, the key-value store.
+#[derive(Clone)]
+pub struct Services {
+    /// Connections and groups.
+    pub registry: Arc<dyn Registry>,
+    /// Buckets for `wasi:keyvalue`; none refuses every `open`.
+    pub key_value: Option<Arc<dyn KeyValueStore>>,
+}
+
+impl Services {
+    /// Connections and groups, without a key-value store.
+    pub fn registry_only(registry: Arc<dyn Registry>) -> Self {
+        Services {
+            registry,
+            key_value: None,
+        }
+    }
+}
 
 /// The data of a handler instance's store.
 pub struct HostState {
@@ -23,7 +44,7 @@ pub struct HostState {
     pub(super) ticks_left: u64,
     /// Tags for the guest's stdout and stderr.
     pub(super) log_tags: LogTags,
-    registry: Arc<dyn Registry>,
+    services: Services,
     /// The grants of the route whose event is being handled.
     grants: Arc<RouteGrants>,
     http: WasiHttpCtx,
@@ -34,7 +55,7 @@ impl HostState {
     /// A sandboxed state: no environment, no arguments, no filesystem, no
     /// sockets; stdout and stderr go to the log. Until [`Self::set_grants`],
     /// no configuration values and no outbound HTTP.
-    pub fn new(registry: Arc<dyn Registry>, limits: StoreLimits, log_tags: LogTags) -> Self {
+    pub fn new(services: Services, limits: StoreLimits, log_tags: LogTags) -> Self {
         let wasi = WasiCtxBuilder::new()
             .stdout(GuestOutput::stdout(log_tags.clone()))
             .stderr(GuestOutput::stderr(log_tags.clone()))
@@ -49,7 +70,7 @@ impl HostState {
             ticks_left: 0,
             outbound: OutboundHttp::new(Arc::default(), log_tags.clone()),
             log_tags,
-            registry,
+            services,
             grants: Arc::default(),
             http: WasiHttpCtx::new(),
         }
@@ -62,6 +83,31 @@ impl HostState {
             self.grants = Arc::clone(grants);
             self.outbound.set_grants(Arc::clone(grants));
         }
+    }
+
+    /// Tags for log lines about this instance's current event.
+    pub(crate) fn log_tags(&self) -> &LogTags {
+        &self.log_tags
+    }
+
+    /// The grants of the route being handled.
+    pub fn grants(&self) -> &RouteGrants {
+        &self.grants
+    }
+
+    /// The key-value store, if the gateway has one.
+    pub fn key_value(&self) -> Option<&dyn KeyValueStore> {
+        self.services.key_value.as_deref()
+    }
+
+    /// The instance's resources.
+    pub(crate) fn table_ref(&self) -> &ResourceTable {
+        &self.table
+    }
+
+    /// The instance's resources, to add or remove one.
+    pub(crate) fn table_mut(&mut self) -> &mut ResourceTable {
+        &mut self.table
     }
 
     /// What `wasi:config/store` reads.
@@ -78,7 +124,7 @@ impl HostState {
 
     /// The connection registry, for the `connections` and `groups` imports.
     pub fn registry(&self) -> &dyn Registry {
-        self.registry.as_ref()
+        self.services.registry.as_ref()
     }
 }
 

@@ -28,6 +28,12 @@
 //! - `fetch` `{"method":m,"url":u,"body":b}`: makes an outbound HTTP request;
 //!   answers `{"status":s,"body":text}` or `{"error":kind,"message":text}`
 //!   (kind: `denied`, `timeout`, `too-large`, `invalid`, `failed`).
+//! - `kv`, `kv2` `{"op":…,"bucket":b,…}`: a key-value store operation (two
+//!   route keys, so tests can give two routes different buckets): `get`,
+//!   `set` (`key`, `value`), `delete`, `exists`, `keys`, `incr` (`key`,
+//!   `delta`), `getmany`/`deletemany` (`keys`), `setmany` (`pairs`); answers
+//!   `{"ok":result}` or `{"error":kind,"message":text}` (kind: `no-such-store`,
+//!   `access-denied`, `other`).
 //! - any other route: a text body is answered with `{"route":…,"body":…}`, a
 //!   binary body with the same bytes.
 //!
@@ -38,6 +44,7 @@
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 use wsgate_sdk::http::{HttpError, Request};
+use wsgate_sdk::kv::{Bucket, KvError};
 use wsgate_sdk::{
     Accept, ConnectRequest, Disconnect, Error, Handler, Message, Payload, Reject, RequestContext,
     close, config, groups, info, send, send_text,
@@ -96,6 +103,22 @@ struct Fetch {
     url: String,
     #[serde(default)]
     body: String,
+}
+
+#[derive(Deserialize)]
+struct KvCommand {
+    op: String,
+    bucket: String,
+    #[serde(default)]
+    key: String,
+    #[serde(default)]
+    value: String,
+    #[serde(default)]
+    delta: u64,
+    #[serde(default)]
+    keys: Vec<String>,
+    #[serde(default)]
+    pairs: Vec<(String, String)>,
 }
 
 #[derive(Deserialize)]
@@ -199,6 +222,7 @@ impl Handler for Probe {
                 )
                 .to_string(),
             },
+            "kv" | "kv2" => key_value(message.json()?).to_string(),
             "fetch" => {
                 let Fetch { method, url, body } = message.json()?;
                 fetch(&method, &url, body).to_string()
@@ -273,6 +297,54 @@ fn object(fields: &[(String, String)]) -> Value {
         .map(|(key, value)| (key.clone(), value.as_str().into()))
         .collect();
     map.into()
+}
+
+/// Runs one key-value command and reports what came of it.
+fn key_value(command: KvCommand) -> Value {
+    let run = || -> Result<Value, KvError> {
+        let bucket = Bucket::open(&command.bucket)?;
+        let text = |value: Option<Vec<u8>>| value.map(|v| String::from_utf8_lossy(&v).into_owned());
+        Ok(match command.op.as_str() {
+            "get" => json!(text(bucket.get(&command.key)?)),
+            "set" => json!(bucket.set(&command.key, &command.value)?),
+            "delete" => json!(bucket.delete(&command.key)?),
+            "exists" => json!(bucket.exists(&command.key)?),
+            "keys" => {
+                let mut keys = bucket.keys()?;
+                keys.sort();
+                json!(keys)
+            }
+            "incr" => json!(bucket.increment(&command.key, command.delta)?),
+            "getmany" => json!(
+                bucket
+                    .get_many(&command.keys)?
+                    .into_iter()
+                    .map(text)
+                    .collect::<Vec<_>>()
+            ),
+            "setmany" => {
+                let pairs: Vec<(String, Vec<u8>)> = command
+                    .pairs
+                    .iter()
+                    .map(|(key, value)| (key.clone(), value.clone().into_bytes()))
+                    .collect();
+                json!(bucket.set_many(&pairs)?)
+            }
+            "deletemany" => json!(bucket.delete_many(&command.keys)?),
+            other => return Err(KvError::Other(format!("unknown op {other}"))),
+        })
+    };
+    match run() {
+        Ok(result) => json!({ "ok": result }),
+        Err(error) => {
+            let kind = match &error {
+                KvError::NoSuchStore => "no-such-store",
+                KvError::AccessDenied => "access-denied",
+                KvError::Other(_) => "other",
+            };
+            json!({ "error": kind, "message": error.to_string() })
+        }
+    }
 }
 
 /// Makes one outbound request and reports what came of it.
