@@ -2,14 +2,16 @@
 //!
 //! [`Connection`] is the handle every other part of the gateway holds (the
 //! registry, host imports, the management API). The connection's own task
-//! ([`task`]) owns the socket: it reads frames and routes them, while a writer
+//! ([`task`]) owns the socket: it reads frames and routes them, and its writer
 //! drains the outbound queue, so messages to one connection leave in the order
 //! they were queued.
 
 mod close;
 mod id;
+mod rate;
 pub mod task;
 mod timers;
+mod writer;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, OnceLock};
@@ -23,7 +25,7 @@ pub use id::{ConnectionId, random_token};
 use crate::event::{CloseInitiator, Fields};
 use crate::registry::SendError;
 
-/// The receiving end of a connection's outbound queue, owned by its writer.
+/// The receiving end of a connection's outbound queue, owned by its task.
 pub type OutboundQueue = mpsc::Receiver<Message>;
 
 /// What is known about a client when its upgrade request arrives.
@@ -53,7 +55,7 @@ pub struct Connection {
 
 impl Connection {
     /// A new connection with an outbound queue of `queue_len` messages; the
-    /// receiver goes to the connection's writer.
+    /// receiver goes to the connection's task.
     pub fn new(peer: Peer, queue_len: usize) -> (Self, OutboundQueue) {
         let (outbound, queue) = mpsc::channel(queue_len.max(1));
         let now = now_ms();
@@ -120,24 +122,6 @@ impl Connection {
         self.enqueue(message)?;
         self.last_traffic_at.store(now_ms(), Ordering::Relaxed);
         Ok(())
-    }
-
-    /// Queues the answer to the client's own message (route response or error
-    /// frame), waiting up to `grace` for room: a client that sends faster than
-    /// it reads is slowed to its reading pace rather than closed, unless it
-    /// stops reading altogether.
-    pub async fn reply(&self, message: Message, grace: std::time::Duration) {
-        if self.close.is_requested() {
-            return;
-        }
-        match tokio::time::timeout(grace, self.outbound.send(message)).await {
-            Ok(Ok(())) => self.last_traffic_at.store(now_ms(), Ordering::Relaxed),
-            Ok(Err(_)) => {}
-            Err(_) => {
-                let reason = "outbound queue full: the client reads too slowly";
-                self.close(1013, reason, CloseInitiator::Server);
-            }
-        }
     }
 
     /// Queues a keepalive ping, which does not count as traffic.

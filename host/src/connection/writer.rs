@@ -1,0 +1,194 @@
+//! A connection's write side: the outbound queue drained into the socket, and
+//! the answer to the client's own message placed after what the queue held
+//! when the answer was known.
+//!
+//! The [`Writer`] does not own the socket: the connection's one task reads and
+//! writes it, polling the writer whenever it waits for anything else, so
+//! messages other connections push go out while a handler runs.
+
+use std::pin::Pin;
+use std::task::{Context, Poll, ready};
+
+use futures_util::Sink;
+use tokio_tungstenite::tungstenite::Message;
+
+use super::OutboundQueue;
+use crate::metrics::Metrics;
+
+/// Writes a connection's outbound messages in order, flushing whenever nothing
+/// more is ready.
+pub(super) struct Writer<'a> {
+    queue: OutboundQueue,
+    /// The route response or error frame answering the client's last message.
+    reply: Option<Message>,
+    /// Queued messages that go out before `reply`: those queued before it.
+    ahead: usize,
+    /// Whether a message was written since the last flush.
+    unflushed: bool,
+    state: State,
+    metrics: &'a Metrics,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum State {
+    /// Writing what comes.
+    Open,
+    /// The close frame is written; flushing it.
+    Closing,
+    /// Nothing more will be written: the close frame went out or the socket failed.
+    Done,
+}
+
+impl<'a> Writer<'a> {
+    /// A writer draining `queue`.
+    pub fn new(queue: OutboundQueue, metrics: &'a Metrics) -> Self {
+        Writer {
+            queue,
+            reply: None,
+            ahead: 0,
+            unflushed: false,
+            state: State::Open,
+            metrics,
+        }
+    }
+
+    /// Sends `message` after every message queued now and before any queued
+    /// later, keeping the connection's send order.
+    pub fn reply(&mut self, message: Message) {
+        self.ahead = self.queue.len();
+        self.reply = Some(message);
+    }
+
+    /// Whether a reply is still waiting for the socket.
+    pub fn has_reply(&self) -> bool {
+        self.reply.is_some()
+    }
+
+    /// Gives up on the waiting reply.
+    pub fn drop_reply(&mut self) {
+        self.reply = None;
+    }
+
+    /// Whether nothing more will be written.
+    pub fn is_done(&self) -> bool {
+        self.state == State::Done
+    }
+
+    /// Writes what it can without waiting; ready once nothing more will be
+    /// written (the close frame went out, or the socket failed).
+    pub fn poll_write<S>(&mut self, socket: &mut S, cx: &mut Context<'_>) -> Poll<()>
+    where
+        S: Sink<Message> + Unpin,
+    {
+        let mut socket = Pin::new(socket);
+        loop {
+            match self.state {
+                State::Done => return Poll::Ready(()),
+                State::Closing => {
+                    // Flushed or failed, the close frame was the last message.
+                    let _ = ready!(socket.as_mut().poll_flush(cx));
+                    self.state = State::Done;
+                    continue;
+                }
+                State::Open => {}
+            }
+            if ready!(socket.as_mut().poll_ready(cx)).is_err() {
+                self.state = State::Done;
+                continue;
+            }
+            let message = match self.next(cx) {
+                Poll::Ready(Some(message)) => message,
+                Poll::Ready(None) => {
+                    self.state = State::Done;
+                    continue;
+                }
+                Poll::Pending => {
+                    if self.unflushed {
+                        if ready!(socket.as_mut().poll_flush(cx)).is_err() {
+                            self.state = State::Done;
+                            continue;
+                        }
+                        self.unflushed = false;
+                    }
+                    return Poll::Pending;
+                }
+            };
+            let last = message.is_close();
+            if message.is_text() || message.is_binary() {
+                self.metrics.bytes_out(message.len());
+            }
+            if socket.as_mut().start_send(message).is_err() {
+                self.state = State::Done;
+                continue;
+            }
+            self.unflushed = true;
+            if last {
+                self.state = State::Closing;
+            }
+        }
+    }
+
+    /// The next message to write: the reply once what was queued before it
+    /// has gone, otherwise the queue's next.
+    fn next(&mut self, cx: &mut Context<'_>) -> Poll<Option<Message>> {
+        if self.ahead == 0
+            && let Some(reply) = self.reply.take()
+        {
+            return Poll::Ready(Some(reply));
+        }
+        let next = self.queue.poll_recv(cx);
+        if let Poll::Ready(Some(_)) = next {
+            self.ahead = self.ahead.saturating_sub(1);
+        }
+        next
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::future::poll_fn;
+
+    use tokio::sync::mpsc;
+
+    use super::*;
+
+    fn text(body: &str) -> Message {
+        Message::text(body)
+    }
+
+    /// Polls the writer once, as the connection's task does between events.
+    async fn turn(writer: &mut Writer<'_>, sink: &mut Vec<Message>) -> Poll<()> {
+        poll_fn(|cx| Poll::Ready(writer.poll_write(sink, cx))).await
+    }
+
+    #[tokio::test]
+    async fn a_reply_goes_after_what_was_queued_before_it_and_before_what_came_after() {
+        let metrics = Metrics::new();
+        let (sender, queue) = mpsc::channel(8);
+        let mut writer = Writer::new(queue, &metrics);
+        let mut sink = Vec::new();
+        sender.try_send(text("pushed 1")).unwrap();
+        sender.try_send(text("pushed 2")).unwrap();
+        writer.reply(text("reply"));
+        sender.try_send(text("pushed 3")).unwrap();
+        assert!(writer.has_reply());
+        assert_eq!(turn(&mut writer, &mut sink).await, Poll::Pending);
+        assert!(!writer.has_reply());
+        let order: Vec<_> = sink.iter().map(|m| m.to_text().unwrap()).collect();
+        assert_eq!(order, ["pushed 1", "pushed 2", "reply", "pushed 3"]);
+    }
+
+    #[tokio::test]
+    async fn the_close_frame_is_the_last_message_written() {
+        let metrics = Metrics::new();
+        let (sender, queue) = mpsc::channel(8);
+        let mut writer = Writer::new(queue, &metrics);
+        let mut sink = Vec::new();
+        sender.try_send(text("before")).unwrap();
+        sender.try_send(Message::Close(None)).unwrap();
+        sender.try_send(text("after")).unwrap();
+        assert_eq!(turn(&mut writer, &mut sink).await, Poll::Ready(()));
+        assert!(writer.is_done());
+        assert_eq!(sink, [text("before"), Message::Close(None)]);
+    }
+}
