@@ -187,25 +187,26 @@ async fn serve(
     // Send what is queued (and a protocol-error close frame); a client that
     // does not read cannot hold the socket open.
     connection.close(info.code, &info.reason, info.initiator);
-    let flushed = poll_fn(|cx| writer.poll_write(&mut socket, cx));
+    let flushed = poll_fn(|cx| writer.poll_drain(&mut socket, cx));
     let _ = tokio::time::timeout(CLOSE_GRACE, flushed).await;
     info
 }
 
-/// Drives the writer, then reads the next message if `reading`.
+/// Drives the writer, then reads the next message if `reading`. What was
+/// written is flushed only when no message is ready: the answers to
+/// pipelined messages then leave together, as the baseline's do.
 fn poll_socket(
     writer: &mut Writer<'_>,
     socket: &mut Socket,
     reading: bool,
     cx: &mut Context<'_>,
 ) -> Poll<Option<Result<Message, tungstenite::Error>>> {
-    if !writer.is_done() {
-        // Ready only once writing is over, which the caller learns from reading.
-        let _ = writer.poll_write(socket, cx);
+    // Ready only once writing is over, which the task learns from reading.
+    let _ = writer.poll_write(socket, cx);
+    if reading && let Poll::Ready(next) = socket.poll_next_unpin(cx) {
+        return Poll::Ready(next);
     }
-    if reading {
-        return socket.poll_next_unpin(cx);
-    }
+    writer.poll_flush(socket, cx);
     Poll::Pending
 }
 

@@ -15,8 +15,7 @@ use tokio_tungstenite::tungstenite::Message;
 use super::OutboundQueue;
 use crate::metrics::Metrics;
 
-/// Writes a connection's outbound messages in order, flushing whenever nothing
-/// more is ready.
+/// Writes a connection's outbound messages in order.
 pub(super) struct Writer<'a> {
     queue: OutboundQueue,
     /// The route response or error frame answering the client's last message.
@@ -69,13 +68,9 @@ impl<'a> Writer<'a> {
         self.reply = None;
     }
 
-    /// Whether nothing more will be written.
-    pub fn is_done(&self) -> bool {
-        self.state == State::Done
-    }
-
-    /// Writes what it can without waiting; ready once nothing more will be
-    /// written (the close frame went out, or the socket failed).
+    /// Writes what it can without waiting, leaving it unflushed (see
+    /// [`Writer::poll_flush`]); ready once nothing more will be written (the
+    /// close frame went out, or the socket failed).
     pub fn poll_write<S>(&mut self, socket: &mut S, cx: &mut Context<'_>) -> Poll<()>
     where
         S: Sink<Message> + Unpin,
@@ -96,21 +91,11 @@ impl<'a> Writer<'a> {
                 self.state = State::Done;
                 continue;
             }
-            let message = match self.next(cx) {
-                Poll::Ready(Some(message)) => message,
-                Poll::Ready(None) => {
+            let message = match ready!(self.next(cx)) {
+                Some(message) => message,
+                None => {
                     self.state = State::Done;
                     continue;
-                }
-                Poll::Pending => {
-                    if self.unflushed {
-                        if ready!(socket.as_mut().poll_flush(cx)).is_err() {
-                            self.state = State::Done;
-                            continue;
-                        }
-                        self.unflushed = false;
-                    }
-                    return Poll::Pending;
                 }
             };
             let last = message.is_close();
@@ -125,6 +110,38 @@ impl<'a> Writer<'a> {
             if last {
                 self.state = State::Closing;
             }
+        }
+    }
+
+    /// Sends what was written to the socket. The task calls this when it is
+    /// about to wait, so replies to pipelined messages leave in one write.
+    pub fn poll_flush<S>(&mut self, socket: &mut S, cx: &mut Context<'_>)
+    where
+        S: Sink<Message> + Unpin,
+    {
+        if !self.unflushed || self.state != State::Open {
+            return;
+        }
+        match Pin::new(socket).poll_flush(cx) {
+            Poll::Ready(Ok(())) => self.unflushed = false,
+            Poll::Ready(Err(_)) => self.state = State::Done,
+            Poll::Pending => {}
+        }
+    }
+
+    /// Writes and flushes everything until the close frame is out (or the
+    /// socket fails).
+    pub fn poll_drain<S>(&mut self, socket: &mut S, cx: &mut Context<'_>) -> Poll<()>
+    where
+        S: Sink<Message> + Unpin,
+    {
+        if self.poll_write(socket, cx).is_ready() {
+            return Poll::Ready(());
+        }
+        self.poll_flush(socket, cx);
+        match self.state {
+            State::Done => Poll::Ready(()),
+            _ => Poll::Pending,
         }
     }
 
@@ -156,9 +173,9 @@ mod tests {
         Message::text(body)
     }
 
-    /// Polls the writer once, as the connection's task does between events.
+    /// Polls the writer once, as the connection's task does before it waits.
     async fn turn(writer: &mut Writer<'_>, sink: &mut Vec<Message>) -> Poll<()> {
-        poll_fn(|cx| Poll::Ready(writer.poll_write(sink, cx))).await
+        poll_fn(|cx| Poll::Ready(writer.poll_drain(sink, cx))).await
     }
 
     #[tokio::test]
@@ -188,7 +205,6 @@ mod tests {
         sender.try_send(Message::Close(None)).unwrap();
         sender.try_send(text("after")).unwrap();
         assert_eq!(turn(&mut writer, &mut sink).await, Poll::Ready(()));
-        assert!(writer.is_done());
         assert_eq!(sink, [text("before"), Message::Close(None)]);
     }
 }
