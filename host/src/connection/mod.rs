@@ -20,7 +20,7 @@ use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::Message;
 
 pub use close::{CloseRequest, CloseState};
-pub use id::{ConnectionId, random_token};
+pub use id::{ConnectionId, event_token, random_token};
 
 use crate::event::{CloseInitiator, Fields};
 use crate::registry::SendError;

@@ -172,13 +172,14 @@ async fn serve(
                     }
                     Message::Pong(_) | Message::Frame(_) => continue,
                 };
-                connection.touch(now_ms());
+                let now = now_ms();
+                connection.touch(now);
                 if connection.close_state().is_requested() || !rate.admit(connection) {
                     continue;
                 }
                 // Boxed: the handler call's state lives on the heap only while
                 // it runs, which keeps every idle connection's task small.
-                handling = Some(Box::pin(gateway.router.message(connection, payload)));
+                handling = Some(Box::pin(gateway.router.message(connection, payload, now)));
             }
         }
     }
