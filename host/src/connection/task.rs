@@ -22,7 +22,7 @@ use super::close::ending;
 use super::rate::RateGuard;
 use super::timers::{Alarm, Timers};
 use super::writer::Writer;
-use super::{Connection, OutboundQueue, now_ms};
+use super::{Connection, now_ms};
 use crate::event::{CloseInitiator, DisconnectInfo, Payload};
 use crate::gateway::Gateway;
 use crate::router::Delivery;
@@ -55,7 +55,6 @@ pub async fn run(
     gateway: Arc<Gateway>,
     connection: Arc<Connection>,
     upgrade: OnUpgrade,
-    queue: OutboundQueue,
     permit: OwnedSemaphorePermit,
 ) {
     let info = match upgrade.await {
@@ -73,7 +72,7 @@ pub async fn run(
                 Some(config),
             )
             .await;
-            serve(&gateway, &connection, socket, queue).await
+            serve(&gateway, &connection, socket).await
         }
         Err(error) => DisconnectInfo {
             code: 1006,
@@ -93,14 +92,9 @@ pub async fn run(
 /// handled in order), but the writer keeps draining the outbound queue; while
 /// a reply waits for the socket, nothing more is read either, which slows a
 /// client that sends faster than it reads to its reading pace.
-async fn serve(
-    gateway: &Gateway,
-    connection: &Connection,
-    mut socket: Socket,
-    queue: OutboundQueue,
-) -> DisconnectInfo {
+async fn serve(gateway: &Gateway, connection: &Connection, mut socket: Socket) -> DisconnectInfo {
     let limits = &gateway.settings.connection;
-    let mut writer = Writer::new(queue, &gateway.metrics);
+    let mut writer = Writer::new(connection.outbound(), &gateway.metrics);
     let mut timers = Timers::new(limits);
     let mut rate = RateGuard::new(limits);
     let mut client_close = None;

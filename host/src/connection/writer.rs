@@ -12,12 +12,12 @@ use std::task::{Context, Poll, ready};
 use futures_util::Sink;
 use tokio_tungstenite::tungstenite::Message;
 
-use super::OutboundQueue;
+use super::queue::OutboundQueue;
 use crate::metrics::Metrics;
 
 /// Writes a connection's outbound messages in order.
 pub(super) struct Writer<'a> {
-    queue: OutboundQueue,
+    queue: &'a OutboundQueue,
     /// The route response or error frame answering the client's last message.
     reply: Option<Message>,
     /// Queued messages that go out before `reply`: those queued before it.
@@ -40,7 +40,7 @@ enum State {
 
 impl<'a> Writer<'a> {
     /// A writer draining `queue`.
-    pub fn new(queue: OutboundQueue, metrics: &'a Metrics) -> Self {
+    pub fn new(queue: &'a OutboundQueue, metrics: &'a Metrics) -> Self {
         Writer {
             queue,
             reply: None,
@@ -91,13 +91,7 @@ impl<'a> Writer<'a> {
                 self.state = State::Done;
                 continue;
             }
-            let message = match ready!(self.next(cx)) {
-                Some(message) => message,
-                None => {
-                    self.state = State::Done;
-                    continue;
-                }
-            };
+            let message = ready!(self.next(cx));
             let last = message.is_close();
             if message.is_text() || message.is_binary() {
                 self.metrics.bytes_out(message.len());
@@ -147,14 +141,14 @@ impl<'a> Writer<'a> {
 
     /// The next message to write: the reply once what was queued before it
     /// has gone, otherwise the queue's next.
-    fn next(&mut self, cx: &mut Context<'_>) -> Poll<Option<Message>> {
+    fn next(&mut self, cx: &mut Context<'_>) -> Poll<Message> {
         if self.ahead == 0
             && let Some(reply) = self.reply.take()
         {
-            return Poll::Ready(Some(reply));
+            return Poll::Ready(reply);
         }
-        let next = self.queue.poll_recv(cx);
-        if let Poll::Ready(Some(_)) = next {
+        let next = self.queue.poll_pop(cx);
+        if next.is_ready() {
             self.ahead = self.ahead.saturating_sub(1);
         }
         next
@@ -164,8 +158,6 @@ impl<'a> Writer<'a> {
 #[cfg(test)]
 mod tests {
     use std::future::poll_fn;
-
-    use tokio::sync::mpsc;
 
     use super::*;
 
@@ -181,13 +173,13 @@ mod tests {
     #[tokio::test]
     async fn a_reply_goes_after_what_was_queued_before_it_and_before_what_came_after() {
         let metrics = Metrics::new();
-        let (sender, queue) = mpsc::channel(8);
-        let mut writer = Writer::new(queue, &metrics);
+        let queue = OutboundQueue::new(8);
+        let mut writer = Writer::new(&queue, &metrics);
         let mut sink = Vec::new();
-        sender.try_send(text("pushed 1")).unwrap();
-        sender.try_send(text("pushed 2")).unwrap();
+        queue.push(text("pushed 1")).unwrap();
+        queue.push(text("pushed 2")).unwrap();
         writer.reply(text("reply"));
-        sender.try_send(text("pushed 3")).unwrap();
+        queue.push(text("pushed 3")).unwrap();
         assert!(writer.has_reply());
         assert_eq!(turn(&mut writer, &mut sink).await, Poll::Pending);
         assert!(!writer.has_reply());
@@ -198,12 +190,12 @@ mod tests {
     #[tokio::test]
     async fn the_close_frame_is_the_last_message_written() {
         let metrics = Metrics::new();
-        let (sender, queue) = mpsc::channel(8);
-        let mut writer = Writer::new(queue, &metrics);
+        let queue = OutboundQueue::new(8);
+        let mut writer = Writer::new(&queue, &metrics);
         let mut sink = Vec::new();
-        sender.try_send(text("before")).unwrap();
-        sender.try_send(Message::Close(None)).unwrap();
-        sender.try_send(text("after")).unwrap();
+        queue.push(text("before")).unwrap();
+        queue.push(Message::Close(None)).unwrap();
+        queue.push(text("after")).unwrap();
         assert_eq!(turn(&mut writer, &mut sink).await, Poll::Ready(()));
         assert_eq!(sink, [text("before"), Message::Close(None)]);
     }
