@@ -52,8 +52,13 @@ impl<'a> Writer<'a> {
     }
 
     /// Sends `message` after every message queued now and before any queued
-    /// later, keeping the connection's send order.
+    /// later, keeping the connection's send order (dropped if nothing more
+    /// can be written).
     pub fn reply(&mut self, message: Message) {
+        if self.state == State::Done {
+            // The socket failed: the read side will end the connection.
+            return;
+        }
         self.ahead = self.queue.len();
         self.reply = Some(message);
     }
