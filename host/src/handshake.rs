@@ -61,7 +61,7 @@ pub async fn upgrade(
     };
     let connect = connect_request(&request);
 
-    let (connection, queue) = Connection::new(peer, gateway.settings.connection.outbound_queue);
+    let connection = Connection::new(peer, gateway.settings.connection.outbound_queue);
     let connection = Arc::new(connection);
     gateway.registry.register(Arc::clone(&connection)).await;
     match gateway.router.connect(&connection, connect).await {
@@ -70,7 +70,7 @@ pub async fn upgrade(
             context,
         } => {
             connection.set_context(context);
-            let task = task::run(Arc::clone(&gateway), connection, on_upgrade, queue, permit);
+            let task = task::run(Arc::clone(&gateway), connection, on_upgrade, permit);
             gateway.shutdown.spawn_connection(task);
             switching_protocols(&key, subprotocol.as_deref())
         }

@@ -11,16 +11,17 @@
 //!    becomes the HTTP response (101, or the handler's status and body).
 //! 3. [`connection::task`] owns the socket: it reads frames in order and hands
 //!    each message to the [`router`] (within the connection's [`limits`]),
-//!    while a writer drains the connection's outbound queue; its timers send
-//!    pings and enforce the idle timeout and maximum duration.
+//!    and, in the same task, writes the connection's outbound queue and the
+//!    route responses; its timers send pings and enforce the idle timeout and
+//!    maximum duration.
 //! 4. The [`router`] picks the route (route selection expression, else
 //!    `$default`), builds the [`event`] and calls the route's plugin.
 //! 5. [`plugins`] runs the event in a pooled, sandboxed instance of the
 //!    component (CPU deadline, memory cap).
 //! 6. The component calls host imports ([`imports`]: connections, groups), which
 //!    go through the [`registry`] to the target connections' outbound queues.
-//! 7. The route response goes back on the sender's queue; when the connection
-//!    ends, `$disconnect` runs exactly once.
+//! 7. The route response goes back to the sender after what its queue held;
+//!    when the connection ends, `$disconnect` runs exactly once.
 //!
 //! Every event is also written to the [`access_log`] and counted in the
 //! [`metrics`].

@@ -145,3 +145,19 @@ async fn replies_to_one_connection_keep_the_order_of_its_messages() {
         assert_eq!(client.recv_text().await, n.to_string());
     }
 }
+
+#[tokio::test]
+async fn a_route_response_follows_what_its_handler_sent_to_the_same_connection() {
+    let gateway = GatewayBuilder::new().probe(&["whoami", "sendto"]).start();
+    let mut client = gateway.connect("/").await;
+    let id = client.whoami_id().await;
+    for n in 0..20 {
+        client
+            .send_json(json!({"action": "sendto", "to": id, "data": format!("pushed {n}")}))
+            .await;
+    }
+    for n in 0..20 {
+        assert_eq!(client.recv_text().await, format!("pushed {n}"));
+        assert_eq!(client.recv_text().await, "sent");
+    }
+}

@@ -6,7 +6,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use wsgate::connection::{ConnectionId, now_ms, random_token};
+use wsgate::connection::{ConnectionId, event_token, now_ms};
 use wsgate::event::{Event, EventKind, EventType, Payload, RequestContext};
 use wsgate::plugins::{Plugin, PluginRuntime, Sandbox, Services};
 use wsgate::registry::{LocalRegistry, Registry};
@@ -89,8 +89,8 @@ fn message(connection: &ConnectionId) -> Event {
             route_key: "$default".into(),
             event_type: EventType::Message,
             connection_id: connection.clone(),
-            message_id: Some(random_token::<12>()),
-            request_id: random_token::<12>(),
+            message_id: Some(event_token()),
+            request_id: event_token(),
             connected_at: now,
             request_time: now,
             source_ip: "127.0.0.1".into(),

@@ -1,13 +1,16 @@
-//! How a connection is asked to close, and how its task learns of it.
+//! How a connection is asked to close, how its task learns of it, and how
+//! the way it ended is told to `$disconnect`.
 
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use tokio::sync::Notify;
-use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::error::ProtocolError;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite::tungstenite::{self, Message};
 
+use super::Connection;
 use crate::event::{CloseInitiator, DisconnectInfo};
 
 /// A request to close a connection, by someone other than the client.
@@ -90,5 +93,47 @@ impl CloseState {
     /// Resolves once a close has been requested.
     pub async fn requested(&self) {
         self.requested.notified().await
+    }
+}
+
+/// How the connection ended: a close someone asked for, a protocol failure,
+/// the client's close frame, or a dropped connection, in that order.
+pub(super) fn ending(
+    connection: &Connection,
+    client_close: Option<(u16, String)>,
+    failure: Option<tungstenite::Error>,
+) -> DisconnectInfo {
+    if let Some(request) = connection.close_state().request_made() {
+        return request.info;
+    }
+    let server = |code, reason: String| DisconnectInfo {
+        code,
+        reason,
+        initiator: CloseInitiator::Server,
+    };
+    match (failure, client_close) {
+        (Some(tungstenite::Error::Protocol(ProtocolError::ResetWithoutClosingHandshake)), _) => {
+            lost()
+        }
+        (Some(tungstenite::Error::Capacity(error)), _) => server(1009, error.to_string()),
+        (Some(tungstenite::Error::Utf8(_)), _) => {
+            server(1007, "invalid UTF-8 in a text frame".into())
+        }
+        (Some(tungstenite::Error::Protocol(error)), _) => server(1002, error.to_string()),
+        (_, Some((code, reason))) => DisconnectInfo {
+            code,
+            reason,
+            initiator: CloseInitiator::Client,
+        },
+        (_, None) => lost(),
+    }
+}
+
+/// A connection that ended without a close frame.
+fn lost() -> DisconnectInfo {
+    DisconnectInfo {
+        code: 1006,
+        reason: "the connection was lost without a close frame".into(),
+        initiator: CloseInitiator::Client,
     }
 }

@@ -1,11 +1,15 @@
-//! Connection ids and the other unguessable ids the gateway hands out.
+//! Connection ids and the other ids the gateway hands out: unguessable ones
+//! for connections and management requests, merely unique ones for events.
 
 use std::borrow::Borrow;
+use std::cell::RefCell;
 use std::fmt;
 use std::sync::Arc;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use rand::rngs::SmallRng;
+use rand::{Rng as _, SeedableRng as _};
 
 /// An opaque, URL-safe, unguessable connection id (128 random bits).
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -47,7 +51,38 @@ impl fmt::Display for ConnectionId {
     }
 }
 
-/// A random URL-safe token of `N` bytes of entropy, for request and message ids.
+/// An unguessable URL-safe token of `N` random bytes from a cryptographically
+/// secure generator: for connection ids and management request ids.
 pub fn random_token<const N: usize>() -> String {
     URL_SAFE_NO_PAD.encode(rand::random::<[u8; N]>())
+}
+
+thread_local! {
+    /// A fast generator per thread, seeded from the secure one.
+    static EVENT_IDS: RefCell<SmallRng> = RefCell::new(SmallRng::from_rng(&mut rand::rng()));
+}
+
+/// A URL-safe token of 96 random bits from a fast, non-cryptographic
+/// generator: for the request and message ids of events, which must be unique
+/// but need not be unguessable (they grant nothing), and are made for every
+/// message.
+pub fn event_token() -> String {
+    let bytes: [u8; 12] = EVENT_IDS.with_borrow_mut(|rng| rng.random());
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn event_tokens_look_like_random_tokens_and_differ() {
+        let (a, b) = (event_token(), event_token());
+        assert_eq!(a.len(), random_token::<12>().len());
+        assert_ne!(a, b);
+        assert!(
+            a.bytes()
+                .all(|c| c.is_ascii_alphanumeric() || c == b'-' || c == b'_')
+        );
+    }
 }

@@ -2,29 +2,29 @@
 //!
 //! [`Connection`] is the handle every other part of the gateway holds (the
 //! registry, host imports, the management API). The connection's own task
-//! ([`task`]) owns the socket: it reads frames and routes them, while a writer
+//! ([`task`]) owns the socket: it reads frames and routes them, and its writer
 //! drains the outbound queue, so messages to one connection leave in the order
 //! they were queued.
 
 mod close;
 mod id;
+mod queue;
+mod rate;
 pub mod task;
 mod timers;
+mod writer;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, OnceLock};
 
-use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::Message;
 
 pub use close::{CloseRequest, CloseState};
-pub use id::{ConnectionId, random_token};
+pub use id::{ConnectionId, event_token, random_token};
 
 use crate::event::{CloseInitiator, Fields};
 use crate::registry::SendError;
-
-/// The receiving end of a connection's outbound queue, owned by its writer.
-pub type OutboundQueue = mpsc::Receiver<Message>;
+use queue::OutboundQueue;
 
 /// What is known about a client when its upgrade request arrives.
 #[derive(Clone, Debug)]
@@ -47,17 +47,15 @@ pub struct Connection {
     last_traffic_at: AtomicU64,
     context: OnceLock<Fields>,
     groups: Mutex<Vec<String>>,
-    outbound: mpsc::Sender<Message>,
+    outbound: OutboundQueue,
     close: CloseState,
 }
 
 impl Connection {
-    /// A new connection with an outbound queue of `queue_len` messages; the
-    /// receiver goes to the connection's writer.
-    pub fn new(peer: Peer, queue_len: usize) -> (Self, OutboundQueue) {
-        let (outbound, queue) = mpsc::channel(queue_len.max(1));
+    /// A new connection with an outbound queue of `queue_len` messages.
+    pub fn new(peer: Peer, queue_len: usize) -> Self {
         let now = now_ms();
-        let connection = Connection {
+        Connection {
             id: ConnectionId::random(),
             peer,
             connected_at: now,
@@ -65,10 +63,9 @@ impl Connection {
             last_traffic_at: AtomicU64::new(now),
             context: OnceLock::new(),
             groups: Mutex::new(Vec::new()),
-            outbound,
+            outbound: OutboundQueue::new(queue_len),
             close: CloseState::default(),
-        };
-        (connection, queue)
+        }
     }
 
     /// The connection's id.
@@ -122,24 +119,6 @@ impl Connection {
         Ok(())
     }
 
-    /// Queues the answer to the client's own message (route response or error
-    /// frame), waiting up to `grace` for room: a client that sends faster than
-    /// it reads is slowed to its reading pace rather than closed, unless it
-    /// stops reading altogether.
-    pub async fn reply(&self, message: Message, grace: std::time::Duration) {
-        if self.close.is_requested() {
-            return;
-        }
-        match tokio::time::timeout(grace, self.outbound.send(message)).await {
-            Ok(Ok(())) => self.last_traffic_at.store(now_ms(), Ordering::Relaxed),
-            Ok(Err(_)) => {}
-            Err(_) => {
-                let reason = "outbound queue full: the client reads too slowly";
-                self.close(1013, reason, CloseInitiator::Server);
-            }
-        }
-    }
-
     /// Queues a keepalive ping, which does not count as traffic.
     pub fn ping(&self) -> Result<(), SendError> {
         self.enqueue(Message::Ping(Default::default()))
@@ -149,16 +128,11 @@ impl Connection {
         if self.close.is_requested() {
             return Err(SendError::Gone);
         }
-        self.outbound
-            .try_send(message)
-            .map_err(|error| match error {
-                mpsc::error::TrySendError::Full(_) => {
-                    let reason = "outbound queue full: the client reads too slowly";
-                    self.close(1013, reason, CloseInitiator::Server);
-                    SendError::Throttled
-                }
-                mpsc::error::TrySendError::Closed(_) => SendError::Gone,
-            })
+        self.outbound.push(message).map_err(|_| {
+            let reason = "outbound queue full: the client reads too slowly";
+            self.close(1013, reason, CloseInitiator::Server);
+            SendError::Throttled
+        })
     }
 
     /// Asks the connection to close with `code` and `reason`. Messages queued
@@ -168,9 +142,14 @@ impl Connection {
         let request = CloseRequest::new(code, reason, initiator);
         let frame = request.frame();
         if self.close.request(request) {
-            let queued = self.outbound.try_send(frame).is_ok();
+            let queued = self.outbound.push(frame).is_ok();
             self.close.signal(queued);
         }
+    }
+
+    /// The messages waiting to be written (drained by the connection's task).
+    fn outbound(&self) -> &OutboundQueue {
+        &self.outbound
     }
 
     /// The connection's closing state.

@@ -1,35 +1,38 @@
-//! A connection's life after the handshake: the read loop routes each message
-//! in order, the writer drains the outbound queue, and when the connection ends
-//! for any reason `$disconnect` runs exactly once.
+//! A connection's life after the handshake, in one task: it reads and routes
+//! each message in order, writes the outbound queue and the route responses
+//! (through its [`Writer`]), keeps the timers, and when the connection ends for
+//! any reason runs `$disconnect` exactly once.
 
+use std::future::{Future, pending, poll_fn};
+use std::pin::pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
-use futures_util::{SinkExt, StreamExt};
+use futures_util::StreamExt;
 use hyper::upgrade::{OnUpgrade, Upgraded};
 use hyper_util::rt::TokioIo;
 use tokio::sync::OwnedSemaphorePermit;
 use tokio::time::{Instant, sleep_until};
 use tokio_tungstenite::WebSocketStream;
-use tokio_tungstenite::tungstenite::error::ProtocolError;
 use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
 use tokio_tungstenite::tungstenite::{self, Message};
 
+use super::close::ending;
+use super::rate::RateGuard;
 use super::timers::{Alarm, Timers};
-use super::{Connection, OutboundQueue, now_ms};
-use crate::config::ConnectionLimits;
+use super::writer::Writer;
+use super::{Connection, now_ms};
 use crate::event::{CloseInitiator, DisconnectInfo, Payload};
 use crate::gateway::Gateway;
-use crate::limits::{Strikes, TokenBucket};
-use crate::metrics::Metrics;
-use crate::router::{Delivery, ErrorFrame, error_frame};
+use crate::router::Delivery;
 
-/// How long a closing connection waits for the client's close frame, and for
-/// its writer to flush, before the socket is dropped.
+/// How long a closing connection waits for the client's close frame, and then
+/// for its queue to flush, before the socket is dropped.
 const CLOSE_GRACE: Duration = Duration::from_secs(2);
 
-/// How long the answer to a client's own message may wait for room in its
-/// outbound queue before the client counts as not reading.
+/// How long the answer to a client's own message may wait for the socket
+/// before the client counts as not reading.
 const REPLY_GRACE: Duration = Duration::from_secs(5);
 
 /// Bytes read from the socket at a time. Tungstenite allocates and touches this
@@ -40,10 +43,11 @@ const REPLY_GRACE: Duration = Duration::from_secs(5);
 const READ_BUFFER: usize = 2 * 1024;
 
 /// Bytes buffered before a write reaches the socket (the writer also flushes
-/// whenever its queue runs dry).
+/// whenever nothing more is ready).
 const WRITE_BUFFER: usize = 8 * 1024;
 
-type Socket = WebSocketStream<TokioIo<Upgraded>>;
+/// A client's WebSocket.
+pub(super) type Socket = WebSocketStream<TokioIo<Upgraded>>;
 
 /// Runs an accepted connection to its end, then its `$disconnect`. `permit`
 /// holds the connection's place under the connection limit until then.
@@ -51,7 +55,6 @@ pub async fn run(
     gateway: Arc<Gateway>,
     connection: Arc<Connection>,
     upgrade: OnUpgrade,
-    queue: OutboundQueue,
     permit: OwnedSemaphorePermit,
 ) {
     let info = match upgrade.await {
@@ -69,7 +72,7 @@ pub async fn run(
                 Some(config),
             )
             .await;
-            serve(&gateway, &connection, socket, queue).await
+            serve(&gateway, &connection, socket).await
         }
         Err(error) => DisconnectInfo {
             code: 1006,
@@ -83,196 +86,137 @@ pub async fn run(
     drop(permit);
 }
 
-/// Reads and routes messages until the connection ends; says how it ended.
-async fn serve(
-    gateway: &Gateway,
-    connection: &Connection,
-    socket: Socket,
-    queue: OutboundQueue,
-) -> DisconnectInfo {
+/// Reads, routes and writes until the connection ends; says how it ended.
+///
+/// While a handler runs the socket is not read (a connection's events are
+/// handled in order), but the writer keeps draining the outbound queue; while
+/// a reply waits for the socket, nothing more is read either, which slows a
+/// client that sends faster than it reads to its reading pace.
+async fn serve(gateway: &Gateway, connection: &Connection, mut socket: Socket) -> DisconnectInfo {
     let limits = &gateway.settings.connection;
-    let (sink, mut stream) = socket.split();
-    let mut writer = tokio::spawn(write_queue(sink, queue, Arc::clone(&gateway.metrics)));
+    let mut writer = Writer::new(connection.outbound(), &gateway.metrics);
     let mut timers = Timers::new(limits);
     let mut rate = RateGuard::new(limits);
     let mut client_close = None;
     let mut failure = None;
-    let mut closing_deadline: Option<Instant> = None;
+    let mut closing: Option<Instant> = None;
+    let mut reply_deadline: Option<Instant> = None;
+    let mut handling = None;
+    // Registered once, not on every turn of the loop.
+    let mut close_requested = pin!(connection.close_state().requested());
     loop {
-        let next = tokio::select! {
+        let reading = handling.is_none() && !writer.has_reply();
+        tokio::select! {
             biased;
-            _ = connection.close_state().requested(), if closing_deadline.is_none() => {
+            () = &mut close_requested, if closing.is_none() => {
                 let grace = if connection.close_state().is_abort() { Duration::ZERO } else { CLOSE_GRACE };
-                closing_deadline = Some(Instant::now() + grace);
-                continue;
+                closing = Some(Instant::now() + grace);
             }
-            _ = sleep_until(closing_deadline.unwrap_or_else(Instant::now)), if closing_deadline.is_some() => break,
-            alarm = timers.next(connection), if closing_deadline.is_none() => {
-                match alarm {
-                    Alarm::Ping => {
-                        let _ = connection.ping();
+            // A handler in flight finishes first: dropping it would lose its instance.
+            () = at(closing), if closing.is_some() && handling.is_none() => break,
+            alarm = timers.next(connection), if closing.is_none() => match alarm {
+                Alarm::Ping => {
+                    let _ = connection.ping();
+                }
+                Alarm::Close(reason, initiator) => connection.close(Timers::close_code(), reason, initiator),
+            },
+            delivery = finish(&mut handling), if handling.is_some() => {
+                handling = None;
+                let reply = match delivery {
+                    Delivery::Handled(reply) => reply,
+                    Delivery::Throttled(frame) => {
+                        rate.refuse(connection, frame);
+                        None
                     }
-                    Alarm::Close(reason, initiator) => connection.close(Timers::close_code(), reason, initiator),
-                }
-                continue;
-            }
-            next = stream.next() => next,
-        };
-        let message = match next {
-            None => break,
-            Some(Err(error)) => {
-                failure = Some(error);
-                break;
-            }
-            Some(Ok(message)) => message,
-        };
-        timers.heard_from_client();
-        let payload = match message {
-            Message::Text(text) => Payload::Text(text.as_str().to_owned()),
-            Message::Binary(bytes) => Payload::Binary(bytes.into()),
-            Message::Close(frame) => {
-                client_close = Some(frame.map_or((1005, String::new()), |frame| {
-                    (frame.code.into(), frame.reason.as_str().to_owned())
-                }));
-                continue;
-            }
-            Message::Ping(_) => {
-                connection.touch(now_ms());
-                continue;
-            }
-            Message::Pong(_) | Message::Frame(_) => continue,
-        };
-        connection.touch(now_ms());
-        if connection.close_state().is_requested() {
-            continue;
-        }
-        if !rate.admit(connection) {
-            continue;
-        }
-        // Boxed: the handler call's state lives on the heap only while it runs,
-        // which keeps every idle connection's task small.
-        match Box::pin(gateway.router.message(connection, payload)).await {
-            Delivery::Handled(reply) => {
-                if let Some(reply) = reply {
-                    connection.reply(reply, REPLY_GRACE).await;
+                };
+                if let Some(reply) = reply.filter(|_| !connection.close_state().is_requested()) {
+                    writer.reply(reply);
+                    // Usually the socket takes it at once; only then is no timer needed.
+                    let _ = poll_fn(|cx| Poll::Ready(writer.poll_write(&mut socket, cx))).await;
+                    reply_deadline = writer.has_reply().then(|| Instant::now() + REPLY_GRACE);
                 }
             }
-            Delivery::Throttled(frame) => rate.refuse(connection, frame),
+            () = at(reply_deadline), if writer.has_reply() => {
+                writer.drop_reply();
+                let reason = "outbound queue full: the client reads too slowly";
+                connection.close(1013, reason, CloseInitiator::Server);
+            }
+            next = poll_fn(|cx| poll_socket(&mut writer, &mut socket, reading, cx)) => {
+                let message = match next {
+                    None => break,
+                    Some(Err(error)) => {
+                        failure = Some(error);
+                        break;
+                    }
+                    Some(Ok(message)) => message,
+                };
+                timers.heard_from_client();
+                let payload = match message {
+                    Message::Text(text) => Payload::Text(text.as_str().to_owned()),
+                    Message::Binary(bytes) => Payload::Binary(bytes.into()),
+                    Message::Close(frame) => {
+                        client_close = Some(frame.map_or((1005, String::new()), |frame| {
+                            (frame.code.into(), frame.reason.as_str().to_owned())
+                        }));
+                        continue;
+                    }
+                    Message::Ping(_) => {
+                        connection.touch(now_ms());
+                        continue;
+                    }
+                    Message::Pong(_) | Message::Frame(_) => continue,
+                };
+                let now = now_ms();
+                connection.touch(now);
+                if connection.close_state().is_requested() || !rate.admit(connection) {
+                    continue;
+                }
+                // Boxed: the handler call's state lives on the heap only while
+                // it runs, which keeps every idle connection's task small.
+                handling = Some(Box::pin(gateway.router.message(connection, payload, now)));
+            }
         }
     }
 
     let info = ending(connection, client_close, failure);
-    // Let the writer send what is queued (and a protocol-error close frame),
-    // then stop it; a client that does not read cannot hold the socket open.
+    // Send what is queued (and a protocol-error close frame); a client that
+    // does not read cannot hold the socket open.
     connection.close(info.code, &info.reason, info.initiator);
-    if tokio::time::timeout(CLOSE_GRACE, &mut writer)
-        .await
-        .is_err()
-    {
-        writer.abort();
-    }
+    let flushed = poll_fn(|cx| writer.poll_drain(&mut socket, cx));
+    let _ = tokio::time::timeout(CLOSE_GRACE, flushed).await;
     info
 }
 
-/// A connection's own rate limit, and the count of refusals in a row that
-/// turns a burst into abuse.
-struct RateGuard {
-    bucket: Option<TokenBucket>,
-    strikes: Strikes,
+/// Drives the writer, then reads the next message if `reading`. What was
+/// written is flushed only when no message is ready: the answers to
+/// pipelined messages then leave together, as the baseline's do.
+fn poll_socket(
+    writer: &mut Writer<'_>,
+    socket: &mut Socket,
+    reading: bool,
+    cx: &mut Context<'_>,
+) -> Poll<Option<Result<Message, tungstenite::Error>>> {
+    // Ready only once writing is over, which the task learns from reading.
+    let _ = writer.poll_write(socket, cx);
+    if reading && let Poll::Ready(next) = socket.poll_next_unpin(cx) {
+        return Poll::Ready(next);
+    }
+    writer.poll_flush(socket, cx);
+    Poll::Pending
 }
 
-impl RateGuard {
-    fn new(limits: &ConnectionLimits) -> Self {
-        RateGuard {
-            bucket: limits.rate.map(TokenBucket::new),
-            strikes: Strikes::new(limits.close_after_throttled),
-        }
-    }
-
-    /// Whether the connection may send this message now; if not, the client
-    /// has been told.
-    fn admit(&mut self, connection: &Connection) -> bool {
-        if self.bucket.as_ref().is_none_or(TokenBucket::allow) {
-            self.strikes.clear();
-            return true;
-        }
-        self.refuse(
-            connection,
-            error_frame(connection, ErrorFrame::TooManyRequests),
-        );
-        false
-    }
-
-    /// Tells the client it is over a limit; closes it (1008) when it keeps on.
-    fn refuse(&mut self, connection: &Connection, frame: Message) {
-        let _ = connection.send(frame);
-        if self.strikes.strike() {
-            connection.close(1008, "rate limit exceeded", CloseInitiator::Server);
-        }
+/// The handler call in flight, to its end.
+async fn finish<F: Future + Unpin>(handling: &mut Option<F>) -> F::Output {
+    match handling {
+        Some(call) => call.await,
+        None => pending().await,
     }
 }
 
-/// How the connection ended: a close someone asked for, a protocol failure,
-/// the client's close frame, or a dropped connection, in that order.
-fn ending(
-    connection: &Connection,
-    client_close: Option<(u16, String)>,
-    failure: Option<tungstenite::Error>,
-) -> DisconnectInfo {
-    if let Some(request) = connection.close_state().request_made() {
-        return request.info;
-    }
-    let server = |code, reason: String| DisconnectInfo {
-        code,
-        reason,
-        initiator: CloseInitiator::Server,
-    };
-    match (failure, client_close) {
-        (Some(tungstenite::Error::Protocol(ProtocolError::ResetWithoutClosingHandshake)), _) => {
-            lost()
-        }
-        (Some(tungstenite::Error::Capacity(error)), _) => server(1009, error.to_string()),
-        (Some(tungstenite::Error::Utf8(_)), _) => {
-            server(1007, "invalid UTF-8 in a text frame".into())
-        }
-        (Some(tungstenite::Error::Protocol(error)), _) => server(1002, error.to_string()),
-        (_, Some((code, reason))) => DisconnectInfo {
-            code,
-            reason,
-            initiator: CloseInitiator::Client,
-        },
-        (_, None) => lost(),
-    }
-}
-
-/// A connection that ended without a close frame.
-fn lost() -> DisconnectInfo {
-    DisconnectInfo {
-        code: 1006,
-        reason: "the connection was lost without a close frame".into(),
-        initiator: CloseInitiator::Client,
-    }
-}
-
-/// Sends queued messages in order, flushing whenever the queue runs dry.
-async fn write_queue(
-    mut sink: futures_util::stream::SplitSink<Socket, Message>,
-    mut queue: OutboundQueue,
-    metrics: Arc<Metrics>,
-) {
-    while let Some(message) = queue.recv().await {
-        let last = message.is_close();
-        if message.is_text() || message.is_binary() {
-            metrics.bytes_out(message.len());
-        }
-        if sink.feed(message).await.is_err() {
-            return;
-        }
-        if (last || queue.is_empty()) && sink.flush().await.is_err() {
-            return;
-        }
-        if last {
-            return;
-        }
+/// Sleeps until `deadline`; forever without one.
+async fn at(deadline: Option<Instant>) {
+    match deadline {
+        Some(deadline) => sleep_until(deadline).await,
+        None => pending().await,
     }
 }

@@ -1,6 +1,11 @@
 //! The clocks that end a connection: keepalive pings (and the pong deadline),
 //! the idle timeout and the maximum duration. One reusable timer sleeps until
 //! whichever comes first.
+//!
+//! Traffic does not move the timer: when the idle check comes due it looks at
+//! the connection's last traffic and, if there was some, sleeps again for what
+//! is left. So a busy connection neither reads the clock nor re-arms the timer
+//! per message.
 
 use std::pin::Pin;
 use std::time::Duration;
@@ -29,6 +34,8 @@ pub struct Timers {
     ping_interval: Option<Duration>,
     ping_timeout: Duration,
     idle_timeout: Option<Duration>,
+    /// When to check whether the connection has been idle for the timeout.
+    idle_check: Option<Instant>,
     next_ping: Option<Instant>,
     pong_deadline: Option<Instant>,
     end_of_life: Option<Instant>,
@@ -43,6 +50,7 @@ impl Timers {
             ping_interval: limits.ping_interval,
             ping_timeout: limits.ping_timeout,
             idle_timeout: limits.idle_timeout,
+            idle_check: limits.idle_timeout.map(|timeout| now + timeout),
             next_ping: limits.ping_interval.map(|interval| now + interval),
             pong_deadline: None,
             end_of_life: limits.max_duration.map(|duration| now + duration),
@@ -63,12 +71,11 @@ impl Timers {
     /// Waits for the next alarm; never resolves if every timer is off.
     pub async fn next(&mut self, connection: &Connection) -> Alarm {
         loop {
-            let idle_deadline = self.idle_left(connection).map(|left| Instant::now() + left);
             let earliest = [
                 self.next_ping,
                 self.pong_deadline,
                 self.end_of_life,
-                idle_deadline,
+                self.idle_check,
             ]
             .into_iter()
             .flatten()
@@ -76,7 +83,9 @@ impl Timers {
             let Some(earliest) = earliest else {
                 return std::future::pending().await;
             };
-            self.sleep.as_mut().reset(earliest);
+            if self.sleep.deadline() != earliest {
+                self.sleep.as_mut().reset(earliest);
+            }
             self.sleep.as_mut().await;
 
             let now = Instant::now();
@@ -89,12 +98,13 @@ impl Timers {
             if self.pong_deadline.is_some_and(|at| at <= now) {
                 return Alarm::Close("ping timeout", CloseInitiator::PingTimeout);
             }
-            // Traffic may have moved the idle deadline while we slept.
-            if self
-                .idle_left(connection)
-                .is_some_and(|left| left.is_zero())
-            {
-                return Alarm::Close("idle timeout", CloseInitiator::IdleTimeout);
+            if self.idle_check.is_some_and(|at| at <= now) {
+                match self.idle_left(connection) {
+                    Some(left) if left.is_zero() => {
+                        return Alarm::Close("idle timeout", CloseInitiator::IdleTimeout);
+                    }
+                    left => self.idle_check = left.map(|left| now + left),
+                }
             }
             if let (Some(at), Some(interval)) = (self.next_ping, self.ping_interval)
                 && at <= now

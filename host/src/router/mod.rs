@@ -16,7 +16,7 @@ pub use selection::{InvalidSelection, RouteSelection};
 pub use table::{CONNECT, DEFAULT, DISCONNECT, Route, RouteTable};
 
 use crate::access_log::{AccessLog, EventRecord, Outcome};
-use crate::connection::{Connection, now_ms, random_token};
+use crate::connection::{Connection, event_token, now_ms};
 use crate::event::{
     ConnectRequest, DisconnectInfo, Event, EventKind, EventType, Fields, Payload, RequestContext,
     Response,
@@ -123,7 +123,13 @@ impl Router {
         connection: &Connection,
         request: ConnectRequest,
     ) -> ConnectDecision {
-        let context = self.context(connection, CONNECT, EventType::Connect, None);
+        let context = self.context(
+            connection,
+            CONNECT.to_owned(),
+            EventType::Connect,
+            None,
+            now_ms(),
+        );
         let mut record = EventRecord::new(connection, &context);
         let decision = match self.route(CONNECT) {
             Some(route) => {
@@ -188,9 +194,15 @@ impl Router {
         }
     }
 
-    /// Routes one message; says what to send back to the sender (the route
-    /// response or an error frame), if anything.
-    pub async fn message(&self, connection: &Connection, payload: Payload) -> Delivery {
+    /// Routes one message, received at `received_at` (ms since the Unix
+    /// epoch); says what to send back to the sender (the route response or an
+    /// error frame), if anything.
+    pub async fn message(
+        &self,
+        connection: &Connection,
+        payload: Payload,
+        received_at: u64,
+    ) -> Delivery {
         let message_bytes = payload.len();
         let (selected, admitted) = {
             let table = self.table.load();
@@ -202,15 +214,22 @@ impl Router {
                 .is_none_or(|(route, _)| table.admit(route));
             (selected, admitted)
         };
-        let route = selected
-            .as_ref()
-            .map_or(NO_ROUTE, |(route, _)| route.as_str());
-        let message_id = Some(random_token::<12>());
-        let context = self.context(connection, route, EventType::Message, message_id);
+        let (route, bound) = match selected {
+            Some((route, bound)) => (route, Some(bound)),
+            None => (NO_ROUTE.to_owned(), None),
+        };
+        let message_id = Some(event_token());
+        let context = self.context(
+            connection,
+            route,
+            EventType::Message,
+            message_id,
+            received_at,
+        );
         let mut record = EventRecord::new(connection, &context);
         record.message_bytes = message_bytes;
         let id = connection.id().as_str();
-        let delivery = match selected {
+        let delivery = match bound {
             None => {
                 record.outcome = Outcome::NoRoute;
                 Delivery::Handled(Some(
@@ -221,12 +240,12 @@ impl Router {
                 record.outcome = Outcome::Throttled;
                 Delivery::Throttled(ErrorFrame::TooManyRequests.to_message(id, &record.request_id))
             }
-            Some((_, route)) => {
+            Some(bound) => {
                 let event = Event {
                     context,
                     kind: EventKind::Message(payload),
                 };
-                Delivery::Handled(match self.invoke(&route, event, &mut record).await {
+                Delivery::Handled(match self.invoke(&bound, event, &mut record).await {
                     Some(response) => response.body.map(Message::from),
                     None => {
                         Some(ErrorFrame::InternalServerError.to_message(id, &record.request_id))
@@ -241,7 +260,13 @@ impl Router {
 
     /// Runs `$disconnect`, if bound, for a connection that has ended.
     pub async fn disconnect(&self, connection: &Connection, info: DisconnectInfo) {
-        let context = self.context(connection, DISCONNECT, EventType::Disconnect, None);
+        let context = self.context(
+            connection,
+            DISCONNECT.to_owned(),
+            EventType::Disconnect,
+            None,
+            now_ms(),
+        );
         let mut record = EventRecord::new(connection, &context);
         record.disconnect = Some(info.clone());
         if let Some(route) = self.route(DISCONNECT) {
@@ -298,19 +323,20 @@ impl Router {
     fn context(
         &self,
         connection: &Connection,
-        route: &str,
+        route_key: String,
         event_type: EventType,
         message_id: Option<String>,
+        request_time: u64,
     ) -> RequestContext {
         let peer = connection.peer();
         RequestContext {
-            route_key: route.to_owned(),
+            route_key,
             event_type,
             connection_id: connection.id().clone(),
             message_id,
-            request_id: random_token::<12>(),
+            request_id: event_token(),
             connected_at: connection.connected_at(),
-            request_time: now_ms(),
+            request_time,
             source_ip: peer.source_ip.clone(),
             user_agent: peer.user_agent.clone(),
             domain_name: peer.domain_name.clone(),
@@ -322,5 +348,5 @@ impl Router {
 
 /// An error frame for `connection` with a fresh request id.
 pub fn error_frame(connection: &Connection, frame: ErrorFrame) -> Message {
-    frame.to_message(connection.id().as_str(), &random_token::<12>())
+    frame.to_message(connection.id().as_str(), &event_token())
 }
