@@ -14,7 +14,7 @@ use crate::event::CloseInitiator;
 use crate::hot_swap::{self, HotSwap, Watcher};
 use crate::metrics::Metrics;
 use crate::plugins::{PluginError, PluginRuntime};
-use crate::registry::{LocalRegistry, Registry};
+use crate::registry::{ClusterRegistry, LocalRegistry, Registry};
 use crate::router::Router;
 use crate::shutdown::{GOING_AWAY, Shutdown};
 use crate::{listener, management, tls};
@@ -92,8 +92,11 @@ impl Gateway {
         settings
             .api_credentials
             .check_exposure(settings.api_listen)?;
-        let registry: Arc<dyn Registry> =
-            Arc::new(LocalRegistry::new(settings.connection.max_message_size));
+        let max_message_size = settings.connection.max_message_size;
+        let registry: Arc<dyn Registry> = match &settings.cluster {
+            Some(cluster) => ClusterRegistry::start(cluster.clone(), max_message_size)?,
+            None => Arc::new(LocalRegistry::new(max_message_size)),
+        };
         let runtime = Arc::new(PluginRuntime::new(
             settings.sandbox,
             Arc::clone(&registry),
@@ -112,8 +115,7 @@ impl Gateway {
         );
         let tls = settings.tls.as_ref().map(tls::acceptor).transpose()?;
 
-        let clients = TcpListener::bind(settings.listen)
-            .await
+        let clients = listener::bind(settings.listen, settings.reuse_port)
             .with_context(|| format!("cannot listen for clients on {}", settings.listen))?;
         let management = TcpListener::bind(settings.api_listen)
             .await
