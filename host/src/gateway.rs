@@ -92,9 +92,12 @@ impl Gateway {
         settings
             .api_credentials
             .check_exposure(settings.api_listen)?;
+        let metrics = Arc::new(Metrics::new());
         let max_message_size = settings.connection.max_message_size;
         let registry: Arc<dyn Registry> = match &settings.cluster {
-            Some(cluster) => ClusterRegistry::start(cluster.clone(), max_message_size)?,
+            Some(cluster) => {
+                ClusterRegistry::start(cluster.clone(), max_message_size, Arc::clone(&metrics))?
+            }
             None => Arc::new(LocalRegistry::new(max_message_size)),
         };
         let runtime = Arc::new(PluginRuntime::new(
@@ -104,7 +107,6 @@ impl Gateway {
             settings.cache_dir.as_deref(),
         )?);
         let table = hot_swap::initial_table(&runtime, &settings).await?;
-        let metrics = Arc::new(Metrics::new());
         let access_log = AccessLog::start(&settings.access_log, settings.access_log_format)?;
         let router = Router::new(
             table,

@@ -219,6 +219,8 @@ async fn losing_redis_stops_only_cross_node_traffic_which_resumes_when_it_return
 
     redis.stop();
     a.wait_for_log("Redis unreachable").await;
+    let metrics = a.api("GET", "/metrics", b"").await.text();
+    assert!(metrics.contains("wsgate_cluster_reachable 0"), "{metrics}");
 
     // Local traffic goes on: a handler's send, the API's, a new connection.
     ann.send_json(json!({"action": "sendto", "to": amy_id, "data": "local"}))
@@ -259,6 +261,8 @@ async fn losing_redis_stops_only_cross_node_traffic_which_resumes_when_it_return
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     assert_eq!(bob.recv_text().await, "back");
+    let metrics = a.api("GET", "/metrics", b"").await.text();
+    assert!(metrics.contains("wsgate_cluster_reachable 1"), "{metrics}");
     bob.send_json(json!({"action": "sendto", "to": ann_id, "data": "and forth"}))
         .await;
     assert_eq!(bob.recv_text().await, "sent");

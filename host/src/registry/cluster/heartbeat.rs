@@ -41,6 +41,7 @@ pub(super) async fn run(registry: Arc<ClusterRegistry>) {
         if !reachable {
             registry.stale.store(true, Ordering::Relaxed);
         }
+        registry.metrics.cluster_reachable(reachable);
         let was = registry.reachable.swap(reachable, Ordering::Relaxed);
         if reachable && (!was || !announced) {
             tracing::info!(node = %registry.node(), "cluster: Redis reachable, node registered");

@@ -47,6 +47,7 @@ async fn listen(registry: &ClusterRegistry) -> redis::RedisResult<()> {
                 continue;
             }
         };
+        registry.metrics.cluster_delivery();
         if let FollowUp::Unjoin { group, id } =
             delivery.apply(&registry.local, registry.node()).await
         {

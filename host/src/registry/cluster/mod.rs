@@ -36,6 +36,7 @@ use self::delivery::{Delivery, Frame};
 use super::{ConnectionInfo, LocalRegistry, Page, Registry, SendError};
 use crate::connection::{Connection, ConnectionId};
 use crate::event::CloseInitiator;
+use crate::metrics::Metrics;
 
 /// How long one Redis request may take before the cluster counts as unreachable.
 const REDIS_TIMEOUT: Duration = Duration::from_secs(2);
@@ -63,6 +64,7 @@ pub struct ClusterRegistry {
     client: redis::Client,
     settings: ClusterSettings,
     max_message_size: usize,
+    metrics: Arc<Metrics>,
     /// Whether Redis answered the last heartbeat; while it does not, cross-node
     /// operations fail at once instead of waiting for a timeout.
     reachable: AtomicBool,
@@ -78,6 +80,7 @@ impl ClusterRegistry {
     pub fn start(
         settings: ClusterSettings,
         max_message_size: usize,
+        metrics: Arc<Metrics>,
     ) -> anyhow::Result<Arc<ClusterRegistry>> {
         let client = redis::Client::open(settings.redis_url.as_str()).map_err(|error| {
             anyhow::anyhow!("invalid cluster URL {}: {error}", settings.redis_url)
@@ -94,6 +97,7 @@ impl ClusterRegistry {
             client,
             settings,
             max_message_size,
+            metrics,
             reachable: AtomicBool::new(false),
             stale: AtomicBool::new(true),
         });
