@@ -138,6 +138,7 @@ fn demo(root: &Path) -> anyhow::Result<()> {
 fn bench(root: &Path, args: impl Iterator<Item = String>) -> anyhow::Result<()> {
     plugins(root)?;
     run(cargo(root).args(["build", "--release", "-p", "wsgate", "-p", "wsgate-bench"]))?;
+    toolchains::redis_server()?;
     let suite = target_dir(root).join("release").join("wsgate-bench");
     run(Command::new(suite).arg("run").args(args))
 }
