@@ -108,13 +108,23 @@ impl Server {
         plugins: &Path,
         extra: &[&str],
     ) -> anyhow::Result<Self> {
+        Self::gateway_on("127.0.0.1:0", artifacts, plugins, extra)
+    }
+
+    /// Starts the gateway with its client listener on `listen`.
+    pub fn gateway_on(
+        listen: &str,
+        artifacts: &Artifacts,
+        plugins: &Path,
+        extra: &[&str],
+    ) -> anyhow::Result<Self> {
         let data = tempfile::tempdir().context("creating the gateway's data directory")?;
         let mut command = Command::new(&artifacts.gateway);
         command
             .arg("serve")
             .arg("--plugins")
             .arg(plugins)
-            .args(["--listen", "127.0.0.1:0", "--api-listen", "127.0.0.1:0"])
+            .args(["--listen", listen, "--api-listen", "127.0.0.1:0"])
             // Like for like with the baseline, which neither logs nor limits:
             // no access log, no per-connection rate limit.
             .args(["--access-log", "off", "--connection-rate", "0"])

@@ -47,6 +47,9 @@ fn quick_run_prints_a_result_line_per_scenario() {
         "idle conns=200 ",
         "fanout members=100 ",
         "startup plugins=2 cold",
+        "cluster send same-node ",
+        "cluster send cross-node ",
+        "cluster hold conns=300 ",
     ] {
         assert!(
             output.lines().any(|line| line.starts_with(prefix)),

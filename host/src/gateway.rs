@@ -15,7 +15,7 @@ use crate::hot_swap::{self, HotSwap, Watcher};
 use crate::keyvalue;
 use crate::metrics::Metrics;
 use crate::plugins::{PluginError, PluginRuntime, Services};
-use crate::registry::{LocalRegistry, Registry};
+use crate::registry::{ClusterRegistry, LocalRegistry, Registry};
 use crate::router::Router;
 use crate::shutdown::{GOING_AWAY, Shutdown};
 use crate::{listener, management, tls};
@@ -93,8 +93,14 @@ impl Gateway {
         settings
             .api_credentials
             .check_exposure(settings.api_listen)?;
-        let registry: Arc<dyn Registry> =
-            Arc::new(LocalRegistry::new(settings.connection.max_message_size));
+        let metrics = Arc::new(Metrics::new());
+        let max_message_size = settings.connection.max_message_size;
+        let registry: Arc<dyn Registry> = match &settings.cluster {
+            Some(cluster) => {
+                ClusterRegistry::start(cluster.clone(), max_message_size, Arc::clone(&metrics))?
+            }
+            None => Arc::new(LocalRegistry::new(max_message_size)),
+        };
         let key_value = keyvalue::open(&settings.kv, &settings.data_dir).await?;
         let services = Services {
             registry: Arc::clone(&registry),
@@ -107,7 +113,6 @@ impl Gateway {
             settings.cache_dir.as_deref(),
         )?);
         let table = hot_swap::initial_table(&runtime, &settings).await?;
-        let metrics = Arc::new(Metrics::new());
         let access_log = AccessLog::start(&settings.access_log, settings.access_log_format)?;
         let router = Router::new(
             table,
@@ -118,8 +123,7 @@ impl Gateway {
         );
         let tls = settings.tls.as_ref().map(tls::acceptor).transpose()?;
 
-        let clients = TcpListener::bind(settings.listen)
-            .await
+        let clients = listener::bind(settings.listen, settings.reuse_port)
             .with_context(|| format!("cannot listen for clients on {}", settings.listen))?;
         let management = TcpListener::bind(settings.api_listen)
             .await

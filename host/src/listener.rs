@@ -10,6 +10,7 @@ use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper::{Method, Request, StatusCode};
 use hyper_util::rt::{TokioIo, TokioTimer};
+use socket2::{Domain, Protocol, Socket, Type};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpListener, TcpStream};
 use tokio_rustls::TlsAcceptor;
@@ -19,6 +20,25 @@ use crate::{handshake, probes};
 
 /// The smallest request-head buffer hyper accepts.
 const MIN_HEAD_BUFFER: usize = 8192;
+
+/// Pending connections the kernel queues before `accept`: enough for a burst
+/// of reconnecting clients after a node restarts.
+const BACKLOG: i32 = 4096;
+
+/// Binds the client listener; with `reuse_port`, other processes may bind the
+/// same address (SO_REUSEPORT) and the kernel spreads new connections across
+/// them, so one machine holds more connections than one process's file limit.
+pub fn bind(addr: SocketAddr, reuse_port: bool) -> std::io::Result<TcpListener> {
+    let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
+    socket.set_reuse_address(true)?;
+    if reuse_port {
+        socket.set_reuse_port(true)?;
+    }
+    socket.set_nonblocking(true)?;
+    socket.bind(&addr.into())?;
+    socket.listen(BACKLOG)?;
+    TcpListener::from_std(socket.into())
+}
 
 /// Accepts client connections until shutdown begins.
 pub async fn serve(listener: TcpListener, gateway: Arc<Gateway>, tls: Option<TlsAcceptor>) {

@@ -13,6 +13,8 @@
 //! | `wsgate_api_requests_total` | counter | `status` |
 //! | `wsgate_bytes_in_total` | counter | |
 //! | `wsgate_bytes_out_total` | counter | |
+//! | `wsgate_cluster_reachable` | gauge | (cluster mode: 1 while Redis answers heartbeats) |
+//! | `wsgate_cluster_deliveries_received_total` | counter | (cluster mode: requests from other nodes carried out here) |
 
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::encoding::text::encode;
@@ -63,6 +65,8 @@ pub struct Metrics {
     bytes_out: Counter,
     swaps: Family<RouteLabel, Counter>,
     refusals: Counter,
+    cluster_reachable: Gauge,
+    cluster_deliveries: Counter,
 }
 
 impl Default for Metrics {
@@ -91,6 +95,8 @@ impl Metrics {
             bytes_out: Counter::default(),
             swaps: Family::default(),
             refusals: Counter::default(),
+            cluster_reachable: Gauge::default(),
+            cluster_deliveries: Counter::default(),
         };
         let registry = &mut metrics.registry;
         registry.register(
@@ -154,7 +160,27 @@ impl Metrics {
             "Message payload bytes written to clients",
             metrics.bytes_out.clone(),
         );
+        registry.register(
+            "cluster_reachable",
+            "Cluster mode: 1 while Redis answers this node's heartbeats, else 0",
+            metrics.cluster_reachable.clone(),
+        );
+        registry.register(
+            "cluster_deliveries_received",
+            "Cluster mode: sends, closes and group changes from other nodes carried out here",
+            metrics.cluster_deliveries.clone(),
+        );
         metrics
+    }
+
+    /// Records whether Redis answered the last cluster heartbeat.
+    pub fn cluster_reachable(&self, reachable: bool) {
+        self.cluster_reachable.set(i64::from(reachable));
+    }
+
+    /// Counts one delivery from another node.
+    pub fn cluster_delivery(&self) {
+        self.cluster_deliveries.inc();
     }
 
     /// Counts a hot-swap change of `route`'s component.

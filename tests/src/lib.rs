@@ -6,6 +6,7 @@
 
 pub mod backend;
 pub mod http;
+pub mod redis;
 
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;

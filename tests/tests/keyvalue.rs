@@ -1,6 +1,7 @@
 //! The key-value store through `wasi:keyvalue`: every operation from a
 //! handler, buckets isolated by name, shared between routes, restricted per
-//! route, and the embedded store surviving a restart.
+//! route, the embedded store keeping every write through a kill, and the
+//! Redis store shared by two gateways and recovering from a Redis restart.
 
 use serde_json::{Value, json};
 use wsgate_tests::{Client, Gateway, GatewayBuilder, WAIT};
@@ -255,4 +256,132 @@ async fn the_embedded_store_keeps_every_acknowledged_write_through_a_kill() {
         .args(&["--data-dir", &data_dir])
         .start_and_fail();
     assert!(error.contains("in use by another process"), "{error}");
+}
+
+#[tokio::test]
+async fn the_redis_store_is_shared_by_gateways_and_survives_a_redis_restart() {
+    let mut redis = wsgate_tests::redis::Redis::start();
+    let url = redis.url();
+    let start = || probe_with_kv("").args(&["--kv", &url]).start();
+    let (a, b) = (start(), start());
+    let mut on_a = a.connect("/").await;
+    let mut on_b = b.connect("/").await;
+
+    kv(
+        &mut on_a,
+        json!({"op": "set", "bucket": "shared", "key": "k", "value": "from a"}),
+    )
+    .await;
+    assert_eq!(
+        kv(
+            &mut on_b,
+            json!({"op": "get", "bucket": "shared", "key": "k"})
+        )
+        .await,
+        json!({"ok": "from a"}),
+        "a write on one gateway is read on the other"
+    );
+    kv(
+        &mut on_b,
+        json!({"op": "setmany", "bucket": "shared", "pairs": [["x", "1"], ["y", "2"]]}),
+    )
+    .await;
+    assert_eq!(
+        kv(
+            &mut on_a,
+            json!({"op": "getmany", "bucket": "shared", "keys": ["x", "nope", "y"]})
+        )
+        .await,
+        json!({"ok": ["1", null, "2"]})
+    );
+    assert_eq!(
+        kv(&mut on_a, json!({"op": "keys", "bucket": "shared"})).await,
+        json!({"ok": ["k", "x", "y"]})
+    );
+    for _ in 0..3 {
+        kv(
+            &mut on_a,
+            json!({"op": "incr", "bucket": "shared", "key": "n", "delta": 2}),
+        )
+        .await;
+        kv(
+            &mut on_b,
+            json!({"op": "incr", "bucket": "shared", "key": "n", "delta": 1}),
+        )
+        .await;
+    }
+    assert_eq!(
+        kv(
+            &mut on_a,
+            json!({"op": "get", "bucket": "shared", "key": "n"})
+        )
+        .await,
+        json!({"ok": "9"})
+    );
+    let not_a_number = kv(
+        &mut on_a,
+        json!({"op": "incr", "bucket": "shared", "key": "k", "delta": 1}),
+    )
+    .await;
+    assert!(
+        not_a_number["message"]
+            .as_str()
+            .unwrap()
+            .contains("not a decimal number"),
+        "{not_a_number}"
+    );
+    kv(
+        &mut on_b,
+        json!({"op": "deletemany", "bucket": "shared", "keys": ["x", "y"]}),
+    )
+    .await;
+    assert_eq!(
+        kv(
+            &mut on_a,
+            json!({"op": "exists", "bucket": "shared", "key": "x"})
+        )
+        .await,
+        json!({"ok": false})
+    );
+
+    // Redis gone: operations fail with a reason, the connection stays.
+    redis.stop();
+    let failed = kv(
+        &mut on_a,
+        json!({"op": "get", "bucket": "shared", "key": "k"}),
+    )
+    .await;
+    assert_eq!(failed["error"], "other", "{failed}");
+    assert!(
+        failed["message"]
+            .as_str()
+            .unwrap()
+            .contains("Redis key-value store"),
+        "{failed}"
+    );
+    redis.restart();
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        let answer = kv(
+            &mut on_a,
+            json!({"op": "set", "bucket": "shared", "key": "back", "value": "yes"}),
+        )
+        .await;
+        if answer == json!({"ok": null}) {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the store did not come back: {answer}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    assert_eq!(
+        kv(
+            &mut on_b,
+            json!({"op": "get", "bucket": "shared", "key": "back"})
+        )
+        .await,
+        json!({"ok": "yes"})
+    );
 }

@@ -8,7 +8,8 @@
 //! - `test`: build everything and run the whole test suite (formatting, lints,
 //!   unit tests and end-to-end tests against the real binary), after
 //!   installing the Python tools some tests drive the gateway with (boto3,
-//!   schemathesis) into a virtual environment under `target/python`;
+//!   schemathesis) into a virtual environment under `target/python`, and
+//!   `redis-server` (with apt-get, if missing) for the cluster tests;
 //! - `demo`: build the plugins and run the gateway with the chat example;
 //! - `bench`: build the plugins, the gateway and the benchmark suite in
 //!   release mode and run the suite (see `BENCHMARKS.md`); arguments after
@@ -107,6 +108,7 @@ fn test(root: &Path) -> anyhow::Result<()> {
     ]))?;
     run(cargo(root).args(["build", "-p", "wsgate", "--bins"]))?;
     let python = python_env(root)?;
+    toolchains::redis_server()?;
     run(cargo(root).args(["test"]).env("WSGATE_TEST_PYTHON", python))
 }
 
@@ -136,6 +138,7 @@ fn demo(root: &Path) -> anyhow::Result<()> {
 fn bench(root: &Path, args: impl Iterator<Item = String>) -> anyhow::Result<()> {
     plugins(root)?;
     run(cargo(root).args(["build", "--release", "-p", "wsgate", "-p", "wsgate-bench"]))?;
+    toolchains::redis_server()?;
     let suite = target_dir(root).join("release").join("wsgate-bench");
     run(Command::new(suite).arg("run").args(args))
 }

@@ -9,7 +9,8 @@
 //!
 //! Each install records the pins it was made from and is skipped while they
 //! are unchanged, so only the first run (or a version bump) pays for it.
-//! [`python_venv`] also makes the test suite's Python environment.
+//! [`python_venv`] also makes the test suite's Python environment, and
+//! [`redis_server`] installs the Redis server the cluster tests start.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -116,6 +117,39 @@ pub fn python_venv(venv: &Path, requirements: &Path) -> anyhow::Result<()> {
         ])
         .arg(requirements))?;
     stamp(venv, requirements)
+}
+
+/// Installs `redis-server` from the distribution's packages (`apt-get`) when
+/// it is not on `PATH`: the cluster tests start real Redis servers.
+pub fn redis_server() -> anyhow::Result<()> {
+    if on_path("redis-server") {
+        return Ok(());
+    }
+    println!("installing redis-server with apt-get (for the cluster tests)");
+    let install = || {
+        run(Command::new("apt-get")
+            .args([
+                "install",
+                "-y",
+                "-qq",
+                "--no-install-recommends",
+                "redis-server",
+            ])
+            .env("DEBIAN_FRONTEND", "noninteractive"))
+    };
+    // A fresh machine has no package lists yet.
+    if install().is_err() {
+        run(Command::new("apt-get").args(["update", "-qq"]))?;
+        install().context(
+            "redis-server is needed by the cluster tests; install it with apt-get as root",
+        )?;
+    }
+    Ok(())
+}
+
+fn on_path(program: &str) -> bool {
+    std::env::var_os("PATH")
+        .is_some_and(|path| std::env::split_paths(&path).any(|dir| dir.join(program).is_file()))
 }
 
 fn is_current(install: &Path, pins: &Path) -> anyhow::Result<bool> {

@@ -6,8 +6,11 @@
 //! - [`handler`]: per-event handler overhead, in process;
 //! - [`idle`]: resident memory per idle connection;
 //! - [`fanout`]: one message to every member of a 10k group;
-//! - [`startup`]: start-up time with 10 plugins.
+//! - [`startup`]: start-up time with 10 plugins;
+//! - [`cluster`]: cross-node vs same-node send latency, and connections held
+//!   by three `--reuse-port` processes sharing one port.
 
+pub mod cluster;
 pub mod echo;
 pub mod fanout;
 pub mod handler;
@@ -39,17 +42,20 @@ pub enum Scenario {
     Fanout,
     /// Start-up time with 10 plugins.
     Startup,
+    /// Cluster mode: cross-node send latency and a 3-process connection hold.
+    Cluster,
 }
 
 impl Scenario {
     /// Every scenario, in the order of the issue.
-    pub const ALL: [Scenario; 6] = [
+    pub const ALL: [Scenario; 7] = [
         Scenario::Echo,
         Scenario::Routing,
         Scenario::Handler,
         Scenario::Idle,
         Scenario::Fanout,
         Scenario::Startup,
+        Scenario::Cluster,
     ];
 }
 
@@ -89,6 +95,7 @@ impl Bench {
             Scenario::Idle => idle::run(self).await,
             Scenario::Fanout => fanout::run(self).await,
             Scenario::Startup => startup::run(self).await,
+            Scenario::Cluster => cluster::run(self).await,
         }
     }
 

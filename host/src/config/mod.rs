@@ -13,9 +13,11 @@ use anyhow::{Context, bail};
 use serde::Deserialize;
 
 use crate::access_log::{AccessLogFormat, AccessLogTarget};
+use crate::connection::random_token;
 use crate::keyvalue::KvBackend;
 use crate::management::Credentials;
 use crate::plugins::Sandbox;
+use crate::registry::ClusterSettings;
 use crate::router::RouteSelection;
 
 mod routes;
@@ -164,7 +166,8 @@ pub struct Options {
     pub drain_timeout: Option<Duration>,
 
     /// The key-value store handlers reach through wasi:keyvalue: `embedded` (a
-    /// durable database in --data-dir) or a redis:// URL [default: embedded].
+    /// durable database in --data-dir) or a redis:// URL [default: the
+    /// --cluster Redis in a cluster, else embedded].
     #[arg(long, env = "WSGATE_KV", value_name = "STORE")]
     pub kv: Option<KvBackend>,
 
@@ -232,6 +235,32 @@ pub struct Options {
     /// Access log line format [default: json].
     #[arg(long, env = "WSGATE_ACCESS_LOG_FORMAT", value_name = "FORMAT")]
     pub access_log_format: Option<AccessLogFormat>,
+
+    /// Join a cluster through this Redis server (`redis://host:port/`): every node
+    /// reaches every connection [default: none, a single node].
+    #[arg(long, env = "WSGATE_CLUSTER", value_name = "REDIS_URL")]
+    pub cluster: Option<String>,
+
+    /// This node's id in the cluster, unique among nodes [default: hostname-random].
+    #[arg(long, env = "WSGATE_NODE_ID", value_name = "ID")]
+    pub node_id: Option<String>,
+
+    /// How often a cluster node renews its heartbeat in Redis [default: 2s].
+    #[arg(long, env = "WSGATE_HEARTBEAT_INTERVAL", value_name = "DURATION", value_parser = humantime::parse_duration)]
+    #[serde(default, with = "humantime_serde")]
+    pub heartbeat_interval: Option<Duration>,
+
+    /// How long after its last heartbeat a node counts as dead and its connections as
+    /// gone [default: 10s].
+    #[arg(long, env = "WSGATE_NODE_EXPIRY", value_name = "DURATION", value_parser = humantime::parse_duration)]
+    #[serde(default, with = "humantime_serde")]
+    pub node_expiry: Option<Duration>,
+
+    /// Share the client port with other processes (SO_REUSEPORT): the kernel spreads new
+    /// connections across them. In wsgate.toml: `reuse_port = true`.
+    #[arg(long, env = "WSGATE_REUSE_PORT")]
+    #[serde(default)]
+    pub reuse_port: bool,
 }
 
 /// What one connection may do and how long it may live.
@@ -324,6 +353,10 @@ pub struct Settings {
     pub access_log: AccessLogTarget,
     /// How access log lines are written.
     pub access_log_format: AccessLogFormat,
+    /// The cluster to join, if any.
+    pub cluster: Option<ClusterSettings>,
+    /// Whether the client port is shared with other processes (SO_REUSEPORT).
+    pub reuse_port: bool,
 }
 
 impl Settings {
@@ -386,6 +419,24 @@ impl Settings {
             (None, Some(dir)) => base.unwrap_or_default().join(dir),
             (None, None) => default_data_dir(),
         };
+        let cluster = match given.cluster.or(file.cluster) {
+            Some(redis_url) => Some(ClusterSettings {
+                redis_url,
+                node_id: given
+                    .node_id
+                    .or(file.node_id)
+                    .unwrap_or_else(default_node_id),
+                heartbeat_interval: pick!(heartbeat_interval, Duration::from_secs(2)),
+                node_expiry: pick!(node_expiry, Duration::from_secs(10)),
+            }),
+            None => None,
+        };
+        if let Some(cluster) = &cluster
+            && cluster.node_expiry <= cluster.heartbeat_interval
+        {
+            bail!("node_expiry must be longer than heartbeat_interval, or live nodes expire");
+        }
+        let reuse_port = given.reuse_port || file.reuse_port;
         let cache_dir = given
             .cache_dir
             .or(file.cache_dir)
@@ -396,7 +447,11 @@ impl Settings {
             routes,
             watch,
             cache_dir,
-            kv: pick!(kv, KvBackend::Embedded),
+            // In a cluster, handlers share their state through its Redis.
+            kv: given.kv.or(file.kv).unwrap_or_else(|| match &cluster {
+                Some(cluster) => KvBackend::Redis(cluster.redis_url.clone()),
+                None => KvBackend::Embedded,
+            }),
             data_dir,
             listen: pick!(listen, default_addr(DEFAULT_LISTEN)),
             api_listen: pick!(api_listen, default_addr(DEFAULT_API_LISTEN)),
@@ -433,6 +488,8 @@ impl Settings {
             api_credentials,
             access_log: pick!(access_log, AccessLogTarget::default()),
             access_log_format: pick!(access_log_format, AccessLogFormat::default()),
+            cluster,
+            reuse_port,
         })
     }
 }
@@ -464,6 +521,18 @@ impl Settings {
 /// without a home directory.
 fn default_data_dir() -> PathBuf {
     dirs::data_dir().map_or_else(|| PathBuf::from("wsgate-data"), |dir| dir.join("wsgate"))
+}
+
+/// The host's name (a pod's name in Kubernetes) and a random suffix, so that
+/// a restarted process is a new node.
+fn default_node_id() -> String {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .map(|name| name.trim().to_owned())
+        .filter(|name| !name.is_empty())
+        .unwrap_or_else(|| "wsgate".to_owned());
+    format!("{host}-{}", random_token::<4>())
 }
 
 /// `$XDG_CACHE_HOME/wsgate`, or `~/.cache/wsgate`.
@@ -526,6 +595,37 @@ mod tests {
             Some("chat.wasm")
         );
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn cluster_options_come_from_the_file_with_defaults() {
+        let file: ConfigFile =
+            "cluster = \"redis://127.0.0.1:6379/\"\nheartbeat_interval = \"500ms\"\nreuse_port = true\n"
+                .parse()
+                .unwrap();
+        assert_eq!(
+            file.options.heartbeat_interval,
+            Some(Duration::from_millis(500))
+        );
+        assert!(file.options.reuse_port);
+        let given = Options {
+            plugins: Some(PathBuf::from("/nonexistent")),
+            cluster: Some("redis://redis:6379/".into()),
+            node_id: Some("a".into()),
+            ..Options::default()
+        };
+        let cluster = Settings::resolve(given, None).unwrap().cluster.unwrap();
+        assert_eq!(cluster.node_id, "a");
+        assert_eq!(cluster.heartbeat_interval, Duration::from_secs(2));
+        assert_eq!(cluster.node_expiry, Duration::from_secs(10));
+        let too_short = Options {
+            plugins: Some(PathBuf::from("/nonexistent")),
+            cluster: Some("redis://redis:6379/".into()),
+            node_expiry: Some(Duration::from_secs(1)),
+            ..Options::default()
+        };
+        let error = Settings::resolve(too_short, None).unwrap_err().to_string();
+        assert!(error.contains("node_expiry"), "{error}");
     }
 
     #[test]

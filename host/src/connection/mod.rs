@@ -176,6 +176,11 @@ impl Connection {
             .retain(|g| g != group);
     }
 
+    /// The groups the connection is in now.
+    pub fn groups(&self) -> Vec<String> {
+        self.groups.lock().expect("groups lock").clone()
+    }
+
     /// Takes the list of groups the connection is in, on disconnect.
     pub fn take_groups(&self) -> Vec<String> {
         std::mem::take(&mut *self.groups.lock().expect("groups lock"))

@@ -108,7 +108,7 @@ pub async fn open(backend: &KvBackend, data_dir: &Path) -> anyhow::Result<Arc<dy
                 .context("opening the key-value store")??;
             Arc::new(store)
         }
-        KvBackend::Redis(url) => Arc::new(redis::RedisStore::connect(url).await?),
+        KvBackend::Redis(url) => Arc::new(redis::RedisStore::new(url)?),
     })
 }
 

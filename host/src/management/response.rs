@@ -112,6 +112,10 @@ impl From<SendError> for ApiError {
                 (StatusCode::PAYLOAD_TOO_LARGE, "PayloadTooLargeException")
             }
             SendError::Throttled => (StatusCode::TOO_MANY_REQUESTS, "LimitExceededException"),
+            SendError::Unavailable => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "ServiceUnavailableException",
+            ),
         };
         Self::new(status, error_type, error.to_string())
     }
@@ -152,6 +156,7 @@ mod tests {
             (SendError::Gone, 410, "GoneException"),
             (SendError::PayloadTooLarge, 413, "PayloadTooLargeException"),
             (SendError::Throttled, 429, "LimitExceededException"),
+            (SendError::Unavailable, 503, "ServiceUnavailableException"),
         ] {
             let response = ApiError::from(error).into_response();
             assert_eq!(response.status().as_u16(), status);

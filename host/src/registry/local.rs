@@ -37,6 +37,22 @@ impl LocalRegistry {
         }
     }
 
+    /// The connection with this id if this process holds it, even while it
+    /// is closing.
+    pub fn lookup(&self, id: &ConnectionId) -> Option<Arc<Connection>> {
+        self.connections
+            .get(id)
+            .map(|entry| Arc::clone(entry.value()))
+    }
+
+    /// Every connection this process holds now.
+    pub fn snapshot(&self) -> Vec<Arc<Connection>> {
+        self.connections
+            .iter()
+            .map(|entry| Arc::clone(entry.value()))
+            .collect()
+    }
+
     fn get(&self, id: &ConnectionId) -> Result<Arc<Connection>, SendError> {
         self.connections
             .get(id)

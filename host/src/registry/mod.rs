@@ -3,9 +3,11 @@
 //!
 //! Every send, close or group operation, whether from a handler or the
 //! management API, goes through a [`Registry`]. The embedded [`LocalRegistry`]
-//! holds this process's connections; a clustered registry can implement the
-//! same trait without routing or the host imports changing.
+//! holds this process's connections; the [`ClusterRegistry`] wraps it and
+//! reaches the connections of other gateway processes through Redis, without
+//! routing, the host imports or the management API changing.
 
+mod cluster;
 mod local;
 
 use std::sync::Arc;
@@ -13,6 +15,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use tokio_tungstenite::tungstenite::Message;
 
+pub use cluster::{ClusterRegistry, ClusterSettings};
 pub use local::LocalRegistry;
 
 use crate::connection::{Connection, ConnectionId};
@@ -31,6 +34,10 @@ pub enum SendError {
     /// The connection's outbound queue is full.
     #[error("the connection's outbound queue is full")]
     Throttled,
+    /// The connection may live on another node, which cannot be reached now
+    /// (Redis is down, or that node is not listening).
+    #[error("the cluster cannot be reached: the connection's node is unknown or not listening")]
+    Unavailable,
 }
 
 /// What the registry knows about a live connection.

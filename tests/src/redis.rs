@@ -1,0 +1,92 @@
+//! A real Redis server for the cluster tests: `redis-server` (installed by
+//! `cargo xtask test`) on a free loopback port, without persistence, in a
+//! temporary directory; killed when dropped. It can be stopped and started
+//! again on the same port, to test the loss of Redis.
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::WAIT;
+
+/// A running (or stopped) `redis-server`.
+pub struct Redis {
+    addr: SocketAddr,
+    dir: tempfile::TempDir,
+    child: Option<Child>,
+}
+
+impl Redis {
+    /// Starts a server on a free loopback port and waits until it answers.
+    pub fn start() -> Redis {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .and_then(|listener| listener.local_addr())
+            .expect("find a free port")
+            .port();
+        let mut redis = Redis {
+            addr: SocketAddr::from(([127, 0, 0, 1], port)),
+            dir: tempfile::tempdir().expect("a directory for redis"),
+            child: None,
+        };
+        redis.restart();
+        redis
+    }
+
+    /// The `redis://` URL gateways join the cluster with.
+    pub fn url(&self) -> String {
+        format!("redis://{}/", self.addr)
+    }
+
+    /// Kills the server (its data is lost, as persistence is off).
+    pub fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Starts the server again on the same port and waits until it answers.
+    pub fn restart(&mut self) {
+        self.stop();
+        let child = Command::new("redis-server")
+            .args(["--port", &self.addr.port().to_string()])
+            .args(["--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+            .arg("--dir")
+            .arg(self.dir.path())
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start redis-server (installed by `cargo xtask test`)");
+        self.child = Some(child);
+        let deadline = Instant::now() + WAIT;
+        while !self.answers() {
+            assert!(Instant::now() < deadline, "redis-server did not start");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Runs one command given in Redis's inline form (`DBSIZE`) and returns
+    /// the raw reply.
+    pub fn command(&self, inline: &str) -> String {
+        let mut stream = TcpStream::connect(self.addr).expect("connect to redis");
+        stream.set_read_timeout(Some(WAIT)).unwrap();
+        stream
+            .write_all(format!("{inline}\r\n").as_bytes())
+            .expect("write to redis");
+        let mut reply = vec![0u8; 64 * 1024];
+        let read = stream.read(&mut reply).expect("read from redis");
+        String::from_utf8_lossy(&reply[..read]).into_owned()
+    }
+
+    fn answers(&self) -> bool {
+        TcpStream::connect(self.addr).is_ok() && self.command("PING").starts_with("+PONG")
+    }
+}
+
+impl Drop for Redis {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
