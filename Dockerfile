@@ -28,8 +28,11 @@ RUN useradd --system --uid 10001 --home-dir /var/lib/wsgate --create-home wsgate
 COPY --from=build /out/wsgate /usr/local/bin/wsgate
 COPY --from=build /out/plugins /usr/share/wsgate/plugins
 USER wsgate
-# Compiled components are cached here, so a restart skips compiling.
+# Compiled components are cached here, so a restart skips compiling; the
+# embedded key-value store lives in data (mount a volume to keep it; in a
+# cluster the store is the cluster's Redis instead).
 ENV WSGATE_CACHE_DIR=/var/lib/wsgate/cache \
+    WSGATE_DATA_DIR=/var/lib/wsgate/data \
     WSGATE_LISTEN=0.0.0.0:8080 \
     WSGATE_PLUGINS=/usr/share/wsgate/plugins/chat
 # 8080: WebSocket clients, GET /health and GET /ready; 8081: the management API.
