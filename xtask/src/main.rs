@@ -106,7 +106,9 @@ fn test(root: &Path) -> anyhow::Result<()> {
         "-D",
         "warnings",
     ]))?;
-    run(cargo(root).args(["build", "-p", "wsgate", "--bins"]))?;
+    // The default members, so the dependencies are built with the same
+    // features `cargo test` unifies and are compiled once, not twice.
+    run(cargo(root).args(["build"]))?;
     let python = python_env(root)?;
     toolchains::redis_server()?;
     run(cargo(root).args(["test"]).env("WSGATE_TEST_PYTHON", python))
