@@ -132,6 +132,7 @@ pub struct GatewayBuilder {
     env: Vec<(String, String)>,
     api_token: Option<String>,
     api_listen: String,
+    listen: String,
 }
 
 impl Default for GatewayBuilder {
@@ -150,6 +151,7 @@ impl GatewayBuilder {
             env: Vec::new(),
             api_token: None,
             api_listen: "127.0.0.1:0".to_owned(),
+            listen: "127.0.0.1:0".to_owned(),
         }
     }
 
@@ -192,6 +194,12 @@ impl GatewayBuilder {
         self
     }
 
+    /// Binds the client listener to `addr` instead of a free loopback port.
+    pub fn listen(mut self, addr: &str) -> Self {
+        self.listen = addr.to_owned();
+        self
+    }
+
     /// Binds the management listener to `addr` instead of a free loopback port.
     pub fn api_listen(mut self, addr: &str) -> Self {
         self.api_listen = addr.to_owned();
@@ -215,7 +223,7 @@ impl GatewayBuilder {
             .arg("serve")
             .arg("--plugins")
             .arg(self.dir.path())
-            .args(["--listen", "127.0.0.1:0", "--api-listen", &self.api_listen])
+            .args(["--listen", &self.listen, "--api-listen", &self.api_listen])
             .args(&self.args)
             .env("WSGATE_LOG", "info,wsgate=debug")
             // Each gateway its own key-value store (a flag overrides it).
