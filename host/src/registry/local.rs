@@ -53,6 +53,38 @@ impl LocalRegistry {
             .collect()
     }
 
+    /// Queues `message` for `connection`, one this process holds (found with
+    /// [`Self::lookup`]), as [`Registry::send`] does.
+    pub fn send_to(&self, connection: &Connection, message: Message) -> Result<(), SendError> {
+        self.check_size(&message)?;
+        open(connection)?.send(message)
+    }
+
+    /// Closes `connection`, one this process holds, as [`Registry::close`] does.
+    pub fn close_held(
+        connection: &Connection,
+        code: u16,
+        reason: &str,
+        initiator: CloseInitiator,
+    ) -> Result<(), SendError> {
+        open(connection)?.close(code, reason, initiator);
+        Ok(())
+    }
+
+    /// What is known about `connection`, one this process holds, as
+    /// [`Registry::info`] says it.
+    pub fn info_of(connection: &Connection) -> Result<ConnectionInfo, SendError> {
+        let connection = open(connection)?;
+        Ok(ConnectionInfo {
+            id: connection.id().clone(),
+            connected_at: connection.connected_at(),
+            last_active_at: connection.last_active_at(),
+            source_ip: connection.peer().source_ip.clone(),
+            user_agent: connection.peer().user_agent.clone(),
+            context: connection.context().to_vec(),
+        })
+    }
+
     fn get(&self, id: &ConnectionId) -> Result<Arc<Connection>, SendError> {
         self.connections
             .get(id)
@@ -76,6 +108,14 @@ impl LocalRegistry {
                 tracing::debug!(connection = %connection.id(), %error, "fan-out skipped a connection");
             }
         }
+    }
+}
+
+/// `connection`, unless it is closing (then gone for senders).
+fn open(connection: &Connection) -> Result<&Connection, SendError> {
+    match connection.close_state().is_requested() {
+        true => Err(SendError::Gone),
+        false => Ok(connection),
     }
 }
 
@@ -124,14 +164,7 @@ impl Registry for LocalRegistry {
 
     async fn info(&self, id: &ConnectionId) -> Result<ConnectionInfo, SendError> {
         let connection = self.get(id)?;
-        Ok(ConnectionInfo {
-            id: id.clone(),
-            connected_at: connection.connected_at(),
-            last_active_at: connection.last_active_at(),
-            source_ip: connection.peer().source_ip.clone(),
-            user_agent: connection.peer().user_agent.clone(),
-            context: connection.context().to_vec(),
-        })
+        Self::info_of(&connection)
     }
 
     async fn join(&self, group: &str, id: &ConnectionId) -> Result<(), SendError> {

@@ -287,8 +287,8 @@ impl Registry for ClusterRegistry {
     }
 
     async fn send(&self, id: &ConnectionId, message: Message) -> Result<(), SendError> {
-        if self.local.lookup(id).is_some() {
-            return self.local.send(id, message).await;
+        if let Some(connection) = self.local.lookup(id) {
+            return self.local.send_to(&connection, message);
         }
         let frame = self.check_size(&message)?;
         let id_text = id.to_string();
@@ -302,8 +302,8 @@ impl Registry for ClusterRegistry {
         reason: &str,
         initiator: CloseInitiator,
     ) -> Result<(), SendError> {
-        if self.local.lookup(id).is_some() {
-            return self.local.close(id, code, reason, initiator).await;
+        if let Some(connection) = self.local.lookup(id) {
+            return LocalRegistry::close_held(&connection, code, reason, initiator);
         }
         let delivery = Delivery::Close {
             id: id.to_string(),
@@ -319,8 +319,8 @@ impl Registry for ClusterRegistry {
     }
 
     async fn info(&self, id: &ConnectionId) -> Result<ConnectionInfo, SendError> {
-        if self.local.lookup(id).is_some() {
-            return self.local.info(id).await;
+        if let Some(connection) = self.local.lookup(id) {
+            return LocalRegistry::info_of(&connection);
         }
         let mut info = keys::eval(keys::INFO, &[&keys::connection(id)]);
         info.arg(keys::NODE_PREFIX);
