@@ -16,7 +16,7 @@ use wasmtime_wasi_http::{
 
 use crate::plugins::HostState;
 use crate::plugins::LogTags;
-use crate::plugins::grants::{HttpPolicy, RouteGrants};
+use crate::plugins::grants::RouteGrants;
 
 /// The policy for one handler instance's requests: its current route's.
 pub struct OutboundHttp {
@@ -52,24 +52,25 @@ impl WasiHttpHooks for OutboundHttp {
         options: Option<RequestOptions>,
         _: Box<dyn Future<Output = Result<(), Error>> + Send>,
     ) -> Box<dyn Future<Output = SendResult> + Send> {
-        let policy = self.grants.http().clone();
-        if !policy.allows(request.uri()) {
+        if !self.grants.http().allows(request.uri()) {
             let host = request.uri().authority().map_or("", |a| a.as_str());
             self.tags.warn(&format!(
                 "outbound HTTP request to `{host}` denied: not in the route's http.allowed_hosts"
             ));
             return Box::new(async { Err(Error::HttpRequestDenied) });
         }
-        Box::new(send(request, options.unwrap_or_default(), policy))
+        let grants = Arc::clone(&self.grants);
+        Box::new(send(request, options.unwrap_or_default(), grants))
     }
 }
 
-/// Sends `request` with the guest's `options` capped by the route's `policy`.
+/// Sends `request` with the guest's `options` capped by the route's HTTP policy.
 async fn send(
     request: http::Request<WasiBody>,
     options: RequestOptions,
-    policy: HttpPolicy,
+    grants: Arc<RouteGrants>,
 ) -> SendResult {
+    let policy = grants.http();
     let cap =
         |asked: Option<Duration>| Some(asked.map_or(policy.timeout, |t| t.min(policy.timeout)));
     let options = RequestOptions {

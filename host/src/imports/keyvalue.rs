@@ -19,13 +19,13 @@ impl HostState {
     fn bucket(
         &self,
         bucket: &Resource<OpenBucket>,
-    ) -> Result<(&dyn KeyValueStore, String), store::Error> {
+    ) -> Result<(&dyn KeyValueStore, &str), store::Error> {
         let open = self
             .table_ref()
             .get(bucket)
             .map_err(|error| store::Error::Other(format!("invalid bucket handle: {error}")))?;
         let store = self.key_value().ok_or(store::Error::NoSuchStore)?;
-        Ok((store, open.name.clone()))
+        Ok((store, &open.name))
     }
 }
 
@@ -60,7 +60,7 @@ impl store::HostBucket for HostState {
         key: String,
     ) -> Result<Option<Vec<u8>>, store::Error> {
         let (store, name) = self.bucket(&bucket)?;
-        Ok(store.get(&name, &key).await?)
+        Ok(store.get(name, &key).await?)
     }
 
     async fn set(
@@ -70,7 +70,7 @@ impl store::HostBucket for HostState {
         value: Vec<u8>,
     ) -> Result<(), store::Error> {
         let (store, name) = self.bucket(&bucket)?;
-        Ok(store.set(&name, &key, value).await?)
+        Ok(store.set(name, &key, value).await?)
     }
 
     async fn delete(
@@ -79,7 +79,7 @@ impl store::HostBucket for HostState {
         key: String,
     ) -> Result<(), store::Error> {
         let (store, name) = self.bucket(&bucket)?;
-        Ok(store.delete(&name, &key).await?)
+        Ok(store.delete(name, &key).await?)
     }
 
     async fn exists(
@@ -88,7 +88,7 @@ impl store::HostBucket for HostState {
         key: String,
     ) -> Result<bool, store::Error> {
         let (store, name) = self.bucket(&bucket)?;
-        Ok(store.exists(&name, &key).await?)
+        Ok(store.exists(name, &key).await?)
     }
 
     async fn list_keys(
@@ -97,7 +97,7 @@ impl store::HostBucket for HostState {
         cursor: Option<u64>,
     ) -> Result<store::KeyResponse, store::Error> {
         let (store, name) = self.bucket(&bucket)?;
-        let (keys, cursor) = store.list_keys(&name, cursor).await?;
+        let (keys, cursor) = store.list_keys(name, cursor).await?;
         Ok(store::KeyResponse { keys, cursor })
     }
 
@@ -115,7 +115,7 @@ impl atomics::Host for HostState {
         delta: u64,
     ) -> Result<u64, store::Error> {
         let (store, name) = self.bucket(&bucket)?;
-        Ok(store.increment(&name, &key, delta).await?)
+        Ok(store.increment(name, &key, delta).await?)
     }
 }
 
@@ -126,7 +126,7 @@ impl batch::Host for HostState {
         keys: Vec<String>,
     ) -> Result<Vec<Option<(String, Vec<u8>)>>, store::Error> {
         let (store, name) = self.bucket(&bucket)?;
-        Ok(store.get_many(&name, keys).await?)
+        Ok(store.get_many(name, keys).await?)
     }
 
     async fn set_many(
@@ -135,7 +135,7 @@ impl batch::Host for HostState {
         key_values: Vec<(String, Vec<u8>)>,
     ) -> Result<(), store::Error> {
         let (store, name) = self.bucket(&bucket)?;
-        Ok(store.set_many(&name, key_values).await?)
+        Ok(store.set_many(name, key_values).await?)
     }
 
     async fn delete_many(
@@ -144,6 +144,6 @@ impl batch::Host for HostState {
         keys: Vec<String>,
     ) -> Result<(), store::Error> {
         let (store, name) = self.bucket(&bucket)?;
-        Ok(store.delete_many(&name, keys).await?)
+        Ok(store.delete_many(name, keys).await?)
     }
 }

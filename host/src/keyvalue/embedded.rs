@@ -142,7 +142,12 @@ impl KeyValueStore for EmbeddedStore {
     }
 
     async fn exists(&self, bucket: &str, key: &str) -> Result<bool, KvError> {
-        Ok(self.get(bucket, key).await?.is_some())
+        let key = key.to_owned();
+        self.read(bucket, move |table| match table {
+            Some(table) => Ok(table.get(key.as_str()).map_err(backend)?.is_some()),
+            None => Ok(false),
+        })
+        .await
     }
 
     async fn list_keys(&self, bucket: &str, cursor: Option<u64>) -> Result<KeyPage, KvError> {

@@ -47,20 +47,19 @@ impl RedisStore {
 
     /// Runs `command` on the connection; once more if the connection had
     /// broken and running it again cannot apply it twice (`repeatable`).
-    async fn run<T, F, Fut>(&self, repeatable: bool, command: F) -> Result<T, KvError>
+    async fn run<T, F, Fut>(&self, repeatable: bool, command: F) -> RedisResult<T>
     where
         F: Fn(ConnectionManager) -> Fut,
         Fut: Future<Output = RedisResult<T>>,
     {
-        match command(self.connection().await.map_err(backend)?).await {
+        match command(self.connection().await?).await {
             Err(error)
                 if error.is_connection_refusal()
                     || (repeatable && (error.is_connection_dropped() || error.is_io_error())) =>
             {
-                let connection = self.connection().await.map_err(backend)?;
-                command(connection).await.map_err(backend)
+                command(self.connection().await?).await
             }
-            outcome => outcome.map_err(backend),
+            outcome => outcome,
         }
     }
 }
@@ -80,6 +79,7 @@ impl KeyValueStore for RedisStore {
             redis.hget(hash(bucket), key).await
         })
         .await
+        .map_err(backend)
     }
 
     async fn set(&self, bucket: &str, key: &str, value: Vec<u8>) -> Result<(), KvError> {
@@ -88,6 +88,7 @@ impl KeyValueStore for RedisStore {
             redis.hset(hash(bucket), key, value).await
         })
         .await
+        .map_err(backend)
     }
 
     async fn delete(&self, bucket: &str, key: &str) -> Result<(), KvError> {
@@ -95,6 +96,7 @@ impl KeyValueStore for RedisStore {
             redis.hdel(hash(bucket), key).await
         })
         .await
+        .map_err(backend)
     }
 
     async fn exists(&self, bucket: &str, key: &str) -> Result<bool, KvError> {
@@ -102,6 +104,7 @@ impl KeyValueStore for RedisStore {
             redis.hexists(hash(bucket), key).await
         })
         .await
+        .map_err(backend)
     }
 
     async fn list_keys(&self, bucket: &str, cursor: Option<u64>) -> Result<KeyPage, KvError> {
@@ -115,7 +118,8 @@ impl KeyValueStore for RedisStore {
                     .query_async(&mut redis)
                     .await
             })
-            .await?;
+            .await
+            .map_err(backend)?;
         let keys = entries.into_iter().map(|(key, _)| key).collect();
         Ok((keys, (next != 0).then_some(next)))
     }
@@ -127,11 +131,9 @@ impl KeyValueStore for RedisStore {
                 redis.hincr(hash(bucket), key, delta).await
             })
             .await
-            .map_err(|error| match error {
-                KvError::Backend(message) if message.contains("not an integer") => {
-                    KvError::NotANumber(key.to_owned())
-                }
-                other => other,
+            .map_err(|error| match error.to_string().contains("not an integer") {
+                true => KvError::NotANumber(key.to_owned()),
+                false => backend(error),
             })?;
         u64::try_from(sum).map_err(|_| KvError::Overflow(key.to_owned()))
     }
@@ -153,7 +155,8 @@ impl KeyValueStore for RedisStore {
                     .query_async(&mut redis)
                     .await
             })
-            .await?;
+            .await
+            .map_err(backend)?;
         Ok(keys
             .into_iter()
             .zip(values)
@@ -170,6 +173,7 @@ impl KeyValueStore for RedisStore {
             redis.hset_multiple(hash(bucket), pairs).await
         })
         .await
+        .map_err(backend)
     }
 
     async fn delete_many(&self, bucket: &str, keys: Vec<String>) -> Result<(), KvError> {
@@ -181,5 +185,6 @@ impl KeyValueStore for RedisStore {
             redis.hdel(hash(bucket), keys).await
         })
         .await
+        .map_err(backend)
     }
 }
