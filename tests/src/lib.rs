@@ -450,6 +450,22 @@ impl Client {
         Self::handshake(request, Box::new(tcp)).await
     }
 
+    /// Connects with `request` expecting the gateway to refuse the upgrade:
+    /// the HTTP status and body it answered instead.
+    pub async fn refused(request: tungstenite::handshake::client::Request) -> (u16, String) {
+        match Self::try_connect(request).await {
+            Err(tungstenite::Error::Http(response)) => {
+                let body = response.body().as_deref().unwrap_or_default();
+                (
+                    response.status().as_u16(),
+                    String::from_utf8_lossy(body).into_owned(),
+                )
+            }
+            Err(other) => panic!("expected an HTTP refusal, got {other}"),
+            Ok(_) => panic!("the connection was accepted"),
+        }
+    }
+
     /// Connects over TLS (wss), trusting only `root` (a DER certificate).
     pub async fn connect_tls(url: &str, root: &[u8]) -> Result<Client, tungstenite::Error> {
         use tokio_rustls::rustls::{ClientConfig, RootCertStore, pki_types};

@@ -64,27 +64,25 @@ fn rs256(claims: &Value) -> String {
     encode(&Header::new(Algorithm::RS256), claims, &key).unwrap()
 }
 
-/// Connects with `token` in the `Authorization` header.
-async fn connect_with_header(gateway: &Gateway, token: &str) -> Result<Client, tungstenite::Error> {
+/// An upgrade request with `token` in the `Authorization` header.
+fn with_bearer(gateway: &Gateway, token: &str) -> tungstenite::handshake::client::Request {
     let mut request = gateway.url("/").into_client_request().unwrap();
     request
         .headers_mut()
         .insert("authorization", format!("Bearer {token}").parse().unwrap());
-    Client::try_connect(request).await
+    request
+}
+
+/// Connects with `token` in the `Authorization` header.
+async fn connect_with_header(gateway: &Gateway, token: &str) -> Result<Client, tungstenite::Error> {
+    Client::try_connect(with_bearer(gateway, token)).await
 }
 
 /// The status and JSON body of a refused upgrade.
-fn refusal(result: Result<Client, tungstenite::Error>) -> (u16, Value) {
-    match result {
-        Err(tungstenite::Error::Http(response)) => {
-            let body = response.body().as_deref().unwrap_or_default();
-            let body = serde_json::from_slice(body)
-                .unwrap_or_else(|_| panic!("a JSON body: {}", String::from_utf8_lossy(body)));
-            (response.status().as_u16(), body)
-        }
-        Err(other) => panic!("expected an HTTP refusal, got {other}"),
-        Ok(_) => panic!("the connection was accepted"),
-    }
+async fn refusal(request: tungstenite::handshake::client::Request) -> (u16, Value) {
+    let (status, body) = Client::refused(request).await;
+    let body = serde_json::from_str(&body).unwrap_or_else(|_| panic!("a JSON body: {body}"));
+    (status, body)
 }
 
 async fn whoami(client: &mut Client) -> Value {
@@ -139,7 +137,7 @@ async fn bad_or_missing_tokens_are_rejected_with_401_and_a_reason() {
         (no_expiry.as_str(), "no `exp` claim"),
         ("not.a.jwt", "malformed token"),
     ] {
-        let (status, body) = refusal(connect_with_header(&gateway, token).await);
+        let (status, body) = refusal(with_bearer(&gateway, token)).await;
         assert_eq!(status, 401, "{reason}: {body}");
         assert_eq!(body["message"], "Unauthorized");
         assert!(
@@ -147,8 +145,7 @@ async fn bad_or_missing_tokens_are_rejected_with_401_and_a_reason() {
             "expected `{reason}`, got {body}"
         );
     }
-    let (status, body) =
-        refusal(Client::try_connect(gateway.url("/").into_client_request().unwrap()).await);
+    let (status, body) = refusal(gateway.url("/").into_client_request().unwrap()).await;
     assert_eq!(status, 401);
     assert!(
         body["reason"].as_str().unwrap().starts_with("no token"),
@@ -193,8 +190,7 @@ async fn a_missing_key_fails_connect_with_500_and_says_why_in_the_log() {
         .component("auth.wasm", "wsgate_example_auth")
         .config("[routes]\n\"$connect\" = \"auth.wasm\"\n")
         .start();
-    let (status, body) =
-        refusal(Client::try_connect(gateway.url("/").into_client_request().unwrap()).await);
+    let (status, body) = refusal(gateway.url("/").into_client_request().unwrap()).await;
     assert_eq!(status, 500);
     assert_eq!(body["message"], "Internal server error");
     gateway

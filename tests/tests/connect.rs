@@ -2,8 +2,8 @@
 //! message sent from inside `$connect`, subprotocol choice, and accept-all.
 
 use serde_json::json;
+use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
-use tokio_tungstenite::tungstenite::{self, Message};
 use wsgate_tests::{Client, GatewayBuilder};
 
 fn probe_gateway() -> wsgate_tests::Gateway {
@@ -16,15 +16,9 @@ fn probe_gateway() -> wsgate_tests::Gateway {
 async fn a_rejecting_connect_reaches_the_client_as_an_http_status_with_body() {
     let gateway = probe_gateway();
     let request = gateway.url("/?reject=401").into_client_request().unwrap();
-    match Client::try_connect(request).await {
-        Err(tungstenite::Error::Http(response)) => {
-            assert_eq!(response.status(), 401);
-            let body = response.body().as_deref().unwrap_or_default();
-            assert_eq!(String::from_utf8_lossy(body), "rejected by probe");
-        }
-        Err(other) => panic!("expected an HTTP 401, got {other}"),
-        Ok(_) => panic!("the connection was accepted"),
-    }
+    let (status, body) = Client::refused(request).await;
+    assert_eq!(status, 401);
+    assert_eq!(body, "rejected by probe");
     // A rejected client is never registered; others connect as usual.
     let mut client = gateway.connect("/").await;
     client.send_json(json!({"action": "whoami"})).await;
