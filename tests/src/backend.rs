@@ -6,8 +6,9 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use http_body_util::{BodyExt, Full};
-use hyper::body::{Bytes, Incoming};
+use http_body_util::combinators::BoxBody;
+use http_body_util::{BodyExt, Full, StreamBody};
+use hyper::body::{Bytes, Frame, Incoming};
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
@@ -51,6 +52,8 @@ pub struct Reply {
     pub body: Vec<u8>,
     /// How long to wait before answering.
     pub delay: Duration,
+    /// Whether the body is streamed in pieces without a `content-length`.
+    pub chunked: bool,
 }
 
 impl Reply {
@@ -60,7 +63,15 @@ impl Reply {
             status,
             body: body.into(),
             delay: Duration::ZERO,
+            chunked: false,
         }
+    }
+
+    /// The same reply, its body streamed in 4 KiB pieces with no
+    /// `content-length`, so its size is known only by reading it.
+    pub fn chunked(mut self) -> Self {
+        self.chunked = true;
+        self
     }
 
     /// The same reply after `delay`.
@@ -101,7 +112,7 @@ impl Backend {
                         tokio::time::sleep(reply.delay).await;
                         let response = hyper::Response::builder()
                             .status(reply.status)
-                            .body(Full::new(Bytes::from(reply.body)))
+                            .body(body(reply.body, reply.chunked))
                             .expect("a valid response");
                         Ok::<_, Infallible>(response)
                     }
@@ -157,6 +168,18 @@ impl Drop for Backend {
     fn drop(&mut self) {
         self.server.abort();
     }
+}
+
+/// `bytes` as a response body: whole, or streamed in pieces of unknown total.
+fn body(bytes: Vec<u8>, chunked: bool) -> BoxBody<Bytes, Infallible> {
+    if !chunked {
+        return Full::new(Bytes::from(bytes)).boxed();
+    }
+    let pieces: Vec<Result<Frame<Bytes>, Infallible>> = bytes
+        .chunks(4096)
+        .map(|piece| Ok(Frame::data(Bytes::copy_from_slice(piece))))
+        .collect();
+    StreamBody::new(futures_util::stream::iter(pieces)).boxed()
 }
 
 async fn record(request: hyper::Request<Incoming>) -> Recorded {

@@ -3,12 +3,19 @@
 //! fails with `HTTP-request-denied` and a warning in the log), within the
 //! route's timeout, and its response body may not exceed the route's
 //! `http.max_response_bytes`.
+//!
+//! The gateway reads the response body itself, up to that cap, before the
+//! handler gets the response: a body that is too large then fails the request
+//! with the typed `HTTP-response-body-size` error. (An error met while the
+//! guest reads a streamed body reaches it only as an untyped I/O error in
+//! wasmtime-wasi-http 48.) The buffer is bounded by the cap, and a handler
+//! reads the whole body anyway.
 
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use http_body_util::{BodyExt, Limited};
+use http_body_util::{BodyExt, Full, Limited};
 use wasmtime_wasi_http::{
     Error, RequestOptions, WasiBody, WasiHttpCtxView, WasiHttpHooks, WasiHttpView,
     default_send_request,
@@ -87,15 +94,26 @@ async fn send(
     if let Some(length) = declared.filter(|&length| length > max) {
         return Err(Error::HttpResponseBodySize(Some(length)));
     }
-    let response = response.map(|body| {
-        Limited::new(body, usize::try_from(max).unwrap_or(usize::MAX))
-            .map_err(|error| match error.downcast::<Error>() {
-                Ok(inner) => *inner,
-                Err(_) => Error::HttpResponseBodySize(None),
-            })
-            .boxed_unsync()
-    });
-    Ok((response, Box::new(connection)))
+    // The connection must be driven while the body is read here.
+    let connection = tokio::spawn(connection);
+    let (head, body) = response.into_parts();
+    let body = Limited::new(body, usize::try_from(max).unwrap_or(usize::MAX))
+        .collect()
+        .await
+        .map_err(|error| match error.downcast::<Error>() {
+            Ok(inner) => *inner,
+            Err(_) => Error::HttpResponseBodySize(None),
+        })?
+        .to_bytes();
+    let body = Full::new(body)
+        .map_err(|never| match never {})
+        .boxed_unsync();
+    let connection = async move {
+        connection
+            .await
+            .map_err(|error| Error::InternalError(Some(error.to_string())))?
+    };
+    Ok((http::Response::from_parts(head, body), Box::new(connection)))
 }
 
 impl WasiHttpView for HostState {
