@@ -33,6 +33,32 @@ pub const WAIT: Duration = Duration::from_secs(10);
 /// starts find it in the compile cache).
 pub const STARTUP: Duration = Duration::from_secs(180);
 
+/// How often [`eventually`] looks again.
+const POLL: Duration = Duration::from_millis(20);
+
+/// Polls `probe` until it answers `Ok`, for at most `deadline`; panics naming
+/// `what` and the last thing the probe saw. The one way a test waits for
+/// something to happen: never a fixed sleep.
+pub async fn eventually<T, E, F, Fut>(what: &str, deadline: Duration, mut probe: F) -> T
+where
+    E: std::fmt::Display,
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, E>>,
+{
+    let until = tokio::time::Instant::now() + deadline;
+    loop {
+        let last = match probe().await {
+            Ok(value) => return value,
+            Err(last) => last,
+        };
+        assert!(
+            tokio::time::Instant::now() < until,
+            "{what}: not so within {deadline:?}; last seen: {last}"
+        );
+        tokio::time::sleep(POLL).await;
+    }
+}
+
 /// The workspace's root directory.
 pub fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -347,32 +373,34 @@ impl Gateway {
 
     /// Waits until the log contains `text`.
     pub async fn wait_for_log(&self, text: &str) {
-        let deadline = tokio::time::Instant::now() + WAIT;
-        while !self.logs().contains(text) {
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "the log never said `{text}`:\n{}",
-                self.logs()
-            );
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+        let what = format!("the log says `{text}`");
+        eventually(&what, WAIT, || async {
+            let logs = self.logs();
+            if logs.contains(text) {
+                Ok(())
+            } else {
+                Err(format!("\n{logs}"))
+            }
+        })
+        .await
     }
 
     /// Waits until one line of the log contains every one of `parts`.
     pub async fn wait_for_line(&self, parts: &[&str]) {
-        let deadline = tokio::time::Instant::now() + WAIT;
         let found = |logs: &str| {
             logs.lines()
                 .any(|line| parts.iter().all(|part| line.contains(part)))
         };
-        while !found(&self.logs()) {
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "no log line had all of {parts:?}:\n{}",
-                self.logs()
-            );
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+        let what = format!("a log line has all of {parts:?}");
+        eventually(&what, WAIT, || async {
+            let logs = self.logs();
+            if found(&logs) {
+                Ok(())
+            } else {
+                Err(format!("\n{logs}"))
+            }
+        })
+        .await
     }
 
     /// Connects a client to `path`.
