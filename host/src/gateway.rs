@@ -118,6 +118,7 @@ impl Gateway {
             table,
             settings.route_selection.clone(),
             settings.stage.clone(),
+            max_message_size,
             Arc::clone(&metrics),
             access_log,
         );

@@ -9,6 +9,8 @@ use http::{HeaderMap, HeaderValue, Response, StatusCode, header};
 use http_body_util::Full;
 use hyper::Request;
 use hyper::body::Incoming;
+use hyper::upgrade::OnUpgrade;
+use tokio::sync::{OwnedSemaphorePermit, oneshot};
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
 
 use crate::connection::{Connection, Peer, task};
@@ -61,8 +63,42 @@ pub async fn upgrade(
     };
     let connect = connect_request(&request);
 
-    let connection = Connection::new(peer, gateway.settings.connection.outbound_queue);
-    let connection = Arc::new(connection);
+    // From here on the connection belongs to its own task: hyper drops this
+    // future when the client vanishes, at any point of `$connect`, and the
+    // task still ends what `$connect` accepted exactly once.
+    let (answer, answered) = oneshot::channel();
+    let establish = establish(
+        Arc::clone(&gateway),
+        peer,
+        connect,
+        key,
+        on_upgrade,
+        permit,
+        answer,
+    );
+    gateway.shutdown.spawn_connection(establish);
+    answered.await.unwrap_or_else(|_| {
+        probes::text(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "the connection ended during $connect\n",
+        )
+    })
+}
+
+/// A connection's task: registers it, runs `$connect`, hands the answer to
+/// the upgrade request, and runs an accepted connection to its `$disconnect`.
+/// A client that is gone before the answer reaches it fails the upgrade, which
+/// the task ends as a connection lost by the client.
+async fn establish(
+    gateway: Arc<Gateway>,
+    peer: Peer,
+    connect: ConnectRequest,
+    key: String,
+    on_upgrade: OnUpgrade,
+    permit: OwnedSemaphorePermit,
+    answer: oneshot::Sender<Response<Full<Bytes>>>,
+) {
+    let connection = Arc::new(Connection::new(peer, &gateway.settings.connection));
     gateway.registry.register(Arc::clone(&connection)).await;
     match gateway.router.connect(&connection, connect).await {
         ConnectDecision::Accept {
@@ -70,17 +106,17 @@ pub async fn upgrade(
             context,
         } => {
             connection.set_context(context);
-            let task = task::run(Arc::clone(&gateway), connection, on_upgrade, permit);
-            gateway.shutdown.spawn_connection(task);
-            switching_protocols(&key, subprotocol.as_deref())
+            let _ = answer.send(switching_protocols(&key, subprotocol.as_deref()));
+            task::run(gateway, connection, on_upgrade, permit).await;
         }
         ConnectDecision::Reject { status, body } => {
             gateway.registry.unregister(connection.id()).await;
             let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-            Response::builder()
+            let rejection = Response::builder()
                 .status(status)
                 .body(Full::new(Bytes::from(body)))
-                .expect("a rejection response is valid")
+                .expect("a rejection response is valid");
+            let _ = answer.send(rejection);
         }
     }
 }

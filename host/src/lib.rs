@@ -6,9 +6,11 @@
 //! 1. [`listener`] accepts a TCP connection and serves HTTP on it: `GET /health`
 //!    ([`probes`]) or a WebSocket upgrade.
 //! 2. [`handshake`] validates the upgrade, asks [`admission`] whether one more
-//!    connection may come in, registers a new [`connection`] in the
-//!    [`registry`] and asks the [`router`] to run `$connect`, whose answer
-//!    becomes the HTTP response (101, or the handler's status and body).
+//!    connection may come in, and starts the new [`connection`]'s task, which
+//!    registers it in the [`registry`] and asks the [`router`] to run
+//!    `$connect`, whose answer becomes the HTTP response (101, or the
+//!    handler's status and body). The task owns the connection from the start,
+//!    so a client that vanishes mid-`$connect` cannot strand it.
 //! 3. [`connection::task`] owns the socket: it reads frames in order and hands
 //!    each message to the [`router`] (within the connection's [`limits`]),
 //!    and, in the same task, writes the connection's outbound queue and the

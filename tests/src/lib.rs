@@ -6,6 +6,7 @@
 
 pub mod backend;
 pub mod http;
+pub mod invariants;
 pub mod redis;
 
 use std::io::{BufRead, BufReader};
@@ -652,12 +653,8 @@ impl RawClient {
     pub async fn connect(addr: SocketAddr) -> RawClient {
         use tokio::io::{AsyncReadExt, AsyncWriteExt};
         let mut stream = TcpStream::connect(addr).await.expect("connect");
-        let request = format!(
-            "GET / HTTP/1.1\r\nHost: {addr}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
-             Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
-        );
         stream
-            .write_all(request.as_bytes())
+            .write_all(upgrade_request(addr, "/").as_bytes())
             .await
             .expect("write handshake");
         // Read the response head byte by byte, so no frame is consumed with it.
@@ -720,6 +717,27 @@ impl RawClient {
             }
         }
     }
+}
+
+/// Sends a WebSocket upgrade request for `path` to `addr` and, `after` it was
+/// sent, drops the socket without reading a byte of the answer: a client that
+/// vanishes while `$connect` runs (or just before or after).
+pub async fn upgrade_and_vanish(addr: SocketAddr, path: &str, after: Duration) {
+    use tokio::io::AsyncWriteExt;
+    let mut stream = TcpStream::connect(addr).await.expect("connect");
+    stream
+        .write_all(upgrade_request(addr, path).as_bytes())
+        .await
+        .expect("write the upgrade request");
+    tokio::time::sleep(after).await;
+}
+
+/// A WebSocket upgrade request for `path`, as a client library sends it.
+fn upgrade_request(addr: SocketAddr, path: &str) -> String {
+    format!(
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+         Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+    )
 }
 
 /// Sends a raw HTTP/1.1 `GET` and returns the whole response text.

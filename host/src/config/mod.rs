@@ -61,6 +61,8 @@ pub struct ConnectionLimits {
     pub max_frame_size: usize,
     /// Outbound queue length.
     pub outbound_queue: usize,
+    /// Outbound queue size in payload bytes.
+    pub outbound_queue_bytes: usize,
     /// Ping period; none disables pings.
     pub ping_interval: Option<Duration>,
     /// Time allowed for a pong.
@@ -255,6 +257,7 @@ impl Settings {
                 max_message_size: pick!(max_message_size, 128 * 1024),
                 max_frame_size: pick!(max_frame_size, 32 * 1024),
                 outbound_queue: pick!(outbound_queue, 256),
+                outbound_queue_bytes: pick!(outbound_queue_bytes, 1 << 20),
                 ping_interval: enabled(pick!(ping_interval, Duration::from_secs(30))),
                 ping_timeout: pick!(ping_timeout, Duration::from_secs(20)),
                 idle_timeout: enabled(pick!(idle_timeout, Duration::from_secs(600))),

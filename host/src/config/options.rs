@@ -60,6 +60,10 @@ pub struct Options {
     #[arg(long, env = "WSGATE_OUTBOUND_QUEUE", value_name = "MESSAGES")]
     pub outbound_queue: Option<usize>,
 
+    /// Bytes queued for one client; a client too slow to drain them is closed with 1013 [default: 1048576].
+    #[arg(long, env = "WSGATE_OUTBOUND_QUEUE_BYTES", value_name = "BYTES")]
+    pub outbound_queue_bytes: Option<usize>,
+
     /// How often the gateway pings each client; 0 disables pings [default: 30s].
     #[arg(long, env = "WSGATE_PING_INTERVAL", value_name = "DURATION", value_parser = humantime::parse_duration)]
     #[serde(default, with = "humantime_serde")]

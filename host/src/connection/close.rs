@@ -51,9 +51,6 @@ pub struct CloseState {
     request: Mutex<Option<CloseRequest>>,
     /// Mirrors `request.is_some()`, so every send can check it without a lock.
     closing: AtomicBool,
-    /// Set when the close frame could not be queued: the task must not wait
-    /// for the client to answer it.
-    abort: AtomicBool,
     requested: Notify,
 }
 
@@ -70,8 +67,7 @@ impl CloseState {
     }
 
     /// Wakes the connection's task.
-    pub(super) fn signal(&self, frame_queued: bool) {
-        self.abort.store(!frame_queued, Ordering::Relaxed);
+    pub(super) fn signal(&self) {
         self.requested.notify_one();
     }
 
@@ -83,11 +79,6 @@ impl CloseState {
     /// The close request, if any.
     pub fn request_made(&self) -> Option<CloseRequest> {
         self.request.lock().expect("close lock").clone()
-    }
-
-    /// Whether the close frame could not be queued.
-    pub fn is_abort(&self) -> bool {
-        self.abort.load(Ordering::Relaxed)
     }
 
     /// Resolves once a close has been requested.
@@ -116,6 +107,10 @@ pub(super) fn ending(
             lost()
         }
         (Some(tungstenite::Error::Capacity(error)), _) => server(1009, error.to_string()),
+        (Some(tungstenite::Error::WriteBufferFull(_)), _) => server(
+            1011,
+            "writing to the client failed: its write buffer is full".into(),
+        ),
         (Some(tungstenite::Error::Utf8(_)), _) => {
             server(1007, "invalid UTF-8 in a text frame".into())
         }

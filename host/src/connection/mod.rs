@@ -22,9 +22,13 @@ use tokio_tungstenite::tungstenite::Message;
 pub use close::{CloseRequest, CloseState};
 pub use id::{ConnectionId, event_token, random_token};
 
+use crate::config::ConnectionLimits;
 use crate::event::{CloseInitiator, Fields};
 use crate::registry::SendError;
 use queue::OutboundQueue;
+
+/// The close code and reason of a client that does not read what it is sent.
+const TOO_SLOW: (u16, &str) = (1013, "outbound queue full: the client reads too slowly");
 
 /// What is known about a client when its upgrade request arrives.
 #[derive(Clone, Debug)]
@@ -52,8 +56,8 @@ pub struct Connection {
 }
 
 impl Connection {
-    /// A new connection with an outbound queue of `queue_len` messages.
-    pub fn new(peer: Peer, queue_len: usize) -> Self {
+    /// A new connection whose outbound queue has the bounds of `limits`.
+    pub fn new(peer: Peer, limits: &ConnectionLimits) -> Self {
         let now = now_ms();
         Connection {
             id: ConnectionId::random(),
@@ -63,7 +67,7 @@ impl Connection {
             last_traffic_at: AtomicU64::new(now),
             context: OnceLock::new(),
             groups: Mutex::new(Vec::new()),
-            outbound: OutboundQueue::new(queue_len),
+            outbound: OutboundQueue::new(limits.outbound_queue, limits.outbound_queue_bytes),
             close: CloseState::default(),
         }
     }
@@ -111,8 +115,9 @@ impl Connection {
     }
 
     /// Queues a message; fails with `Gone` once the connection is closing. A
-    /// client too slow to drain its queue is closed (1013) rather than allowed to
-    /// grow the gateway's memory, and the sender gets `Throttled`.
+    /// client too slow to drain its queue (in messages or in bytes) is closed
+    /// with 1013 rather than allowed to grow the gateway's memory, and the
+    /// sender gets `Throttled`.
     pub fn send(&self, message: Message) -> Result<(), SendError> {
         self.enqueue(message)?;
         self.last_traffic_at.store(now_ms(), Ordering::Relaxed);
@@ -129,10 +134,15 @@ impl Connection {
             return Err(SendError::Gone);
         }
         self.outbound.push(message).map_err(|_| {
-            let reason = "outbound queue full: the client reads too slowly";
-            self.close(1013, reason, CloseInitiator::Server);
+            self.close_too_slow();
             SendError::Throttled
         })
+    }
+
+    /// Closes a client that does not read what it is sent (1013).
+    pub(super) fn close_too_slow(&self) {
+        let (code, reason) = TOO_SLOW;
+        self.close(code, reason, CloseInitiator::Server);
     }
 
     /// Asks the connection to close with `code` and `reason`. Messages queued
@@ -142,8 +152,8 @@ impl Connection {
         let request = CloseRequest::new(code, reason, initiator);
         let frame = request.frame();
         if self.close.request(request) {
-            let queued = self.outbound.push(frame).is_ok();
-            self.close.signal(queued);
+            self.outbound.push_close(frame);
+            self.close.signal();
         }
     }
 

@@ -1,5 +1,7 @@
-//! A connection's outbound queue: bounded, filled by anyone holding the
-//! connection, drained by its task.
+//! A connection's outbound queue: bounded in messages and in bytes, filled by
+//! anyone holding the connection, drained by its task. The close frame always
+//! finds room, so a connection closed for a full queue still tells its client
+//! why.
 //!
 //! It allocates nothing until a message is queued and gives its buffer back
 //! once drained, so an idle connection pays only for the queue's few words
@@ -19,18 +21,30 @@ const KEEP_SLOTS: usize = 8;
 /// The messages waiting to be written to one connection.
 #[derive(Debug)]
 pub(super) struct OutboundQueue {
-    messages: Mutex<VecDeque<Message>>,
-    capacity: usize,
+    queued: Mutex<Queued>,
+    max_messages: usize,
+    max_bytes: usize,
     /// The connection's task, waiting for a message.
     task: AtomicWaker,
 }
 
+#[derive(Debug, Default)]
+struct Queued {
+    messages: VecDeque<Message>,
+    /// The payload bytes of `messages`.
+    bytes: usize,
+}
+
 impl OutboundQueue {
-    /// An empty queue holding at most `capacity` messages (at least one).
-    pub fn new(capacity: usize) -> Self {
+    /// An empty queue holding at most `max_messages` messages (at least one)
+    /// and `max_bytes` bytes of payload; a message larger than that still
+    /// fits into an empty queue, so every message the size limit lets through
+    /// can be sent.
+    pub fn new(max_messages: usize, max_bytes: usize) -> Self {
         OutboundQueue {
-            messages: Mutex::new(VecDeque::new()),
-            capacity: capacity.max(1),
+            queued: Mutex::default(),
+            max_messages: max_messages.max(1),
+            max_bytes,
             task: AtomicWaker::new(),
         }
     }
@@ -38,19 +52,33 @@ impl OutboundQueue {
     /// Queues `message`; gives it back if the queue is full.
     pub fn push(&self, message: Message) -> Result<(), Message> {
         {
-            let mut messages = self.messages.lock().expect("queue lock");
-            if messages.len() >= self.capacity {
+            let mut queued = self.queued.lock().expect("queue lock");
+            let len = queued.messages.len();
+            let over_bytes = len > 0 && queued.bytes + message.len() > self.max_bytes;
+            if len >= self.max_messages || over_bytes {
                 return Err(message);
             }
-            messages.push_back(message);
+            queued.bytes += message.len();
+            queued.messages.push_back(message);
         }
         self.task.wake();
         Ok(())
     }
 
+    /// Queues the close frame, the last message, whatever the bounds: room is
+    /// kept for it.
+    pub fn push_close(&self, frame: Message) {
+        {
+            let mut queued = self.queued.lock().expect("queue lock");
+            queued.bytes += frame.len();
+            queued.messages.push_back(frame);
+        }
+        self.task.wake();
+    }
+
     /// How many messages are waiting.
     pub fn len(&self) -> usize {
-        self.messages.lock().expect("queue lock").len()
+        self.queued.lock().expect("queue lock").messages.len()
     }
 
     /// The next message, once there is one (for the connection's task only:
@@ -68,12 +96,13 @@ impl OutboundQueue {
     }
 
     fn pop(&self) -> Option<Message> {
-        let mut messages = self.messages.lock().expect("queue lock");
-        let message = messages.pop_front();
-        if messages.is_empty() && messages.capacity() > KEEP_SLOTS {
-            *messages = VecDeque::new();
+        let mut queued = self.queued.lock().expect("queue lock");
+        let message = queued.messages.pop_front()?;
+        queued.bytes -= message.len();
+        if queued.messages.is_empty() && queued.messages.capacity() > KEEP_SLOTS {
+            queued.messages = VecDeque::new();
         }
-        message
+        Some(message)
     }
 }
 
@@ -85,16 +114,32 @@ mod tests {
 
     #[test]
     fn a_full_queue_gives_the_message_back() {
-        let queue = OutboundQueue::new(2);
+        let queue = OutboundQueue::new(2, 1024);
         assert!(queue.push(Message::text("a")).is_ok());
         assert!(queue.push(Message::text("b")).is_ok());
         assert_eq!(queue.push(Message::text("c")), Err(Message::text("c")));
         assert_eq!(queue.len(), 2);
     }
 
+    #[test]
+    fn the_queue_is_bounded_in_bytes_but_always_takes_one_message_and_the_close_frame() {
+        let queue = OutboundQueue::new(100, 10);
+        assert!(queue.push(Message::binary(vec![0; 25])).is_ok());
+        assert!(queue.push(Message::binary(vec![0; 1])).is_err());
+        queue.push_close(Message::Close(None));
+        assert_eq!(queue.len(), 2);
+        let waker = futures_util::task::noop_waker();
+        let mut cx = Context::from_waker(&waker);
+        assert!(queue.poll_pop(&mut cx).is_ready());
+        assert!(queue.poll_pop(&mut cx).is_ready());
+        assert!(queue.push(Message::binary(vec![0; 6])).is_ok());
+        assert!(queue.push(Message::binary(vec![0; 4])).is_ok());
+        assert!(queue.push(Message::binary(vec![0; 1])).is_err());
+    }
+
     #[tokio::test]
     async fn messages_come_out_in_order_and_a_push_wakes_the_task() {
-        let queue = std::sync::Arc::new(OutboundQueue::new(4));
+        let queue = std::sync::Arc::new(OutboundQueue::new(4, 1024));
         queue.push(Message::text("first")).unwrap();
         assert_eq!(
             poll_fn(|cx| queue.poll_pop(cx)).await,

@@ -109,8 +109,7 @@ async fn serve(gateway: &Gateway, connection: &Connection, mut socket: Socket) -
         tokio::select! {
             biased;
             () = &mut close_requested, if closing.is_none() => {
-                let grace = if connection.close_state().is_abort() { Duration::ZERO } else { CLOSE_GRACE };
-                closing = Some(Instant::now() + grace);
+                closing = Some(Instant::now() + CLOSE_GRACE);
             }
             // A handler in flight finishes first: dropping it would lose its instance.
             () = at(closing), if closing.is_some() && handling.is_none() => break,
@@ -138,8 +137,7 @@ async fn serve(gateway: &Gateway, connection: &Connection, mut socket: Socket) -
             }
             () = at(reply_deadline), if writer.has_reply() => {
                 writer.drop_reply();
-                let reason = "outbound queue full: the client reads too slowly";
-                connection.close(1013, reason, CloseInitiator::Server);
+                connection.close_too_slow();
             }
             next = poll_fn(|cx| poll_socket(&mut writer, &mut socket, reading, cx)) => {
                 let message = match next {
@@ -196,8 +194,12 @@ fn poll_socket(
     reading: bool,
     cx: &mut Context<'_>,
 ) -> Poll<Option<Result<Message, tungstenite::Error>>> {
-    // Ready only once writing is over, which the task learns from reading.
+    // Ready only once writing is over: after the close frame the task learns
+    // the end from reading; after a failed write, from the writer.
     let _ = writer.poll_write(socket, cx);
+    if let Some(error) = writer.take_failure() {
+        return Poll::Ready(Some(Err(error)));
+    }
     if reading && let Poll::Ready(next) = socket.poll_next_unpin(cx) {
         return Poll::Ready(next);
     }

@@ -10,7 +10,7 @@ use std::pin::Pin;
 use std::task::{Context, Poll, ready};
 
 use futures_util::Sink;
-use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::{self, Message};
 
 use super::queue::OutboundQueue;
 use crate::metrics::Metrics;
@@ -25,6 +25,8 @@ pub(super) struct Writer<'a> {
     /// Whether a message was written since the last flush.
     unflushed: bool,
     state: State,
+    /// Why the socket failed, until the task takes it to end the connection.
+    failure: Option<tungstenite::Error>,
     metrics: &'a Metrics,
 }
 
@@ -47,6 +49,7 @@ impl<'a> Writer<'a> {
             ahead: 0,
             unflushed: false,
             state: State::Open,
+            failure: None,
             metrics,
         }
     }
@@ -78,7 +81,7 @@ impl<'a> Writer<'a> {
     /// close frame went out, or the socket failed).
     pub fn poll_write<S>(&mut self, socket: &mut S, cx: &mut Context<'_>) -> Poll<()>
     where
-        S: Sink<Message> + Unpin,
+        S: Sink<Message, Error = tungstenite::Error> + Unpin,
     {
         let mut socket = Pin::new(socket);
         loop {
@@ -92,8 +95,8 @@ impl<'a> Writer<'a> {
                 }
                 State::Open => {}
             }
-            if ready!(socket.as_mut().poll_ready(cx)).is_err() {
-                self.state = State::Done;
+            if let Err(error) = ready!(socket.as_mut().poll_ready(cx)) {
+                self.fail(error);
                 continue;
             }
             let message = ready!(self.next(cx));
@@ -101,8 +104,8 @@ impl<'a> Writer<'a> {
             if message.is_text() || message.is_binary() {
                 self.metrics.bytes_out(message.len());
             }
-            if socket.as_mut().start_send(message).is_err() {
-                self.state = State::Done;
+            if let Err(error) = socket.as_mut().start_send(message) {
+                self.fail(error);
                 continue;
             }
             self.unflushed = true;
@@ -116,23 +119,36 @@ impl<'a> Writer<'a> {
     /// about to wait, so replies to pipelined messages leave in one write.
     pub fn poll_flush<S>(&mut self, socket: &mut S, cx: &mut Context<'_>)
     where
-        S: Sink<Message> + Unpin,
+        S: Sink<Message, Error = tungstenite::Error> + Unpin,
     {
         if !self.unflushed || self.state != State::Open {
             return;
         }
         match Pin::new(socket).poll_flush(cx) {
             Poll::Ready(Ok(())) => self.unflushed = false,
-            Poll::Ready(Err(_)) => self.state = State::Done,
+            Poll::Ready(Err(error)) => self.fail(error),
             Poll::Pending => {}
         }
+    }
+
+    /// Why writing failed, once: the task then ends the connection through
+    /// its normal close path.
+    pub fn take_failure(&mut self) -> Option<tungstenite::Error> {
+        self.failure.take()
+    }
+
+    /// Nothing more can be written.
+    fn fail(&mut self, error: tungstenite::Error) {
+        tracing::debug!(%error, "writing to the client failed");
+        self.state = State::Done;
+        self.failure = Some(error);
     }
 
     /// Writes and flushes everything until the close frame is out (or the
     /// socket fails).
     pub fn poll_drain<S>(&mut self, socket: &mut S, cx: &mut Context<'_>) -> Poll<()>
     where
-        S: Sink<Message> + Unpin,
+        S: Sink<Message, Error = tungstenite::Error> + Unpin,
     {
         if self.poll_write(socket, cx).is_ready() {
             return Poll::Ready(());
@@ -162,7 +178,10 @@ impl<'a> Writer<'a> {
 
 #[cfg(test)]
 mod tests {
+    use std::convert::Infallible;
     use std::future::poll_fn;
+
+    use futures_util::SinkExt;
 
     use super::*;
 
@@ -170,17 +189,36 @@ mod tests {
         Message::text(body)
     }
 
+    /// A socket that collects what is written.
+    fn sink() -> impl Sink<Message, Error = tungstenite::Error> + Unpin + Collected {
+        Vec::new().sink_map_err(|never: Infallible| match never {})
+    }
+
+    /// What a test sink holds.
+    trait Collected {
+        fn written(&self) -> &[Message];
+    }
+
+    impl<F> Collected for futures_util::sink::SinkMapErr<Vec<Message>, F> {
+        fn written(&self) -> &[Message] {
+            self.get_ref()
+        }
+    }
+
     /// Polls the writer once, as the connection's task does before it waits.
-    async fn turn(writer: &mut Writer<'_>, sink: &mut Vec<Message>) -> Poll<()> {
+    async fn turn<S>(writer: &mut Writer<'_>, sink: &mut S) -> Poll<()>
+    where
+        S: Sink<Message, Error = tungstenite::Error> + Unpin,
+    {
         poll_fn(|cx| Poll::Ready(writer.poll_drain(sink, cx))).await
     }
 
     #[tokio::test]
     async fn a_reply_goes_after_what_was_queued_before_it_and_before_what_came_after() {
         let metrics = Metrics::new();
-        let queue = OutboundQueue::new(8);
+        let queue = OutboundQueue::new(8, 1 << 20);
         let mut writer = Writer::new(&queue, &metrics);
-        let mut sink = Vec::new();
+        let mut sink = sink();
         queue.push(text("pushed 1")).unwrap();
         queue.push(text("pushed 2")).unwrap();
         writer.reply(text("reply"));
@@ -188,20 +226,63 @@ mod tests {
         assert!(writer.has_reply());
         assert_eq!(turn(&mut writer, &mut sink).await, Poll::Pending);
         assert!(!writer.has_reply());
-        let order: Vec<_> = sink.iter().map(|m| m.to_text().unwrap()).collect();
+        let order: Vec<_> = sink
+            .written()
+            .iter()
+            .map(|m| m.to_text().unwrap())
+            .collect();
         assert_eq!(order, ["pushed 1", "pushed 2", "reply", "pushed 3"]);
+    }
+
+    /// A socket whose every write fails, as one whose peer is gone does.
+    struct Broken;
+
+    impl Sink<Message> for Broken {
+        type Error = tungstenite::Error;
+
+        fn poll_ready(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+            Poll::Ready(Ok(()))
+        }
+
+        fn start_send(self: Pin<&mut Self>, _: Message) -> Result<(), Self::Error> {
+            Err(tungstenite::Error::Io(
+                std::io::ErrorKind::BrokenPipe.into(),
+            ))
+        }
+
+        fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+            Poll::Ready(Ok(()))
+        }
+
+        fn poll_close(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+            Poll::Ready(Ok(()))
+        }
+    }
+
+    #[tokio::test]
+    async fn a_failed_write_is_reported_once_and_ends_writing() {
+        let metrics = Metrics::new();
+        let queue = OutboundQueue::new(8, 1 << 20);
+        let mut writer = Writer::new(&queue, &metrics);
+        queue.push(text("lost")).unwrap();
+        assert_eq!(turn(&mut writer, &mut Broken).await, Poll::Ready(()));
+        let failure = writer.take_failure().expect("the failure");
+        assert!(matches!(failure, tungstenite::Error::Io(_)), "{failure}");
+        assert!(writer.take_failure().is_none());
+        writer.reply(text("dropped"));
+        assert!(!writer.has_reply());
     }
 
     #[tokio::test]
     async fn the_close_frame_is_the_last_message_written() {
         let metrics = Metrics::new();
-        let queue = OutboundQueue::new(8);
+        let queue = OutboundQueue::new(8, 1 << 20);
         let mut writer = Writer::new(&queue, &metrics);
-        let mut sink = Vec::new();
+        let mut sink = sink();
         queue.push(text("before")).unwrap();
         queue.push(Message::Close(None)).unwrap();
         queue.push(text("after")).unwrap();
         assert_eq!(turn(&mut writer, &mut sink).await, Poll::Ready(()));
-        assert_eq!(sink, [text("before"), Message::Close(None)]);
+        assert_eq!(sink.written(), [text("before"), Message::Close(None)]);
     }
 }

@@ -12,15 +12,20 @@ pub enum ErrorFrame {
     InternalServerError,
     /// The connection or the route is over its rate limit.
     TooManyRequests,
+    /// The route response is larger than the maximum message size, in bytes.
+    ResponseTooLarge(usize),
 }
 
 impl ErrorFrame {
     /// The frame, e.g. `{"message":"Forbidden","connectionId":"…","requestId":"…"}`.
     pub fn to_message(self, connection_id: &str, request_id: &str) -> Message {
-        let message = match self {
-            ErrorFrame::Forbidden => "Forbidden",
-            ErrorFrame::InternalServerError => "Internal server error",
-            ErrorFrame::TooManyRequests => "Too many requests",
+        let message: std::borrow::Cow<'static, str> = match self {
+            ErrorFrame::Forbidden => "Forbidden".into(),
+            ErrorFrame::InternalServerError => "Internal server error".into(),
+            ErrorFrame::TooManyRequests => "Too many requests".into(),
+            ErrorFrame::ResponseTooLarge(limit) => std::borrow::Cow::Owned(format!(
+                "Response too large: the route response is over the maximum message size of {limit} bytes"
+            )),
         };
         let body = serde_json::json!({
             "message": message,

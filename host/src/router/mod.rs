@@ -75,16 +75,20 @@ pub struct Router {
     table: ArcSwap<RouteTable>,
     selection: RouteSelection,
     stage: String,
+    /// The largest route response a client may be sent.
+    max_message_size: usize,
     metrics: Arc<Metrics>,
     access_log: AccessLog,
 }
 
 impl Router {
-    /// A router over `table` that picks message routes with `selection`.
+    /// A router over `table` that picks message routes with `selection` and
+    /// refuses route responses over `max_message_size` bytes.
     pub fn new(
         table: RouteTable,
         selection: RouteSelection,
         stage: String,
+        max_message_size: usize,
         metrics: Arc<Metrics>,
         access_log: AccessLog,
     ) -> Self {
@@ -92,6 +96,7 @@ impl Router {
             table: ArcSwap::from_pointee(table),
             selection,
             stage,
+            max_message_size,
             metrics,
             access_log,
         }
@@ -245,17 +250,40 @@ impl Router {
                     context,
                     kind: EventKind::Message(payload),
                 };
-                Delivery::Handled(match self.invoke(&bound, event, &mut record).await {
-                    Some(response) => response.body.map(Message::from),
-                    None => {
-                        Some(ErrorFrame::InternalServerError.to_message(id, &record.request_id))
-                    }
+                let reply = match self.invoke(&bound, event, &mut record).await {
+                    Some(response) => self.route_response(response.body, &bound, &mut record),
+                    None => Err(ErrorFrame::InternalServerError),
+                };
+                Delivery::Handled(match reply {
+                    Ok(body) => body.map(Message::from),
+                    Err(frame) => Some(frame.to_message(id, &record.request_id)),
                 })
             }
         };
         record.replied = delivery != Delivery::Handled(None);
         self.report(&record);
         delivery
+    }
+
+    /// A handler's route response, unless it is over the maximum message
+    /// size: then it is never written, the event counts as a handler error
+    /// and the sender gets an error frame naming the limit.
+    fn route_response(
+        &self,
+        body: Option<Payload>,
+        route: &Route,
+        record: &mut EventRecord<'_>,
+    ) -> Result<Option<Payload>, ErrorFrame> {
+        match body {
+            Some(body) if body.len() > self.max_message_size => {
+                let problem = "the route response is larger than the maximum message size";
+                tracing::error!(connection = %record.connection.id(), route = %record.route_key,
+                    plugin = route.plugin.name(), bytes = body.len(), limit = self.max_message_size, "{problem}");
+                record.outcome = Outcome::Invalid(problem);
+                Err(ErrorFrame::ResponseTooLarge(self.max_message_size))
+            }
+            body => Ok(body),
+        }
     }
 
     /// Runs `$disconnect`, if bound, for a connection that has ended.

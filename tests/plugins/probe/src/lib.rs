@@ -5,7 +5,8 @@
 //! the body `rejected by probe`; `welcome=<text>` sends `<text>` to the new
 //! connection; `user=<name>` sets the context `user=<name>`; `observe=1` joins
 //! the group `observers`; `room=<name>` joins that group; `proto=1` accepts the
-//! first offered subprotocol.
+//! first offered subprotocol; `sleep=<ms>` takes that long (wall-clock time,
+//! not CPU) before it answers, so a client can vanish while it runs.
 //!
 //! Messages, by route key (the body is the JSON command, `"action"` selects it):
 //! - `whoami`: answers the request context as JSON.
@@ -15,6 +16,7 @@
 //! - `flood` `{"to":id,"size":n,"count":n}`: sends `count` binary messages of
 //!   `size` bytes to `to`, stopping at the first error; answers
 //!   `{"sent":k,"error":null|name}`.
+//! - `reply` `{"size":n}`: answers a text of `n` bytes.
 //! - `kick` `{"target":id}`: closes `target` with 4002 `kicked`; no answer.
 //! - `roomsend` `{"room":r,"data":text,"excludeSelf":bool}`: sends to a group;
 //!   no answer.
@@ -74,6 +76,11 @@ struct Flood {
 }
 
 #[derive(Deserialize)]
+struct Reply {
+    size: usize,
+}
+
+#[derive(Deserialize)]
 struct Target {
     target: String,
 }
@@ -130,6 +137,9 @@ struct Members {
 
 impl Handler for Probe {
     fn on_connect(request: ConnectRequest) -> Result<Accept, Reject> {
+        if let Some(ms) = request.query("sleep") {
+            std::thread::sleep(std::time::Duration::from_millis(ms.parse()?));
+        }
         if let Some(status) = request.query("reject") {
             return Err(Reject::new(status.parse()?, "rejected by probe"));
         }
@@ -184,6 +194,7 @@ impl Handler for Probe {
                 }
                 json!({ "sent": sent, "error": failure }).to_string()
             }
+            "reply" => "x".repeat(message.json::<Reply>()?.size),
             "kick" => {
                 let Target { target } = message.json()?;
                 close(&target, 4002, "kicked")?;
