@@ -5,6 +5,7 @@
 //! Every wait is bounded, so a broken gateway fails a test instead of hanging it.
 
 pub mod backend;
+pub mod churn;
 pub mod http;
 pub mod invariants;
 pub mod redis;
@@ -543,6 +544,11 @@ impl Client {
     /// Sends a text frame.
     pub async fn send_text(&mut self, text: &str) {
         self.ws.send(Message::text(text)).await.expect("send text");
+    }
+
+    /// Sends a text frame; false if the connection is gone.
+    pub async fn try_send_text(&mut self, text: &str) -> bool {
+        self.ws.send(Message::text(text)).await.is_ok()
     }
 
     /// Sends a JSON value as a text frame.

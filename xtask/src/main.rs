@@ -11,6 +11,8 @@
 //!   schemathesis) into a virtual environment under `target/python`, and
 //!   `redis-server` (with apt-get, if missing) for the cluster tests;
 //! - `demo`: build the plugins and run the gateway with the chat example;
+//! - `soak --minutes N`: the churn test of the suite (`tests/tests/churn.rs`),
+//!   round after round for N minutes, with a progress line per round;
 //! - `bench`: build the plugins, the gateway and the benchmark suite in
 //!   release mode and run the suite (see `BENCHMARKS.md`); arguments after
 //!   `bench` go to `wsgate-bench run`.
@@ -33,12 +35,16 @@ fn main() -> anyhow::Result<()> {
         "plugins" => plugins(&root),
         "test" => test(&root),
         "demo" => demo(&root),
+        "soak" => soak(&root, std::env::args().skip(2)),
         "bench" => bench(&root, std::env::args().skip(2)),
         _ => {
-            eprintln!("usage: cargo xtask <plugins|test|demo|bench>");
+            eprintln!("usage: cargo xtask <plugins|test|demo|soak|bench>");
             eprintln!("  plugins  build every plugin, example and test plugin as .wasm components");
             eprintln!("  test     build everything and run the whole test suite");
             eprintln!("  demo     build the plugins and run the gateway with the chat example");
+            eprintln!(
+                "  soak     --minutes N: run the churn test for N minutes (WSGATE_CHURN_SEED replays)"
+            );
             eprintln!(
                 "  bench    build in release mode and run the benchmark suite (BENCHMARKS.md)"
             );
@@ -121,6 +127,28 @@ fn python_env(root: &Path) -> anyhow::Result<PathBuf> {
     toolchains::python_venv(&venv, &root.join("tests/python/requirements.txt"))
         .context("preparing the Python tools of the AWS SDK and OpenAPI tests")?;
     Ok(venv.join("bin").join("python"))
+}
+
+fn soak(root: &Path, mut args: impl Iterator<Item = String>) -> anyhow::Result<()> {
+    let minutes = match (args.next().as_deref(), args.next()) {
+        (Some("--minutes"), Some(minutes)) => minutes
+            .parse::<u64>()
+            .with_context(|| format!("--minutes takes a whole number, not `{minutes}`"))?,
+        _ => bail!("usage: cargo xtask soak --minutes N"),
+    };
+    plugins(root)?;
+    run(cargo(root).args(["build"]))?;
+    run(cargo(root)
+        .args([
+            "test",
+            "--test",
+            "churn",
+            "--",
+            "--nocapture",
+            "--test-threads",
+            "1",
+        ])
+        .env("WSGATE_SOAK_MINUTES", minutes.to_string()))
 }
 
 fn demo(root: &Path) -> anyhow::Result<()> {
