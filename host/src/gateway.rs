@@ -37,6 +37,8 @@ pub struct Gateway {
     pub settings: Settings,
     /// Counters and histograms for `GET /metrics`.
     pub metrics: Arc<Metrics>,
+    /// The handlers' key-value store, whose health `/ready` reports.
+    pub key_value: Arc<dyn keyvalue::KeyValueStore>,
 }
 
 /// A started gateway: its bound addresses and its listener tasks.
@@ -104,7 +106,7 @@ impl Gateway {
         let key_value = keyvalue::open(&settings.kv, &settings.data_dir).await?;
         let services = Services {
             registry: Arc::clone(&registry),
-            key_value: Some(key_value),
+            key_value: Some(Arc::clone(&key_value)),
         };
         let runtime = Arc::new(PluginRuntime::new(
             settings.sandbox,
@@ -140,6 +142,7 @@ impl Gateway {
             shutdown: Arc::new(Shutdown::default()),
             settings,
             metrics,
+            key_value,
         });
         let hot_swap = HotSwap::new(Arc::clone(&gateway), runtime);
         hot_swap.reload_on_sighup()?;

@@ -112,7 +112,7 @@ async fn respond(
     }
     match (request.method(), request.uri().path()) {
         (&Method::GET, "/health") => probes::health(),
-        (&Method::GET, "/ready") => probes::ready(&gateway.shutdown),
+        (&Method::GET, "/ready") => probes::ready(&gateway.shutdown, gateway.key_value.as_ref()),
         _ => probes::text(
             StatusCode::UPGRADE_REQUIRED,
             "this endpoint speaks WebSocket; GET /health for liveness\n",

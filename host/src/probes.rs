@@ -5,14 +5,15 @@ use bytes::Bytes;
 use http::{Response, StatusCode, header};
 use http_body_util::Full;
 
+use crate::keyvalue::KeyValueStore;
 use crate::shutdown::Shutdown;
 
 /// A plain-text response.
-pub fn text(status: StatusCode, body: &'static str) -> Response<Full<Bytes>> {
+pub fn text(status: StatusCode, body: impl Into<Bytes>) -> Response<Full<Bytes>> {
     Response::builder()
         .status(status)
         .header(header::CONTENT_TYPE, "text/plain; charset=utf-8")
-        .body(Full::new(Bytes::from_static(body.as_bytes())))
+        .body(Full::new(body.into()))
         .expect("a static response is valid")
 }
 
@@ -22,11 +23,15 @@ pub fn health() -> Response<Full<Bytes>> {
 }
 
 /// `GET /ready`: 200 while serving (the listeners only bind once every
-/// configured route has a loaded component), 503 once shutdown has begun, so
-/// load balancers stop sending new clients before connections are closed.
-pub fn ready(shutdown: &Shutdown) -> Response<Full<Bytes>> {
-    match shutdown.is_draining() {
-        false => text(StatusCode::OK, "ready\n"),
-        true => text(StatusCode::SERVICE_UNAVAILABLE, "draining\n"),
+/// configured route has a loaded component); 503 once shutdown has begun, so
+/// load balancers stop sending new clients before connections are closed,
+/// and 503 with the reason while the key-value store cannot serve handlers.
+pub fn ready(shutdown: &Shutdown, key_value: &dyn KeyValueStore) -> Response<Full<Bytes>> {
+    if shutdown.is_draining() {
+        return text(StatusCode::SERVICE_UNAVAILABLE, "draining\n");
+    }
+    match key_value.unavailable() {
+        None => text(StatusCode::OK, "ready\n"),
+        Some(reason) => text(StatusCode::SERVICE_UNAVAILABLE, format!("{reason}\n")),
     }
 }

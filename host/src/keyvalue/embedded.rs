@@ -3,13 +3,21 @@
 //! committed durably before it is acknowledged, so nothing a handler was told
 //! is stored is lost by a crash or a restart. Operations run on the blocking
 //! thread pool.
+//!
+//! - [`opening`]: a damaged file refuses the start rather than being served;
+//! - [`health`]: after an I/O error (a full disk) the store reopens the file
+//!   by itself once writes succeed again, and says meanwhile why it cannot.
+
+mod health;
+pub mod opening;
 
 use std::path::Path;
 use std::sync::Arc;
 
-use anyhow::{Context, bail};
-use redb::{Database, DatabaseError, ReadableDatabase, ReadableTable, TableDefinition, TableError};
+use anyhow::Context;
+use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition, TableError};
 
+use self::health::Handle;
 use super::{KeyPage, KeyValueStore, KvError, LIST_PAGE, add};
 
 /// The database file's name in the data directory.
@@ -20,60 +28,74 @@ fn table(bucket: &str) -> TableDefinition<'_, &'static str, &'static [u8]> {
     TableDefinition::new(bucket)
 }
 
+/// Why an operation failed: what the handler asked for, or the storage.
+enum Failure {
+    Refused(KvError),
+    Storage(redb::Error),
+}
+
+impl From<KvError> for Failure {
+    fn from(error: KvError) -> Self {
+        Failure::Refused(error)
+    }
+}
+
+fn storage(error: impl Into<redb::Error>) -> Failure {
+    Failure::Storage(error.into())
+}
+
 /// The embedded store.
 #[derive(Clone)]
 pub struct EmbeddedStore {
-    db: Arc<Database>,
+    handle: Arc<Handle>,
 }
 
 impl EmbeddedStore {
-    /// Opens (or creates) `dir/kv.redb`. Blocking.
+    /// Opens (or creates) `dir/kv.redb`, refusing a damaged file. Blocking.
     pub fn open(dir: &Path) -> anyhow::Result<Self> {
         std::fs::create_dir_all(dir)
             .with_context(|| format!("cannot create the data directory {}", dir.display()))?;
         let path = dir.join(FILE);
-        let db = match Database::create(&path) {
-            Ok(db) => db,
-            Err(DatabaseError::DatabaseAlreadyOpen) => bail!(
-                "the key-value store {} is in use by another process: give each gateway its own --data-dir, or share a store with --kv redis://…",
-                path.display()
-            ),
-            Err(error) => {
-                return Err(error).with_context(|| {
-                    format!("cannot open the key-value store {}", path.display())
-                });
-            }
-        };
-        Ok(EmbeddedStore { db: Arc::new(db) })
+        let database = opening::open(&path)?;
+        Ok(EmbeddedStore {
+            handle: Arc::new(Handle::new(path, database)),
+        })
     }
 
-    /// Runs `work` on the blocking pool.
+    /// Runs `work` on the blocking pool; an I/O error starts the recovery.
     async fn blocking<T: Send + 'static>(
         &self,
-        work: impl FnOnce(&Database) -> Result<T, KvError> + Send + 'static,
+        work: impl FnOnce(&Database) -> Result<T, Failure> + Send + 'static,
     ) -> Result<T, KvError> {
-        let db = Arc::clone(&self.db);
-        tokio::task::spawn_blocking(move || work(&db))
+        let database = self.handle.database().map_err(KvError::Backend)?;
+        let outcome = tokio::task::spawn_blocking(move || work(&database))
             .await
-            .map_err(|error| KvError::Backend(format!("the store's worker failed: {error}")))?
+            .map_err(|error| KvError::Backend(format!("the store's worker failed: {error}")))?;
+        outcome.map_err(|failure| match failure {
+            Failure::Refused(error) => error,
+            Failure::Storage(error) => {
+                self.handle.failed(&error);
+                KvError::Backend(format!("key-value store: {error}"))
+            }
+        })
     }
 
     /// Runs `change` in one durable write transaction on `bucket`'s table.
     async fn write<T: Send + 'static>(
         &self,
         bucket: &str,
-        change: impl FnOnce(&mut redb::Table<'_, &'static str, &'static [u8]>) -> Result<T, KvError>
+        change: impl FnOnce(&mut redb::Table<'_, &'static str, &'static [u8]>) -> Result<T, Failure>
         + Send
         + 'static,
     ) -> Result<T, KvError> {
         let bucket = bucket.to_owned();
         self.blocking(move |db| {
-            let transaction = db.begin_write().map_err(backend)?;
+            let transaction = db.begin_write().map_err(storage)?;
             let outcome = {
-                let mut table = transaction.open_table(table(&bucket)).map_err(backend)?;
+                let mut table = transaction.open_table(table(&bucket)).map_err(storage)?;
                 change(&mut table)?
             };
-            transaction.commit().map_err(backend)?;
+            transaction.commit().map_err(storage)?;
             Ok(outcome)
         })
         .await
@@ -86,35 +108,35 @@ impl EmbeddedStore {
         bucket: &str,
         query: impl FnOnce(
             Option<&redb::ReadOnlyTable<&'static str, &'static [u8]>>,
-        ) -> Result<T, KvError>
+        ) -> Result<T, Failure>
         + Send
         + 'static,
     ) -> Result<T, KvError> {
         let bucket = bucket.to_owned();
         self.blocking(move |db| {
-            let transaction = db.begin_read().map_err(backend)?;
+            let transaction = db.begin_read().map_err(storage)?;
             match transaction.open_table(table(&bucket)) {
                 Ok(table) => query(Some(&table)),
                 Err(TableError::TableDoesNotExist(_)) => query(None),
-                Err(error) => Err(backend(error)),
+                Err(error) => Err(storage(error)),
             }
         })
         .await
     }
 }
 
-fn backend(error: impl std::fmt::Display) -> KvError {
-    KvError::Backend(format!("key-value store: {error}"))
-}
-
 #[async_trait::async_trait]
 impl KeyValueStore for EmbeddedStore {
+    fn unavailable(&self) -> Option<String> {
+        self.handle.fault()
+    }
+
     async fn get(&self, bucket: &str, key: &str) -> Result<Option<Vec<u8>>, KvError> {
         let key = key.to_owned();
         self.read(bucket, move |table| match table {
             Some(table) => Ok(table
                 .get(key.as_str())
-                .map_err(backend)?
+                .map_err(storage)?
                 .map(|value| value.value().to_vec())),
             None => Ok(None),
         })
@@ -126,7 +148,7 @@ impl KeyValueStore for EmbeddedStore {
         self.write(bucket, move |table| {
             table
                 .insert(key.as_str(), value.as_slice())
-                .map_err(backend)?;
+                .map_err(storage)?;
             Ok(())
         })
         .await
@@ -135,7 +157,7 @@ impl KeyValueStore for EmbeddedStore {
     async fn delete(&self, bucket: &str, key: &str) -> Result<(), KvError> {
         let key = key.to_owned();
         self.write(bucket, move |table| {
-            table.remove(key.as_str()).map_err(backend)?;
+            table.remove(key.as_str()).map_err(storage)?;
             Ok(())
         })
         .await
@@ -144,7 +166,7 @@ impl KeyValueStore for EmbeddedStore {
     async fn exists(&self, bucket: &str, key: &str) -> Result<bool, KvError> {
         let key = key.to_owned();
         self.read(bucket, move |table| match table {
-            Some(table) => Ok(table.get(key.as_str()).map_err(backend)?.is_some()),
+            Some(table) => Ok(table.get(key.as_str()).map_err(storage)?.is_some()),
             None => Ok(false),
         })
         .await
@@ -157,9 +179,9 @@ impl KeyValueStore for EmbeddedStore {
                 return Ok((Vec::new(), None));
             };
             let mut keys = Vec::new();
-            let mut entries = table.iter().map_err(backend)?.skip(skip as usize);
+            let mut entries = table.iter().map_err(storage)?.skip(skip as usize);
             for entry in entries.by_ref().take(LIST_PAGE) {
-                let (key, _) = entry.map_err(backend)?;
+                let (key, _) = entry.map_err(storage)?;
                 keys.push(key.value().to_owned());
             }
             let next = entries.next().is_some().then(|| skip + keys.len() as u64);
@@ -173,12 +195,12 @@ impl KeyValueStore for EmbeddedStore {
         self.write(bucket, move |table| {
             let current = table
                 .get(key.as_str())
-                .map_err(backend)?
+                .map_err(storage)?
                 .map(|v| v.value().to_vec());
             let sum = add(&key, current.as_deref(), delta)?;
             table
                 .insert(key.as_str(), sum.to_string().as_bytes())
-                .map_err(backend)?;
+                .map_err(storage)?;
             Ok(sum)
         })
         .await
@@ -194,7 +216,7 @@ impl KeyValueStore for EmbeddedStore {
                 .map(|key| match table {
                     Some(table) => Ok(table
                         .get(key.as_str())
-                        .map_err(backend)?
+                        .map_err(storage)?
                         .map(|value| value.value().to_vec())
                         .map(|value| (key, value))),
                     None => Ok(None),
@@ -209,7 +231,7 @@ impl KeyValueStore for EmbeddedStore {
             for (key, value) in &pairs {
                 table
                     .insert(key.as_str(), value.as_slice())
-                    .map_err(backend)?;
+                    .map_err(storage)?;
             }
             Ok(())
         })
@@ -219,7 +241,7 @@ impl KeyValueStore for EmbeddedStore {
     async fn delete_many(&self, bucket: &str, keys: Vec<String>) -> Result<(), KvError> {
         self.write(bucket, move |table| {
             for key in &keys {
-                table.remove(key.as_str()).map_err(backend)?;
+                table.remove(key.as_str()).map_err(storage)?;
             }
             Ok(())
         })

@@ -41,6 +41,12 @@ pub type KeyPage = (Vec<String>, Option<u64>);
 /// A key-value store of named buckets.
 #[async_trait::async_trait]
 pub trait KeyValueStore: Send + Sync {
+    /// Why the store cannot serve handlers right now, if it cannot; `/ready`
+    /// answers 503 with it. A store that recovers by itself (or fails each
+    /// operation on its own, as Redis does) answers none.
+    fn unavailable(&self) -> Option<String> {
+        None
+    }
     /// The value of `key`, if set.
     async fn get(&self, bucket: &str, key: &str) -> Result<Option<Vec<u8>>, KvError>;
     /// Sets `key` to `value`.

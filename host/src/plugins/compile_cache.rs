@@ -3,6 +3,7 @@
 //! back to an earlier version) does not compile again.
 
 use std::hash::{DefaultHasher, Hash, Hasher};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
@@ -51,7 +52,9 @@ impl CompileCache {
     }
 
     /// The compiled component for `bytes` (whose hash is `hash`): from the
-    /// cache if there, otherwise compiled and stored.
+    /// cache if there and sound, otherwise compiled and stored. An entry that
+    /// is damaged or was compiled from another component is recompiled with a
+    /// warning naming its file.
     pub fn component(
         &self,
         engine: &Engine,
@@ -61,20 +64,15 @@ impl CompileCache {
         let Some(path) = self.path(hash) else {
             return Ok((Component::new(engine, bytes)?, Origin::Compiled));
         };
-        if path.is_file() {
-            // SAFETY: the file was written by `store` below from
-            // `Component::serialize` of an engine with the same compatibility
-            // hash (it is in the file name), and wasmtime checks its header
-            // again. The cache directory is trusted like the binary itself.
-            match unsafe { Component::deserialize_file(engine, &path) } {
-                Ok(component) => return Ok((component, Origin::Cached)),
-                Err(error) => {
-                    tracing::warn!(path = %path.display(), "ignoring an unusable compile cache entry: {error:#}")
-                }
+        match load(engine, &path, hash) {
+            Ok(Some(component)) => return Ok((component, Origin::Cached)),
+            Ok(None) => {}
+            Err(error) => {
+                tracing::warn!(path = %path.display(), "compile cache entry {} is unusable, recompiling: {error}", path.display())
             }
         }
         let component = Component::new(engine, bytes)?;
-        self.store(&component, &path);
+        store(&component, hash, &path);
         Ok((component, Origin::Compiled))
     }
 
@@ -82,20 +80,99 @@ impl CompileCache {
         let dir = self.dir.as_ref()?;
         Some(dir.join(format!("{hash}-{}.cwasm", self.engine_key)))
     }
+}
 
-    /// Writes a compiled component (to a temporary name, then renamed, so a
-    /// concurrent reader never sees half a file). Failure only costs a
-    /// recompilation later.
-    fn store(&self, component: &Component, path: &Path) {
-        let partial = path.with_extension(format!("partial-{}", std::process::id()));
-        let written = component
-            .serialize()
-            .map_err(|error| format!("{error:#}"))
-            .and_then(|bytes| std::fs::write(&partial, bytes).map_err(|error| error.to_string()))
-            .and_then(|()| std::fs::rename(&partial, path).map_err(|error| error.to_string()));
-        if let Err(error) = written {
-            let _ = std::fs::remove_file(&partial);
-            tracing::warn!(path = %path.display(), %error, "could not store a compiled component");
-        }
+/// What begins every entry, before the source hash and the checksum.
+const MAGIC: &[u8; 16] = b"wsgate-cwasm-v1\n";
+
+/// An entry: [`MAGIC`], the SHA-256 of the component it was compiled from,
+/// the SHA-256 of the artifact, the artifact (`Component::serialize`).
+const HEADER: usize = MAGIC.len() + 32 + 32;
+
+/// Why a compile cache entry is not used.
+#[derive(Debug, thiserror::Error)]
+pub enum EntryError {
+    /// The file cannot be read.
+    #[error("cannot read it: {0}")]
+    Unreadable(#[from] std::io::Error),
+    /// The file does not start with an entry's header.
+    #[error("it is not a wsgate compile cache entry")]
+    NotAnEntry,
+    /// The artifact was compiled from another component.
+    #[error("it was compiled from another component ({0})")]
+    OtherSource(String),
+    /// The artifact's bytes changed since it was written.
+    #[error("its checksum does not match: the file was damaged or modified")]
+    Checksum,
+    /// wasmtime refused the artifact.
+    #[error("wasmtime refused it: {0:#}")]
+    Refused(wasmtime::Error),
+}
+
+/// The cached component for the source `hash` at `path`, none if there is no
+/// entry. The entry is verified before wasmtime sees it: a damaged artifact
+/// would be run as machine code.
+fn load(engine: &Engine, path: &Path, hash: &str) -> Result<Option<Component>, EntryError> {
+    let entry = match std::fs::read(path) {
+        Ok(entry) => entry,
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(error) => return Err(error.into()),
+    };
+    if entry.len() < HEADER || !entry.starts_with(MAGIC) {
+        return Err(EntryError::NotAnEntry);
     }
+    let (header, artifact) = entry.split_at(HEADER);
+    let source = hex::encode(&header[MAGIC.len()..MAGIC.len() + 32]);
+    if source != hash {
+        return Err(EntryError::OtherSource(source));
+    }
+    if header[MAGIC.len() + 32..] != Sha256::digest(artifact)[..] {
+        return Err(EntryError::Checksum);
+    }
+    // SAFETY: the artifact is byte for byte what `store` wrote from
+    // `Component::serialize` of the component with this hash (checked just
+    // above), by an engine with the same compatibility hash (it is in the
+    // file name), and wasmtime checks its own header again. The cache
+    // directory is trusted like the binary itself.
+    unsafe { Component::deserialize(engine, artifact) }
+        .map(Some)
+        .map_err(EntryError::Refused)
+}
+
+/// Writes the entry of a component compiled from the source `hash`, to a
+/// temporary file then renamed, so a reader never sees half an entry.
+/// Failure only costs a recompilation later.
+fn store(component: &Component, hash: &str, path: &Path) {
+    let written = component
+        .serialize()
+        .map_err(|error| format!("{error:#}"))
+        .and_then(|artifact| {
+            let source = hex::decode(hash).map_err(|error| error.to_string())?;
+            write_atomically(
+                path,
+                &[
+                    &MAGIC[..],
+                    &source,
+                    &Sha256::digest(&artifact)[..],
+                    &artifact,
+                ],
+            )
+            .map_err(|error| error.to_string())
+        });
+    if let Err(error) = written {
+        tracing::warn!(path = %path.display(), %error, "could not store a compiled component");
+    }
+}
+
+fn write_atomically(path: &Path, parts: &[&[u8]]) -> std::io::Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let mut partial = tempfile::Builder::new()
+        .prefix(".partial-")
+        .tempfile_in(dir)?;
+    for part in parts {
+        partial.write_all(part)?;
+    }
+    partial.as_file().sync_data()?;
+    partial.persist(path).map_err(|error| error.error)?;
+    Ok(())
 }
