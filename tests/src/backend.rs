@@ -13,7 +13,7 @@ use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
 
-use crate::WAIT;
+use crate::{WAIT, eventually};
 
 /// A request the backend received.
 #[derive(Clone, Debug)]
@@ -148,19 +148,16 @@ impl Backend {
 
     /// Waits until `count` requests have arrived, and returns them all.
     pub async fn wait_for(&self, count: usize) -> Vec<Recorded> {
-        let deadline = tokio::time::Instant::now() + WAIT;
-        loop {
+        let what = format!("the backend got {count} requests");
+        eventually(&what, WAIT, async || {
             let received = self.received();
             if received.len() >= count {
-                return received;
+                Ok(received)
+            } else {
+                Err(format!("{received:?}"))
             }
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "the backend got {} requests, expected {count}: {received:?}",
-                received.len()
-            );
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+        })
+        .await
     }
 }
 

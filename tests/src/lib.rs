@@ -41,23 +41,70 @@ const POLL: Duration = Duration::from_millis(20);
 /// Polls `probe` until it answers `Ok`, for at most `deadline`; panics naming
 /// `what` and the last thing the probe saw. The one way a test waits for
 /// something to happen: never a fixed sleep.
-pub async fn eventually<T, E, F, Fut>(what: &str, deadline: Duration, mut probe: F) -> T
+pub async fn eventually<T, E, F>(what: &str, deadline: Duration, mut probe: F) -> T
 where
     E: std::fmt::Display,
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Result<T, E>>,
+    F: AsyncFnMut() -> Result<T, E>,
 {
-    let until = tokio::time::Instant::now() + deadline;
+    let patience = Patience::new(what, deadline);
     loop {
-        let last = match probe().await {
+        match probe().await {
             Ok(value) => return value,
-            Err(last) => last,
-        };
-        assert!(
-            tokio::time::Instant::now() < until,
-            "{what}: not so within {deadline:?}; last seen: {last}"
-        );
+            Err(last) => patience.check(last),
+        }
         tokio::time::sleep(POLL).await;
+    }
+}
+
+/// [`eventually`] for code that cannot await: starting and stopping
+/// processes (the gateway, `redis-server`) from synchronous tests.
+pub fn eventually_blocking<T, E, F>(what: &str, deadline: Duration, mut probe: F) -> T
+where
+    E: std::fmt::Display,
+    F: FnMut() -> Result<T, E>,
+{
+    let patience = Patience::new(what, deadline);
+    loop {
+        match probe() {
+            Ok(value) => return value,
+            Err(last) => patience.check(last),
+        }
+        std::thread::sleep(POLL);
+    }
+}
+
+/// Lets `period` pass on purpose, so that a test can then assert that
+/// something did *not* happen meanwhile (a second `$disconnect`, a reload
+/// without a signal). Never a way to wait for something to happen: that is
+/// [`eventually`]; for a client, [`Client::expect_silence`] says more.
+pub async fn quiet(period: Duration) {
+    tokio::time::sleep(period).await;
+}
+
+/// The deadline of one [`eventually`] wait.
+struct Patience<'a> {
+    what: &'a str,
+    deadline: Duration,
+    until: std::time::Instant,
+}
+
+impl<'a> Patience<'a> {
+    fn new(what: &'a str, deadline: Duration) -> Self {
+        Patience {
+            what,
+            deadline,
+            until: std::time::Instant::now() + deadline,
+        }
+    }
+
+    /// Panics, with what the probe saw `last`, once the deadline has passed.
+    fn check(&self, last: impl std::fmt::Display) {
+        assert!(
+            std::time::Instant::now() < self.until,
+            "{}: not so within {:?}; last seen: {last}",
+            self.what,
+            self.deadline
+        );
     }
 }
 
@@ -265,10 +312,10 @@ impl GatewayBuilder {
 
     /// Starts the gateway and waits until both listeners are up.
     pub fn start(self) -> Gateway {
-        let mut child = self.command().spawn().expect("start wsgate");
+        let mut child = Process::spawn(self.command());
         let logs = Arc::new(Mutex::new(String::new()));
         let (lines_tx, lines_rx) = mpsc::channel();
-        let stderr = child.stderr.take().expect("piped stderr");
+        let stderr = child.0.stderr.take().expect("piped stderr");
         let sink = Arc::clone(&logs);
         std::thread::spawn(move || {
             for line in BufReader::new(stderr).lines().map_while(Result::ok) {
@@ -281,13 +328,9 @@ impl GatewayBuilder {
         let deadline = std::time::Instant::now() + STARTUP;
         while client.is_none() || management.is_none() {
             let left = deadline.saturating_duration_since(std::time::Instant::now());
-            let line = match lines_rx.recv_timeout(left) {
-                Ok(line) => line,
-                Err(_) => {
-                    let _ = child.kill();
-                    panic!("wsgate did not start; its log:\n{}", logs.lock().unwrap());
-                }
-            };
+            let line = lines_rx.recv_timeout(left).unwrap_or_else(|_| {
+                panic!("wsgate did not start; its log:\n{}", logs.lock().unwrap())
+            });
             client = client
                 .or_else(|| address_after(&line, "WebSocket clients on ws://"))
                 .or_else(|| address_after(&line, "WebSocket clients on wss://"));
@@ -307,22 +350,38 @@ impl GatewayBuilder {
 
     /// Runs the gateway expecting it to refuse to start; returns its stderr.
     pub fn start_and_fail(self) -> String {
-        let mut child = self.command().spawn().expect("start wsgate");
-        let deadline = std::time::Instant::now() + WAIT;
-        loop {
-            if let Some(status) = child.try_wait().expect("wait for wsgate") {
-                assert!(!status.success(), "wsgate exited successfully");
-                let mut stderr = String::new();
-                std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr)
-                    .unwrap();
-                return stderr;
-            }
-            if std::time::Instant::now() > deadline {
-                let _ = child.kill();
-                panic!("wsgate started although it should have refused to");
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        let mut child = Process::spawn(self.command());
+        let status = child.wait_exit("wsgate refuses to start", WAIT);
+        assert!(!status.success(), "wsgate exited successfully");
+        let mut stderr = String::new();
+        std::io::Read::read_to_string(&mut child.0.stderr.take().unwrap(), &mut stderr).unwrap();
+        stderr
+    }
+}
+
+/// A child process, killed when dropped (a test that panics leaves none behind).
+struct Process(Child);
+
+impl Process {
+    fn spawn(mut command: Command) -> Process {
+        Process(command.spawn().expect("start wsgate"))
+    }
+
+    /// Waits for the process to exit, at most `timeout`.
+    fn wait_exit(&mut self, what: &str, timeout: Duration) -> std::process::ExitStatus {
+        eventually_blocking(what, timeout, || {
+            self.0
+                .try_wait()
+                .expect("wait for wsgate")
+                .ok_or("still running")
+        })
+    }
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
     }
 }
 
@@ -333,7 +392,7 @@ fn address_after(line: &str, marker: &str) -> Option<SocketAddr> {
 
 /// A running gateway process; killed when dropped.
 pub struct Gateway {
-    child: Child,
+    child: Process,
     /// The client listener.
     pub addr: SocketAddr,
     /// The management listener.
@@ -415,40 +474,24 @@ impl Gateway {
     /// Sends the gateway process a signal (e.g. `libc::SIGTERM`).
     pub fn signal(&self, signal: i32) {
         // SAFETY: kill has no memory-safety preconditions.
-        let result = unsafe { libc::kill(self.child.id() as i32, signal) };
+        let result = unsafe { libc::kill(self.child.0.id() as i32, signal) };
         assert_eq!(result, 0, "kill failed");
     }
 
     /// Waits for the process to exit, at most `timeout`.
     pub fn wait_exit(&mut self, timeout: Duration) -> std::process::ExitStatus {
-        let deadline = std::time::Instant::now() + timeout;
-        loop {
-            if let Some(status) = self.child.try_wait().expect("wait for wsgate") {
-                return status;
-            }
-            assert!(
-                std::time::Instant::now() < deadline,
-                "wsgate did not exit in time"
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        self.child.wait_exit("wsgate exits", timeout)
     }
 
     /// The process's resident memory, in KiB.
     pub fn rss_kib(&self) -> u64 {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap();
+        let status =
+            std::fs::read_to_string(format!("/proc/{}/status", self.child.0.id())).unwrap();
         let line = status
             .lines()
             .find(|line| line.starts_with("VmRSS:"))
             .expect("VmRSS");
         line.split_whitespace().nth(1).unwrap().parse().unwrap()
-    }
-}
-
-impl Drop for Gateway {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 
@@ -607,6 +650,23 @@ impl Client {
         }
     }
 
+    /// Waits at most `within` for the gateway's next ping and returns its
+    /// payload; the client library answers it with a pong as it reads on.
+    pub async fn recv_ping(&mut self, within: Duration) -> Vec<u8> {
+        let ping = async {
+            loop {
+                match self.ws.next().await {
+                    Some(Ok(Message::Ping(payload))) => return payload.to_vec(),
+                    Some(Ok(Message::Pong(_))) => continue,
+                    other => panic!("expected a ping, got {other:?}"),
+                }
+            }
+        };
+        tokio::time::timeout(within, ping)
+            .await
+            .unwrap_or_else(|_| panic!("no ping from the gateway within {within:?}"))
+    }
+
     /// Waits for the server's close frame and the end of the connection.
     pub async fn recv_close(&mut self) -> Option<CloseFrame> {
         let mut frame = None;
@@ -657,30 +717,41 @@ pub struct RawClient {
 impl RawClient {
     /// Completes a handshake by hand on `addr`.
     pub async fn connect(addr: SocketAddr) -> RawClient {
+        let (response, client) = Self::send_head(addr, upgrade_head(addr, "").as_bytes()).await;
+        assert!(response.starts_with("HTTP/1.1 101"), "{response}");
+        client
+    }
+
+    /// Writes `head` (a request head, whole or not) on a new connection to
+    /// `addr` and reads the response head: all of it, or what came before the
+    /// gateway ended the connection (then with the reason).
+    pub async fn send_head(addr: SocketAddr, head: &[u8]) -> (String, RawClient) {
         use tokio::io::{AsyncReadExt, AsyncWriteExt};
         let mut stream = TcpStream::connect(addr).await.expect("connect");
         stream
-            .write_all(upgrade_request(addr, "/").as_bytes())
+            .write_all(head)
             .await
-            .expect("write handshake");
+            .expect("write the request head");
         // Read the response head byte by byte, so no frame is consumed with it.
-        let mut head = Vec::new();
-        while !head.ends_with(b"\r\n\r\n") {
+        let mut response = Vec::new();
+        let mut ended = None;
+        while ended.is_none() && !response.ends_with(b"\r\n\r\n") {
             let mut byte = [0u8; 1];
-            let read = tokio::time::timeout(WAIT, stream.read(&mut byte)).await;
-            assert_eq!(
-                read.expect("no handshake response in time").expect("read"),
-                1,
-                "connection closed"
-            );
-            head.push(byte[0]);
+            match tokio::time::timeout(WAIT, stream.read(&mut byte)).await {
+                Err(_) => panic!(
+                    "no response head in time: {}",
+                    String::from_utf8_lossy(&response)
+                ),
+                Ok(Ok(0)) => ended = Some("connection closed".to_owned()),
+                Ok(Ok(_)) => response.push(byte[0]),
+                Ok(Err(error)) => ended = Some(error.to_string()),
+            }
         }
-        assert!(
-            head.starts_with(b"HTTP/1.1 101"),
-            "{}",
-            String::from_utf8_lossy(&head)
-        );
-        RawClient { stream }
+        let mut response = String::from_utf8_lossy(&response).into_owned();
+        if let Some(reason) = ended {
+            response.push_str(&format!("[{reason}]"));
+        }
+        (response, RawClient { stream })
     }
 
     /// Sends one frame: `first_byte` is FIN, RSV and opcode; masked as a client must,
@@ -732,17 +803,24 @@ pub async fn upgrade_and_vanish(addr: SocketAddr, path: &str, after: Duration) {
     use tokio::io::AsyncWriteExt;
     let mut stream = TcpStream::connect(addr).await.expect("connect");
     stream
-        .write_all(upgrade_request(addr, path).as_bytes())
+        .write_all(upgrade_head_for(addr, path, "").as_bytes())
         .await
         .expect("write the upgrade request");
     tokio::time::sleep(after).await;
 }
 
-/// A WebSocket upgrade request for `path`, as a client library sends it.
-fn upgrade_request(addr: SocketAddr, path: &str) -> String {
+/// A WebSocket upgrade request head for `/` on `addr`, with `extra` header
+/// lines (each ending in CRLF) before the blank line.
+pub fn upgrade_head(addr: SocketAddr, extra: &str) -> String {
+    upgrade_head_for(addr, "/", extra)
+}
+
+/// A WebSocket upgrade request head for `path` on `addr`, with `extra` header
+/// lines (each ending in CRLF) before the blank line.
+pub fn upgrade_head_for(addr: SocketAddr, path: &str, extra: &str) -> String {
     format!(
         "GET {path} HTTP/1.1\r\nHost: {addr}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
-         Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+         Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n{extra}\r\n"
     )
 }
 

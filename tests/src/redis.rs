@@ -3,12 +3,10 @@
 //! temporary directory; killed when dropped. It can be stopped and started
 //! again on the same port, to test the loss of Redis.
 
+use crate::{WAIT, eventually_blocking};
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
-
-use crate::WAIT;
 
 /// A running (or stopped) `redis-server`.
 pub struct Redis {
@@ -60,11 +58,9 @@ impl Redis {
             .spawn()
             .expect("start redis-server (installed by `cargo xtask test`)");
         self.child = Some(child);
-        let deadline = Instant::now() + WAIT;
-        while !self.answers() {
-            assert!(Instant::now() < deadline, "redis-server did not start");
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        eventually_blocking("redis-server answers PING", WAIT, || {
+            self.answers().then_some(()).ok_or("no PONG")
+        });
     }
 
     /// Runs one command given in Redis's inline form (`DBSIZE`) and returns

@@ -8,7 +8,7 @@ use std::time::Duration;
 use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use wsgate_tests::backend::{Backend, Reply};
-use wsgate_tests::{Client, GatewayBuilder, WAIT};
+use wsgate_tests::{Client, GatewayBuilder, WAIT, eventually};
 
 /// The probe bound to `$connect`, `$default`, `config` and `fetch`, with
 /// `routes` (TOML for `[routes.config]`/`[routes.fetch]`) and `shared`
@@ -263,8 +263,17 @@ async fn http_forward_without_a_reachable_backend_fails_the_event_only() {
     let backend = Backend::start(|_| Reply::new(200, "")).await;
     let gateway = forwarding_gateway(&backend);
     let mut client = gateway.connect("/").await;
+    let addr = backend.addr();
     drop(backend);
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    eventually(
+        "the backend stops listening",
+        WAIT,
+        async || match tokio::net::TcpStream::connect(addr).await {
+            Ok(_) => Err("it still accepts"),
+            Err(_) => Ok(()),
+        },
+    )
+    .await;
     client.send_text("anyone there?").await;
     for _ in 0..2 {
         // Each message fails alone; the connection stays open.

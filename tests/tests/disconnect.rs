@@ -7,7 +7,7 @@
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use wsgate_tests::{Client, Gateway, GatewayBuilder};
+use wsgate_tests::{Client, Gateway, GatewayBuilder, WAIT, eventually};
 
 fn probe_gateway() -> Gateway {
     GatewayBuilder::new()
@@ -122,18 +122,16 @@ async fn sends_to_a_closed_connection_answer_gone() {
     client.close(1000, "").await;
     let mut other = gateway.connect("/").await;
     // The gateway may take a moment to notice; `gone` must come within the wait.
-    let deadline = tokio::time::Instant::now() + wsgate_tests::WAIT;
-    loop {
+    eventually("the closed connection is gone", WAIT, async || {
         other
             .send_json(json!({"action": "info", "target": id}))
             .await;
-        if other.recv_text().await.contains("gone") {
-            break;
+        let answer = other.recv_text().await;
+        if answer.contains("gone") {
+            Ok(())
+        } else {
+            Err(answer)
         }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "the closed connection never became gone"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    })
+    .await;
 }

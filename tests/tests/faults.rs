@@ -2,7 +2,7 @@
 //! fails only its own event. The client gets an Internal server error frame and
 //! stays connected; other connections never notice.
 
-use wsgate_tests::{Client, Gateway, GatewayBuilder};
+use wsgate_tests::{Client, Gateway, GatewayBuilder, WAIT, eventually};
 
 fn faulty_gateway(deadline: &str) -> Gateway {
     GatewayBuilder::new()
@@ -49,13 +49,31 @@ async fn a_returned_error_fails_only_its_event() {
     gateway.wait_for_log("faulty handler refused").await;
 }
 
+/// What the host logs (in the `handler failed` error, from wasmtime's store
+/// limits) when a handler grows its memory past the cap.
+const MEMORY_CAP_HIT: &str = "forcing trap when growing memory to";
+
+/// Waits until the log shows the memory cap stopping a handler `times` times.
+async fn memory_cap_hit(gateway: &Gateway, times: usize) {
+    eventually("the memory cap stops the bomb", WAIT, async || {
+        let logs = gateway.logs();
+        match logs.matches(MEMORY_CAP_HIT).count() {
+            hits if hits >= times => Ok(()),
+            hits => Err(format!("{hits} times in\n{logs}")),
+        }
+    })
+    .await
+}
+
 #[tokio::test]
-async fn a_memory_bomb_fails_only_its_event() {
+async fn a_memory_bomb_is_stopped_by_the_memory_cap_and_fails_only_its_event() {
     let gateway = faulty_gateway("5s");
     let mut client = gateway.connect("/").await;
     fails_only_this_event(&mut client, "bomb").await;
+    memory_cap_hit(&gateway, 1).await;
     // A fresh instance serves later events: the bomb can go off again.
     fails_only_this_event(&mut client, "bomb").await;
+    memory_cap_hit(&gateway, 2).await;
 }
 
 #[tokio::test]

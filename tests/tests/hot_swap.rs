@@ -2,12 +2,14 @@
 //! removed and broken while clients talk, and no connection notices.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use futures_util::future::join_all;
 use serde_json::json;
-use wsgate_tests::{Client, Gateway, GatewayBuilder, deploy, tagger_version};
+use wsgate_tests::{
+    Client, Gateway, GatewayBuilder, WAIT, deploy, eventually, quiet, tagger_version,
+};
 
 /// A gateway serving tagger version `tag` as `file`.
 fn tagger_gateway(file: &str, tag: &str, args: &[&str]) -> Gateway {
@@ -24,6 +26,15 @@ fn version_of(reply: &str) -> u32 {
         .trim_start_matches('_')
         .parse()
         .unwrap_or_else(|_| panic!("not a tagged reply: {reply}"))
+}
+
+/// Waits until `counter` (of what clients did) has reached `at_least`.
+async fn reached(what: &str, counter: &AtomicUsize, at_least: usize) {
+    eventually(what, WAIT, async || {
+        let now = counter.load(Ordering::Acquire);
+        if now >= at_least { Ok(()) } else { Err(now) }
+    })
+    .await
 }
 
 /// Waits until the gateway has switched `route` to generation `generation`.
@@ -44,8 +55,12 @@ async fn swapping_twenty_times_under_load_drops_nothing_and_switches_at_once() {
     // The newest version confirmed live by the gateway's log.
     let live = Arc::new(AtomicU32::new(0));
     let done = Arc::new(AtomicBool::new(false));
+    // Replies answered, and clients answered by the last version.
+    let answered = Arc::new(AtomicUsize::new(0));
+    let on_last = Arc::new(AtomicUsize::new(0));
     let talkers = clients.into_iter().map(|mut client| {
         let (live, done) = (Arc::clone(&live), Arc::clone(&done));
+        let (answered, on_last) = (Arc::clone(&answered), Arc::clone(&on_last));
         tokio::spawn(async move {
             let (mut sent, mut newest) = (0u64, 0u32);
             while !done.load(Ordering::Acquire) {
@@ -65,8 +80,12 @@ async fn swapping_twenty_times_under_load_drops_nothing_and_switches_at_once() {
                     version >= confirmed,
                     "version {version} answered after {confirmed} went live"
                 );
+                if version == SWAPS && newest < SWAPS {
+                    on_last.fetch_add(1, Ordering::AcqRel);
+                }
                 newest = version;
                 sent += 1;
+                answered.fetch_add(1, Ordering::AcqRel);
             }
             (sent, newest)
         })
@@ -74,7 +93,9 @@ async fn swapping_twenty_times_under_load_drops_nothing_and_switches_at_once() {
     let talkers: Vec<_> = talkers.collect();
 
     for version in 1..=SWAPS {
-        tokio::time::sleep(Duration::from_millis(100)).await;
+        // Every client has had time for a request, on average, since the last swap.
+        let since = answered.load(Ordering::Acquire);
+        reached("the clients talk between swaps", &answered, since + CLIENTS).await;
         deploy(
             gateway.plugins_dir(),
             "$default.wasm",
@@ -83,7 +104,12 @@ async fn swapping_twenty_times_under_load_drops_nothing_and_switches_at_once() {
         swapped(&gateway, "$default", version + 1).await;
         live.store(version, Ordering::Release);
     }
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    reached(
+        "every client is answered by the last version",
+        &on_last,
+        CLIENTS,
+    )
+    .await;
     // Checked before the clients stop (and disconnect, as they then should).
     let during = gateway.logs();
     done.store(true, Ordering::Release);
@@ -166,23 +192,31 @@ async fn adding_renaming_and_deleting_files_binds_and_unbinds_routes() {
 
 #[tokio::test]
 async fn swapping_connect_while_clients_connect_loses_no_handshake() {
+    const BETWEEN_SWAPS: usize = 5;
     let gateway = tagger_gateway("$connect.wasm", "1", &[]);
     let url = gateway.url("/");
+    let handshakes = Arc::new(AtomicUsize::new(0));
+    let done = Arc::new(AtomicBool::new(false));
     let connecting = {
-        let url = url.clone();
+        let (url, handshakes, done) = (url.clone(), Arc::clone(&handshakes), Arc::clone(&done));
         tokio::spawn(async move {
             let mut versions = Vec::new();
-            for _ in 0..60 {
+            while !done.load(Ordering::Acquire) {
                 let mut client = Client::connect(&url).await;
                 let welcome = client.recv_text().await;
                 versions.push(version_of(welcome.trim_start_matches("welcome from ")));
+                handshakes.fetch_add(1, Ordering::AcqRel);
                 client.close(1000, "").await;
             }
             versions
         })
     };
+    let some_handshakes = async || {
+        let since = handshakes.load(Ordering::Acquire);
+        reached("clients connect", &handshakes, since + BETWEEN_SWAPS).await;
+    };
     for version in 2..=4 {
-        tokio::time::sleep(Duration::from_millis(80)).await;
+        some_handshakes().await;
         deploy(
             gateway.plugins_dir(),
             "$connect.wasm",
@@ -190,27 +224,38 @@ async fn swapping_connect_while_clients_connect_loses_no_handshake() {
         );
         swapped(&gateway, "$connect", version).await;
     }
-    let versions = connecting.await.expect("every handshake succeeded");
+    some_handshakes().await;
+    done.store(true, Ordering::Release);
+    let mut versions = connecting.await.expect("every handshake succeeded");
     assert!(
         versions.windows(2).all(|pair| pair[0] <= pair[1]),
         "{versions:?}"
     );
+    versions.dedup();
+    assert_eq!(versions, [1, 2, 3, 4], "each version welcomed clients");
     let last = Client::connect(&url).await.recv_text().await;
     assert_eq!(last, "welcome from tag-_______4");
 }
 
 #[tokio::test]
 async fn swapping_disconnect_while_clients_leave_runs_each_disconnect_once() {
+    const CLIENTS: usize = 60;
     let gateway = tagger_gateway("$disconnect.wasm", "1", &[]);
     let url = gateway.url("/");
-    let clients: Vec<Client> = join_all((0..60).map(|_| Client::connect(&url))).await;
-    let leaving = tokio::spawn(async move {
-        for client in clients {
-            client.close(1000, "bye").await;
-        }
-    });
-    for version in 2..=4 {
-        tokio::time::sleep(Duration::from_millis(50)).await;
+    let clients: Vec<Client> = join_all((0..CLIENTS).map(|_| Client::connect(&url))).await;
+    let left = Arc::new(AtomicUsize::new(0));
+    let leaving = {
+        let left = Arc::clone(&left);
+        tokio::spawn(async move {
+            for client in clients {
+                client.close(1000, "bye").await;
+                left.fetch_add(1, Ordering::AcqRel);
+            }
+        })
+    };
+    for (swap, version) in (2..=4).enumerate() {
+        // A quarter of the clients more have left before each swap.
+        reached("clients leave", &left, CLIENTS / 4 * (swap + 1)).await;
         deploy(
             gateway.plugins_dir(),
             "$disconnect.wasm",
@@ -219,12 +264,13 @@ async fn swapping_disconnect_while_clients_leave_runs_each_disconnect_once() {
         swapped(&gateway, "$disconnect", version).await;
     }
     leaving.await.unwrap();
-    let deadline = Instant::now() + wsgate_tests::WAIT;
-    while gateway.logs().matches(" $disconnect ").count() < 60 {
-        assert!(Instant::now() < deadline, "not every $disconnect ran");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    eventually("every $disconnect ran", WAIT, async || {
+        let runs = gateway.logs().matches(" $disconnect ").count();
+        if runs >= CLIENTS { Ok(()) } else { Err(runs) }
+    })
+    .await;
+    // Long enough for a second run of some `$disconnect` to show.
+    quiet(Duration::from_millis(300)).await;
     let logs = gateway.logs();
     let mut ids: Vec<&str> = logs
         .lines()
@@ -236,8 +282,8 @@ async fn swapping_disconnect_while_clients_leave_runs_each_disconnect_once() {
     ids.dedup();
     assert_eq!(
         (runs, ids.len()),
-        (60, 60),
-        "each of 60 connections had exactly one $disconnect"
+        (CLIENTS, CLIENTS),
+        "each connection had exactly one $disconnect"
     );
 }
 
@@ -245,12 +291,13 @@ async fn swapping_disconnect_while_clients_leave_runs_each_disconnect_once() {
 async fn a_half_written_file_is_never_loaded() {
     let gateway = tagger_gateway("$default.wasm", "1", &[]);
     let mut client = gateway.connect("/").await;
-    // A slow copy: half the file, a pause longer than the debounce, the rest.
+    // A slow copy: half the file, a pause in which the gateway reads it (and
+    // refuses it), the rest.
     let version = tagger_version("2");
     let (head, tail) = version.split_at(version.len() / 2);
     let path = gateway.plugins_dir().join("$default.wasm");
     std::fs::write(&path, head).unwrap();
-    tokio::time::sleep(Duration::from_millis(700)).await;
+    gateway.wait_for_log("component refused").await;
     client.send_text("during").await;
     assert_eq!(client.recv_text().await, "tag-_______1:during");
     let mut file = std::fs::OpenOptions::new()
@@ -269,7 +316,8 @@ async fn without_watching_only_sighup_reloads() {
     let gateway = tagger_gateway("$default.wasm", "1", &["--no-watch"]);
     let mut client = gateway.connect("/").await;
     deploy(gateway.plugins_dir(), "$default.wasm", &tagger_version("2"));
-    tokio::time::sleep(Duration::from_millis(700)).await;
+    // Several debounce periods, after which a watching gateway would have swapped.
+    quiet(Duration::from_millis(700)).await;
     client.send_text("x").await;
     assert_eq!(client.recv_text().await, "tag-_______1:x");
     gateway.signal(libc::SIGHUP);
@@ -348,17 +396,14 @@ async fn swaps_and_refusals_show_in_routes_metrics_and_the_access_log() {
         "{metrics}"
     );
 
-    let deadline = Instant::now() + wsgate_tests::WAIT;
-    loop {
+    eventually("the access log has the swap", WAIT, async || {
         let lines = std::fs::read_to_string(&log).unwrap_or_default();
-        if lines.contains("\"eventType\":\"SWAP\",\"routeKey\":\"$default\",\"change\":\"swapped\"")
-        {
-            break;
+        let swap = "\"eventType\":\"SWAP\",\"routeKey\":\"$default\",\"change\":\"swapped\"";
+        if lines.contains(swap) {
+            Ok(())
+        } else {
+            Err(format!("\n{lines}"))
         }
-        assert!(
-            Instant::now() < deadline,
-            "no swap in the access log:\n{lines}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    })
+    .await;
 }

@@ -4,7 +4,7 @@
 //! Redis store shared by two gateways and recovering from a Redis restart.
 
 use serde_json::{Value, json};
-use wsgate_tests::{Client, Gateway, GatewayBuilder, WAIT};
+use wsgate_tests::{Client, Gateway, GatewayBuilder, WAIT, eventually};
 
 async fn kv(client: &mut Client, command: Value) -> Value {
     let mut command = command;
@@ -360,22 +360,19 @@ async fn the_redis_store_is_shared_by_gateways_and_survives_a_redis_restart() {
         "{failed}"
     );
     redis.restart();
-    let deadline = tokio::time::Instant::now() + WAIT;
-    loop {
+    eventually("the store comes back", WAIT, async || {
         let answer = kv(
             &mut on_a,
             json!({"op": "set", "bucket": "shared", "key": "back", "value": "yes"}),
         )
         .await;
         if answer == json!({"ok": null}) {
-            break;
+            Ok(())
+        } else {
+            Err(answer)
         }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "the store did not come back: {answer}"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
-    }
+    })
+    .await;
     assert_eq!(
         kv(
             &mut on_b,

@@ -4,7 +4,8 @@
 
 use std::time::Duration;
 
-use wsgate_tests::{Gateway, GatewayBuilder, RawClient};
+use tokio_tungstenite::tungstenite::Message;
+use wsgate_tests::{Gateway, GatewayBuilder, RawClient, WAIT, eventually, quiet};
 
 fn probe_gateway(args: &[&str]) -> Gateway {
     GatewayBuilder::new()
@@ -19,7 +20,8 @@ fn probe_gateway(args: &[&str]) -> Gateway {
 async fn disconnected_once(gateway: &Gateway, id: &str, code: u16, initiator: &str) {
     let line = format!("probe $disconnect {id} {code} {initiator}");
     gateway.wait_for_log(&line).await;
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    // Long enough for a second run to show.
+    quiet(Duration::from_millis(300)).await;
     let runs = gateway
         .logs()
         .matches(&format!("probe $disconnect {id} "))
@@ -39,11 +41,16 @@ async fn a_client_that_never_answers_pings_is_closed_as_a_ping_timeout() {
 }
 
 #[tokio::test]
-async fn a_client_that_answers_pings_stays_connected() {
-    let gateway = probe_gateway(&["--ping-interval", "100ms", "--ping-timeout", "300ms"]);
+async fn a_client_that_answers_pings_gets_them_every_interval_and_stays_connected() {
+    const INTERVAL: Duration = Duration::from_millis(200);
+    let gateway = probe_gateway(&["--ping-interval", "200ms", "--ping-timeout", "300ms"]);
     let mut client = gateway.connect("/").await;
-    // Reading lets the client library answer every ping for a second.
-    client.expect_silence(Duration::from_secs(1)).await;
+    // Each ping within the interval (twice it, for a busy machine); reading on
+    // lets the client library answer each with a pong. Five pings outlast the
+    // ping timeout several times over.
+    for _ in 0..5 {
+        client.recv_ping(2 * INTERVAL).await;
+    }
     let id = client.whoami_id().await;
     assert!(!id.is_empty());
 }
@@ -65,8 +72,9 @@ async fn an_idle_connection_is_closed_and_reported() {
 async fn traffic_keeps_a_connection_from_idling_out() {
     let gateway = probe_gateway(&["--idle-timeout", "400ms"]);
     let mut client = gateway.connect("/").await;
+    // A message every 150 ms for longer than the idle timeout, and no close.
     for _ in 0..6 {
-        tokio::time::sleep(Duration::from_millis(150)).await;
+        client.expect_silence(Duration::from_millis(150)).await;
         client.whoami_id().await;
     }
 }
@@ -76,16 +84,16 @@ async fn a_connection_reaching_its_maximum_duration_is_closed_however_busy() {
     let gateway = probe_gateway(&["--max-connection-duration", "500ms"]);
     let mut busy = gateway.connect("/").await;
     let id = busy.whoami_id().await;
-    let closed = async {
-        loop {
-            busy.send_text("still talking").await;
-            match busy.recv().await {
-                tokio_tungstenite::tungstenite::Message::Close(frame) => return frame,
-                _ => tokio::time::sleep(Duration::from_millis(20)).await,
-            }
+    // Talking all the while, until the gateway closes.
+    let frame = eventually("the busy connection is closed", WAIT, async || {
+        busy.send_text("still talking").await;
+        match busy.recv().await {
+            Message::Close(frame) => Ok(frame),
+            other => Err(other),
         }
-    };
-    let frame = closed.await.expect("a close frame");
+    })
+    .await
+    .expect("a close frame");
     assert_eq!(u16::from(frame.code), 1001);
     disconnected_once(&gateway, &id, 1001, "max-duration").await;
 }

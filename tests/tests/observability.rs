@@ -1,11 +1,9 @@
 //! `/ready` on both listeners, Prometheus metrics after real traffic, and the
 //! access log's lines for connect, message and disconnect.
 
-use std::time::Duration;
-
 use serde_json::Value;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
-use wsgate_tests::{Client, Gateway, GatewayBuilder, WAIT, http_get};
+use wsgate_tests::{Client, Gateway, GatewayBuilder, WAIT, eventually, http_get};
 
 #[tokio::test]
 async fn ready_answers_on_both_listeners() {
@@ -27,18 +25,16 @@ fn sample(metrics: &str, name: &str) -> Option<f64> {
 /// Polls `/metrics` until `name` has `value` (the disconnect side of the
 /// books is written after the client has seen the close).
 async fn wait_for_sample(gateway: &Gateway, name: &str, value: f64) -> String {
-    let deadline = tokio::time::Instant::now() + WAIT;
-    loop {
+    let what = format!("{name} is {value}");
+    eventually(&what, WAIT, async || {
         let metrics = gateway.api("GET", "/metrics", b"").await.text();
         if sample(&metrics, name) == Some(value) {
-            return metrics;
+            Ok(metrics)
+        } else {
+            Err(format!("\n{metrics}"))
         }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "{name} never became {value}:\n{metrics}"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    })
+    .await
 }
 
 #[tokio::test]
@@ -104,20 +100,17 @@ async fn metrics_count_connections_messages_latency_errors_and_api_requests() {
 
 /// Waits until `path` holds `count` lines and returns them.
 async fn read_lines(path: &std::path::Path, count: usize) -> Vec<String> {
-    let deadline = tokio::time::Instant::now() + WAIT;
-    loop {
+    let what = format!("the access log has {count} lines");
+    eventually(&what, WAIT, async || {
         let text = std::fs::read_to_string(path).unwrap_or_default();
         let lines: Vec<String> = text.lines().map(str::to_owned).collect();
         if lines.len() >= count {
-            return lines;
+            Ok(lines)
+        } else {
+            Err(format!("\n{text}"))
         }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "the access log has {} lines:\n{text}",
-            lines.len()
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    })
+    .await
 }
 
 #[tokio::test]

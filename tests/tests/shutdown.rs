@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 use std::time::Duration;
 
 use futures_util::future::join_all;
-use wsgate_tests::{Client, GatewayBuilder, http_get};
+use wsgate_tests::{Client, GatewayBuilder, WAIT, eventually, http_get};
 
 const CONNECTIONS: usize = 500;
 
@@ -64,18 +64,15 @@ async fn while_draining_ready_answers_503_and_new_upgrades_are_refused() {
         .start();
     let _lingering = wsgate_tests::RawClient::connect(gateway.addr).await;
     gateway.signal(libc::SIGTERM);
-    let deadline = tokio::time::Instant::now() + wsgate_tests::WAIT;
-    loop {
+    eventually("/ready answers 503", WAIT, async || {
         let ready = http_get(gateway.api_addr, "/ready").await;
         if ready.starts_with("HTTP/1.1 503") {
-            break;
+            Ok(())
+        } else {
+            Err(ready)
         }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "/ready never turned 503: {ready}"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    })
+    .await;
     let refused = tokio::net::TcpStream::connect(gateway.addr).await;
     assert!(
         refused.is_err(),

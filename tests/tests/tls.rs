@@ -1,9 +1,7 @@
 //! wss with a certificate made by the test, reloaded when its files change.
 
-use std::time::Duration;
-
 use rcgen::{CertifiedKey, generate_simple_self_signed};
-use wsgate_tests::{Client, GatewayBuilder, WAIT};
+use wsgate_tests::{Client, GatewayBuilder, WAIT, eventually};
 
 fn certificate() -> CertifiedKey<rcgen::KeyPair> {
     generate_simple_self_signed(vec!["localhost".to_owned()]).expect("generate a certificate")
@@ -46,14 +44,10 @@ async fn a_wss_client_talks_through_tls_and_a_renewed_certificate_is_picked_up()
     let second = certificate();
     std::fs::write(&key_path, second.signing_key.serialize_pem()).unwrap();
     std::fs::write(&cert_path, second.cert.pem()).unwrap();
-    let deadline = tokio::time::Instant::now() + WAIT;
-    while Client::connect_tls(&url, second.cert.der()).await.is_err() {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "the renewed certificate was never served"
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    eventually("the renewed certificate is served", WAIT, async || {
+        Client::connect_tls(&url, second.cert.der()).await
+    })
+    .await;
     gateway.wait_for_log("TLS certificate reloaded").await;
     client.send_text("still here").await;
     assert_eq!(client.recv_text().await, "still here");
