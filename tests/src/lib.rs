@@ -797,16 +797,26 @@ impl RawClient {
 }
 
 /// Sends a WebSocket upgrade request for `path` to `addr` and, `after` it was
-/// sent, drops the socket without reading a byte of the answer: a client that
-/// vanishes while `$connect` runs (or just before or after).
+/// sent, vanishes without reading a byte of the answer: a client gone before,
+/// while or after `$connect` runs. To the gateway the socket is closed (a FIN);
+/// the client then reads until the gateway closes its side too, so that every
+/// test client is done when this returns (the gateway may still be running
+/// the connection's `$connect` and `$disconnect`).
 pub async fn upgrade_and_vanish(addr: SocketAddr, path: &str, after: Duration) {
-    use tokio::io::AsyncWriteExt;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let mut stream = TcpStream::connect(addr).await.expect("connect");
     stream
         .write_all(upgrade_head_for(addr, path, "").as_bytes())
         .await
         .expect("write the upgrade request");
     tokio::time::sleep(after).await;
+    let _ = stream.shutdown().await;
+    let mut answer = Vec::new();
+    let ended = tokio::time::timeout(WAIT, stream.read_to_end(&mut answer)).await;
+    assert!(
+        ended.is_ok(),
+        "the gateway kept a vanished client's socket open"
+    );
 }
 
 /// A WebSocket upgrade request head for `/` on `addr`, with `extra` header
