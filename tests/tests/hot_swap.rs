@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use futures_util::future::join_all;
 use serde_json::json;
-use wsgate_tests::{Client, Gateway, GatewayBuilder, deploy, tagger_version};
+use wsgate_tests::{Client, Gateway, GatewayBuilder, WAIT, deploy, eventually, tagger_version};
 
 /// A gateway serving tagger version `tag` as `file`.
 fn tagger_gateway(file: &str, tag: &str, args: &[&str]) -> Gateway {
@@ -361,4 +361,32 @@ async fn swaps_and_refusals_show_in_routes_metrics_and_the_access_log() {
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+}
+
+#[tokio::test]
+async fn a_plugins_directory_deleted_and_created_again_is_watched_anew() {
+    let gateway = tagger_gateway("$default.wasm", "1", &[]);
+    let mut client = gateway.connect("/").await;
+    let dir = gateway.plugins_dir().to_path_buf();
+    std::fs::remove_dir_all(&dir).unwrap();
+    gateway
+        .wait_for_log("cannot read the plugins directory")
+        .await;
+    // While it is gone, the route keeps its component.
+    client.send_text("gone").await;
+    assert_eq!(version_of(&client.recv_text().await), 1);
+
+    std::fs::create_dir(&dir).unwrap();
+    deploy(&dir, "$default.wasm", &tagger_version("2"));
+    let version = || async {
+        let mut probe = gateway.connect("/").await;
+        probe.send_text("which").await;
+        match version_of(&probe.recv_text().await) {
+            2 => Ok(()),
+            old => Err(format!("version {old}")),
+        }
+    };
+    eventually("the new directory's component serves", WAIT, version).await;
+    client.send_text("back").await;
+    assert_eq!(version_of(&client.recv_text().await), 2);
 }
