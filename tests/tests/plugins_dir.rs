@@ -90,3 +90,37 @@ fn check_accepts_a_handler_and_explains_what_is_wrong_with_the_rest() {
     let (ok, text) = check(&dir.path().join("missing.wasm"));
     assert!(!ok && text.contains("cannot read it"), "{text}");
 }
+
+#[test]
+fn a_component_outside_the_plugins_directory_is_refused_naming_the_route_and_the_path() {
+    // A sibling of the plugins directory, holding a valid component.
+    let outside = tempfile::tempdir().unwrap();
+    std::fs::copy(component("probe"), outside.path().join("probe.wasm")).unwrap();
+    let sibling = outside.path().file_name().unwrap().to_str().unwrap();
+
+    let stderr = GatewayBuilder::new()
+        .config(&format!(
+            "[routes]\nsendmessage = \"../{sibling}/probe.wasm\"\n"
+        ))
+        .start_and_fail();
+    assert!(stderr.contains("route `sendmessage`"), "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "../{sibling}/probe.wasm is outside the plugins directory"
+        )),
+        "{stderr}"
+    );
+
+    let linked = GatewayBuilder::new();
+    std::os::unix::fs::symlink(
+        outside.path().join("probe.wasm"),
+        linked.dir().join("sneaky.wasm"),
+    )
+    .unwrap();
+    let stderr = linked.start_and_fail();
+    assert!(stderr.contains("route `sneaky`"), "{stderr}");
+    assert!(
+        stderr.contains("sneaky.wasm is outside the plugins directory"),
+        "{stderr}"
+    );
+}
