@@ -120,10 +120,7 @@ async fn serve(config: Option<PathBuf>, options: Options) -> anyhow::Result<()> 
 }
 
 fn check(file: PathBuf, cache_dir: Option<PathBuf>) -> anyhow::Result<()> {
-    let sandbox = Sandbox {
-        deadline: std::time::Duration::from_secs(1),
-        memory_bytes: 64 << 20,
-    };
+    let sandbox = Sandbox::default();
     let registry = Arc::new(LocalRegistry::new(usize::MAX));
     let cache_dir = cache_dir.or_else(default_cache_dir);
     let services = Services::registry_only(registry);

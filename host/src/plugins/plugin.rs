@@ -14,6 +14,7 @@ use super::bindings::{HandlerPre, RouteHandler};
 use super::compile_cache::Origin;
 use super::grants::RouteGrants;
 use super::guest_log::LogTags;
+use super::memory::MemoryBudget;
 use super::sandbox::Sandbox;
 use super::state::{HostState, Services};
 use crate::event::{Event, Response};
@@ -55,6 +56,7 @@ pub struct Plugin {
     info: PluginInfo,
     pre: HandlerPre<HostState>,
     sandbox: Sandbox,
+    memory: Arc<MemoryBudget>,
     services: Services,
     idle: Mutex<Vec<Instance>>,
     max_idle: usize,
@@ -71,6 +73,7 @@ impl Plugin {
         info: PluginInfo,
         pre: HandlerPre<HostState>,
         sandbox: Sandbox,
+        memory: Arc<MemoryBudget>,
         services: Services,
         max_idle: usize,
     ) -> Self {
@@ -78,6 +81,7 @@ impl Plugin {
             info,
             pre,
             sandbox,
+            memory,
             services,
             idle: Mutex::new(Vec::new()),
             max_idle,
@@ -141,7 +145,7 @@ impl Plugin {
     async fn instantiate(&self) -> Result<Instance, wasmtime::Error> {
         let state = HostState::new(
             self.services.clone(),
-            self.sandbox.store_limits(),
+            self.sandbox.instance_memory(&self.memory),
             LogTags::new(&self.info.name),
         );
         let mut store = Store::new(self.pre.engine(), state);
