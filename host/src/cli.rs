@@ -72,6 +72,7 @@ enum Command {
 
 /// Runs the command line; the binary's `main`.
 pub fn main() -> ExitCode {
+    no_error_backtraces();
     let cli = Cli::parse();
     init_logging();
     let runtime = match tokio::runtime::Runtime::new() {
@@ -152,6 +153,20 @@ impl ShutdownSignals {
             _ = self.terminate.recv() => {}
             _ = self.interrupt.recv() => {}
         }
+    }
+}
+
+/// Turns off the host backtraces that error values (anyhow's, and so
+/// wasmtime's) capture when `RUST_BACKTRACE` is set, as it often is in
+/// containers, unless `RUST_LIB_BACKTRACE` (which they read first) says
+/// otherwise. A handler's trap is an everyday event: capturing a backtrace for
+/// each, and symbolizing it when logged, stalled the gateway and grew its
+/// memory by the size of its debug info. Panics still print theirs.
+fn no_error_backtraces() {
+    if std::env::var_os("RUST_LIB_BACKTRACE").is_none() {
+        // SAFETY: the first thing `main` does, before any thread is started,
+        // so nothing reads the environment concurrently.
+        unsafe { std::env::set_var("RUST_LIB_BACKTRACE", "0") };
     }
 }
 

@@ -23,7 +23,8 @@ use crate::event::{Event, Response};
 #[derive(Debug, thiserror::Error)]
 pub enum HandlerError {
     /// The handler trapped: a panic, a deadline overrun, a memory cap hit.
-    #[error("the handler trapped: {0:?}")]
+    /// Shown with `{:#}`: the error chain on one line, never a host backtrace.
+    #[error("the handler trapped: {0:#}")]
     Trapped(wasmtime::Error),
     /// The handler returned an error.
     #[error("the handler returned an error: {0}")]
