@@ -72,6 +72,7 @@ enum Command {
 
 /// Runs the command line; the binary's `main`.
 pub fn main() -> ExitCode {
+    no_error_backtraces();
     let cli = Cli::parse();
     init_logging();
     let runtime = match tokio::runtime::Runtime::new() {
@@ -120,10 +121,7 @@ async fn serve(config: Option<PathBuf>, options: Options) -> anyhow::Result<()> 
 }
 
 fn check(file: PathBuf, cache_dir: Option<PathBuf>) -> anyhow::Result<()> {
-    let sandbox = Sandbox {
-        deadline: std::time::Duration::from_secs(1),
-        memory_bytes: 64 << 20,
-    };
+    let sandbox = Sandbox::default();
     let registry = Arc::new(LocalRegistry::new(usize::MAX));
     let cache_dir = cache_dir.or_else(default_cache_dir);
     let services = Services::registry_only(registry);
@@ -155,6 +153,20 @@ impl ShutdownSignals {
             _ = self.terminate.recv() => {}
             _ = self.interrupt.recv() => {}
         }
+    }
+}
+
+/// Turns off the host backtraces that error values (anyhow's, and so
+/// wasmtime's) capture when `RUST_BACKTRACE` is set, as it often is in
+/// containers, unless `RUST_LIB_BACKTRACE` (which they read first) says
+/// otherwise. A handler's trap is an everyday event: capturing a backtrace for
+/// each, and symbolizing it when logged, stalled the gateway and grew its
+/// memory by the size of its debug info. Panics still print theirs.
+fn no_error_backtraces() {
+    if std::env::var_os("RUST_LIB_BACKTRACE").is_none() {
+        // SAFETY: the first thing `main` does, before any thread is started,
+        // so nothing reads the environment concurrently.
+        unsafe { std::env::set_var("RUST_LIB_BACKTRACE", "0") };
     }
 }
 

@@ -39,9 +39,12 @@ pub struct HotSwap {
     reloading: Mutex<Vec<String>>,
 }
 
+/// The file watcher's debouncer.
+type Debounced = Debouncer<notify_debouncer_mini::notify::RecommendedWatcher>;
+
 /// Keeps the file watcher alive.
 pub struct Watcher {
-    _debouncer: Debouncer<notify_debouncer_mini::notify::RecommendedWatcher>,
+    _debouncer: Arc<std::sync::Mutex<Debounced>>,
 }
 
 /// The first route table, at start-up: a refused file fails the start.
@@ -122,7 +125,10 @@ impl HotSwap {
         refusals
     }
 
-    /// Reloads whenever the plugins directory or the config file changes.
+    /// Reloads whenever the plugins directory or the config file changes. The
+    /// directory's parent is watched too, so a directory deleted and created
+    /// again (a deploy that replaces it) is watched anew and what it then holds
+    /// is loaded.
     pub fn watch(self: &Arc<Self>) -> anyhow::Result<Watcher> {
         let settings = &self.gateway.settings;
         let (changed, mut changes) = mpsc::unbounded_channel();
@@ -132,28 +138,43 @@ impl HotSwap {
             Some(path) => std::path::absolute(path)?,
             None => plugins.join("wsgate.toml"),
         };
-        let watched_plugins = plugins.clone();
-        let config_dir = config.parent().map(Path::to_path_buf);
-        let relevant = move |path: &Path| path == config || is_component(&plugins, path);
+        let mut dirs: Vec<PathBuf> = [Some(plugins.as_path()), plugins.parent(), config.parent()]
+            .into_iter()
+            .flatten()
+            .map(Path::to_path_buf)
+            .collect();
+        dirs.sort();
+        dirs.dedup();
+        let dir = plugins.clone();
+        let relevant = move |path: &Path| path == config || is_component(&dir, path);
+        let dir = plugins.clone();
         let mut debouncer = new_debouncer(QUIET, move |events: DebounceEventResult| {
-            if let Ok(events) = events
-                && events.iter().any(|event| relevant(&event.path))
-            {
-                let _ = changed.send(());
+            let Ok(events) = events else { return };
+            // The directory itself was deleted, created or renamed.
+            let replaced = events.iter().any(|event| event.path == dir);
+            if replaced || events.iter().any(|event| relevant(&event.path)) {
+                let _ = changed.send(replaced);
             }
         })?;
-        debouncer
-            .watcher()
-            .watch(&watched_plugins, RecursiveMode::NonRecursive)?;
-        if let Some(dir) = config_dir.filter(|dir| *dir != watched_plugins) {
+        for dir in &dirs {
             debouncer
                 .watcher()
-                .watch(&dir, RecursiveMode::NonRecursive)?;
+                .watch(dir, RecursiveMode::NonRecursive)?;
         }
+        let debouncer = Arc::new(std::sync::Mutex::new(debouncer));
+        let rearm = Arc::downgrade(&debouncer);
         let hot_swap = Arc::clone(self);
         tokio::spawn(async move {
-            while changes.recv().await.is_some() {
-                while changes.try_recv().is_ok() {}
+            while let Some(mut replaced) = changes.recv().await {
+                while let Ok(more) = changes.try_recv() {
+                    replaced |= more;
+                }
+                if replaced {
+                    let Some(debouncer) = rearm.upgrade() else {
+                        break;
+                    };
+                    watch_again(&mut debouncer.lock().expect("watcher lock"), &plugins);
+                }
                 hot_swap.reload().await;
             }
         });
@@ -304,6 +325,22 @@ fn reconfigured<'t>(previous: &RouteTable, next: &'t RouteTable) -> Vec<&'t str>
         })
         .map(|(key, _)| key)
         .collect()
+}
+
+/// Watches the plugins directory `dir` again after it was replaced (the old
+/// watch died with the old directory); if it is gone for now, its parent's
+/// watch reports when it is back.
+fn watch_again(debouncer: &mut Debounced, dir: &Path) {
+    let watcher = debouncer.watcher();
+    let _ = watcher.unwatch(dir);
+    match watcher.watch(dir, RecursiveMode::NonRecursive) {
+        Ok(()) => {
+            tracing::info!(plugins = %dir.display(), "plugins directory replaced: watching the new one")
+        }
+        Err(error) => {
+            tracing::warn!(plugins = %dir.display(), %error, "plugins directory gone: routes keep their components until it is back")
+        }
+    }
 }
 
 /// Whether `path` is a component file of the plugins directory.

@@ -18,9 +18,6 @@ use tokio_rustls::TlsAcceptor;
 use crate::gateway::Gateway;
 use crate::{handshake, probes};
 
-/// The smallest request-head buffer hyper accepts.
-const MIN_HEAD_BUFFER: usize = 8192;
-
 /// Pending connections the kernel queues before `accept`: enough for a burst
 /// of reconnecting clients after a node restarts.
 const BACKLOG: i32 = 4096;
@@ -75,7 +72,7 @@ where
     let mut http = http1::Builder::new();
     http.timer(TokioTimer::new())
         .header_read_timeout(admission.handshake_timeout)
-        .max_buf_size(admission.max_header_size.max(MIN_HEAD_BUFFER));
+        .max_buf_size(admission.max_header_size);
     let service = service_fn(move |request| {
         let gateway = Arc::clone(&gateway);
         async move { Ok::<_, Infallible>(respond(gateway, request, remote).await) }

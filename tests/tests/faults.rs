@@ -90,3 +90,60 @@ async fn an_infinite_loop_is_cut_at_the_deadline_while_others_keep_working() {
     answers_with_an_error_and_recovers(&mut looper).await;
     gateway.wait_for_log("CPU deadline").await;
 }
+
+#[tokio::test]
+async fn an_instance_past_the_shared_memory_budget_fails_its_event_and_the_holder_goes_on() {
+    // Each instance may grow to 48 MiB, but all together only to 64 MiB.
+    let gateway = GatewayBuilder::new()
+        .component("$default.wasm", "faulty")
+        .args(&["--handler-memory-mb", "48", "--handlers-memory-total", "64"])
+        .start();
+    let mut holder = gateway.connect("/").await;
+    let mut latecomer = gateway.connect("/").await;
+    holder.send_text("hold:40:3000").await;
+    gateway.wait_for_log("holding 40 MiB").await;
+    // The holder's instance is busy, so this needs a second one: over budget.
+    latecomer.send_text("hold:40:0").await;
+    answers_with_an_error_and_recovers(&mut latecomer).await;
+    gateway
+        .wait_for_log(
+            "the handlers' total memory budget of 64 MiB (--handlers-memory-total) is used up",
+        )
+        .await;
+    assert_eq!(holder.recv_text().await, "held:40");
+    holder.send_text("after").await;
+    assert_eq!(holder.recv_text().await, "ok:after");
+}
+
+#[tokio::test]
+async fn with_rust_backtrace_set_a_trap_costs_a_few_log_lines_and_no_host_backtrace() {
+    let gateway = GatewayBuilder::new()
+        .component("$default.wasm", "faulty")
+        .env("RUST_BACKTRACE", "1")
+        .start();
+    let mut client = gateway.connect("/").await;
+    client.send_text("warm").await;
+    assert_eq!(client.recv_text().await, "ok:warm");
+    let (lines_before, rss_before) = (gateway.logs().lines().count(), gateway.rss_kib());
+    fails_only_this_event(&mut client, "panic").await;
+    gateway.wait_for_log("handler failed").await;
+    let logs = gateway.logs();
+    let new: Vec<&str> = logs.lines().skip(lines_before).collect();
+    assert!(
+        !new.iter()
+            .any(|line| line.to_lowercase().contains("stack backtrace")),
+        "a host backtrace was logged:\n{}",
+        new.join("\n")
+    );
+    assert!(
+        new.len() < 60,
+        "{} log lines for one trap:\n{}",
+        new.len(),
+        new.join("\n")
+    );
+    let grown = gateway.rss_kib().saturating_sub(rss_before);
+    assert!(
+        grown < 40 * 1024,
+        "one trap grew the gateway's memory by {grown} KiB"
+    );
+}

@@ -407,3 +407,31 @@ async fn swaps_and_refusals_show_in_routes_metrics_and_the_access_log() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_plugins_directory_deleted_and_created_again_is_watched_anew() {
+    let gateway = tagger_gateway("$default.wasm", "1", &[]);
+    let mut client = gateway.connect("/").await;
+    let dir = gateway.plugins_dir().to_path_buf();
+    std::fs::remove_dir_all(&dir).unwrap();
+    gateway
+        .wait_for_log("cannot read the plugins directory")
+        .await;
+    // While it is gone, the route keeps its component.
+    client.send_text("gone").await;
+    assert_eq!(version_of(&client.recv_text().await), 1);
+
+    std::fs::create_dir(&dir).unwrap();
+    deploy(&dir, "$default.wasm", &tagger_version("2"));
+    let version = || async {
+        let mut probe = gateway.connect("/").await;
+        probe.send_text("which").await;
+        match version_of(&probe.recv_text().await) {
+            2 => Ok(()),
+            old => Err(format!("version {old}")),
+        }
+    };
+    eventually("the new directory's component serves", WAIT, version).await;
+    client.send_text("back").await;
+    assert_eq!(version_of(&client.recv_text().await), 2);
+}

@@ -90,3 +90,65 @@ fn check_accepts_a_handler_and_explains_what_is_wrong_with_the_rest() {
     let (ok, text) = check(&dir.path().join("missing.wasm"));
     assert!(!ok && text.contains("cannot read it"), "{text}");
 }
+
+#[test]
+fn a_component_outside_the_plugins_directory_is_refused_naming_the_route_and_the_path() {
+    // A sibling of the plugins directory, holding a valid component.
+    let outside = tempfile::tempdir().unwrap();
+    std::fs::copy(component("probe"), outside.path().join("probe.wasm")).unwrap();
+    let sibling = outside.path().file_name().unwrap().to_str().unwrap();
+
+    let stderr = GatewayBuilder::new()
+        .config(&format!(
+            "[routes]\nsendmessage = \"../{sibling}/probe.wasm\"\n"
+        ))
+        .start_and_fail();
+    assert!(stderr.contains("route `sendmessage`"), "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "../{sibling}/probe.wasm is outside the plugins directory"
+        )),
+        "{stderr}"
+    );
+
+    let linked = GatewayBuilder::new();
+    std::os::unix::fs::symlink(
+        outside.path().join("probe.wasm"),
+        linked.dir().join("sneaky.wasm"),
+    )
+    .unwrap();
+    let stderr = linked.start_and_fail();
+    assert!(stderr.contains("route `sneaky`"), "{stderr}");
+    assert!(
+        stderr.contains("sneaky.wasm is outside the plugins directory"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_number_out_of_its_range_is_refused_naming_the_option_and_the_range() {
+    let cases = [
+        (
+            GatewayBuilder::new().args(&["--handler-memory-mb", "17592186044480"]),
+            "handler_memory_mb (--handler-memory-mb, WSGATE_HANDLER_MEMORY_MB) must be in 1..=4096, not 17592186044480",
+        ),
+        (
+            GatewayBuilder::new().config("outbound_queue = 0\n"),
+            "outbound_queue (--outbound-queue, WSGATE_OUTBOUND_QUEUE) must be in 1..=",
+        ),
+        (
+            GatewayBuilder::new().env("WSGATE_PING_TIMEOUT", "0s"),
+            "ping_timeout (--ping-timeout, WSGATE_PING_TIMEOUT) must be in 1ms..=",
+        ),
+        (
+            GatewayBuilder::new()
+                .component("probe.wasm", "probe")
+                .config("[routes.sendmessage]\ncomponent = \"probe.wasm\"\nrate = 0\n"),
+            "route `sendmessage`: `rate` must be in 1..=",
+        ),
+    ];
+    for (gateway, expected) in cases {
+        let stderr = gateway.start_and_fail();
+        assert!(stderr.contains(expected), "{expected}:\n{stderr}");
+    }
+}

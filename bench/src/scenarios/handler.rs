@@ -58,10 +58,7 @@ pub async fn run(bench: &Bench) -> anyhow::Result<()> {
 /// A runtime with the gateway's default sandbox keeping `max_idle` instances.
 fn runtime(max_idle: usize) -> anyhow::Result<PluginRuntime> {
     let registry: Arc<dyn Registry> = Arc::new(LocalRegistry::new(128 * 1024));
-    let sandbox = Sandbox {
-        deadline: Duration::from_secs(1),
-        memory_bytes: 64 << 20,
-    };
+    let sandbox = Sandbox::default();
     PluginRuntime::new(sandbox, Services::registry_only(registry), max_idle, None)
 }
 

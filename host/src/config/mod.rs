@@ -16,10 +16,12 @@ use crate::connection::random_token;
 use crate::keyvalue::KvBackend;
 use crate::management::Credentials;
 use crate::plugins::Sandbox;
+use crate::plugins::sandbox::TICK;
 use crate::registry::ClusterSettings;
 use crate::router::RouteSelection;
 
 mod options;
+mod ranges;
 mod routes;
 
 pub use options::Options;
@@ -91,6 +93,9 @@ pub struct AdmissionLimits {
     /// Allowed `Origin`s; empty allows any.
     pub allowed_origins: Vec<String>,
 }
+
+/// The smallest request head limit: hyper needs a buffer at least this big.
+pub const MIN_HEADER_SIZE: usize = 8192;
 
 /// Certificate and key files for wss.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -172,7 +177,16 @@ impl Settings {
             ($field:ident, $default:expr) => {
                 given.$field.or(file.$field).unwrap_or($default)
             };
+            ($field:ident, $default:expr, $range:expr) => {
+                ranges::within(
+                    ranges::option(stringify!($field)),
+                    pick!($field, $default),
+                    $range,
+                )?
+            };
         }
+        let mib = |mib: u64| (mib << 20) as usize;
+        let sandbox = Sandbox::default();
         // Durations where 0 means "off".
         let enabled = |duration: Duration| (!duration.is_zero()).then_some(duration);
         let plugins = match (given.plugins, file.plugins) {
@@ -217,8 +231,12 @@ impl Settings {
                     .node_id
                     .or(file.node_id)
                     .unwrap_or_else(default_node_id),
-                heartbeat_interval: pick!(heartbeat_interval, Duration::from_secs(2)),
-                node_expiry: pick!(node_expiry, Duration::from_secs(10)),
+                heartbeat_interval: pick!(
+                    heartbeat_interval,
+                    Duration::from_secs(2),
+                    ranges::SOME_DURATION
+                ),
+                node_expiry: pick!(node_expiry, Duration::from_secs(10), ranges::SOME_DURATION),
             }),
             None => None,
         };
@@ -249,33 +267,63 @@ impl Settings {
             route_selection,
             stage: pick!(stage, String::new()),
             sandbox: Sandbox {
-                deadline: pick!(handler_timeout, Duration::from_secs(1)),
-                memory_bytes: (pick!(handler_memory_mb, 64) << 20) as usize,
+                deadline: pick!(
+                    handler_timeout,
+                    sandbox.deadline,
+                    TICK..=ranges::MAX_DURATION
+                ),
+                // Linear memory is 32-bit: 4 GiB is the most an instance can address.
+                memory_bytes: mib(pick!(
+                    handler_memory_mb,
+                    (sandbox.memory_bytes >> 20) as u64,
+                    1..=4096
+                )),
+                memory_total: mib(pick!(
+                    handlers_memory_total,
+                    (sandbox.memory_total >> 20) as u64,
+                    1..=1 << 20
+                )),
             },
-            instances_per_plugin: pick!(instances_per_plugin, 16),
+            instances_per_plugin: pick!(instances_per_plugin, 16, 0..=1024),
             connection: ConnectionLimits {
-                max_message_size: pick!(max_message_size, 128 * 1024),
-                max_frame_size: pick!(max_frame_size, 32 * 1024),
-                outbound_queue: pick!(outbound_queue, 256),
-                outbound_queue_bytes: pick!(outbound_queue_bytes, 1 << 20),
-                ping_interval: enabled(pick!(ping_interval, Duration::from_secs(30))),
-                ping_timeout: pick!(ping_timeout, Duration::from_secs(20)),
-                idle_timeout: enabled(pick!(idle_timeout, Duration::from_secs(600))),
-                max_duration: enabled(pick!(max_connection_duration, Duration::ZERO)),
+                max_message_size: pick!(max_message_size, 128 * 1024, 1..=1 << 30),
+                max_frame_size: pick!(max_frame_size, 32 * 1024, 1..=1 << 30),
+                outbound_queue: pick!(outbound_queue, 256, 1..=1 << 20),
+                outbound_queue_bytes: pick!(outbound_queue_bytes, 1 << 20, 1..=1 << 40),
+                ping_interval: enabled(pick!(
+                    ping_interval,
+                    Duration::from_secs(30),
+                    ranges::ANY_DURATION
+                )),
+                ping_timeout: pick!(ping_timeout, Duration::from_secs(20), ranges::SOME_DURATION),
+                idle_timeout: enabled(pick!(
+                    idle_timeout,
+                    Duration::from_secs(600),
+                    ranges::ANY_DURATION
+                )),
+                max_duration: enabled(pick!(
+                    max_connection_duration,
+                    Duration::ZERO,
+                    ranges::ANY_DURATION
+                )),
                 rate: Rate::new(
                     pick!(connection_rate, 1000),
-                    Some(pick!(connection_burst, 2000)),
+                    Some(pick!(connection_burst, 2000, 1..=u32::MAX)),
                 ),
-                close_after_throttled: pick!(rate_limit_close_after, 20).max(1),
+                close_after_throttled: pick!(rate_limit_close_after, 20, 1..=u32::MAX),
             },
             admission: AdmissionLimits {
-                max_connections: pick!(max_connections, 100_000),
+                max_connections: pick!(max_connections, 100_000, 1..=usize::MAX),
                 connections_per_second: Rate::new(pick!(connections_per_second, 0), None),
-                handshake_timeout: pick!(handshake_timeout, Duration::from_secs(10)),
-                max_header_size: pick!(max_header_size, 16 * 1024),
+                handshake_timeout: pick!(
+                    handshake_timeout,
+                    Duration::from_secs(10),
+                    ranges::SOME_DURATION
+                ),
+                max_header_size: pick!(max_header_size, 16 * 1024, MIN_HEADER_SIZE..=1 << 20),
                 allowed_origins,
             },
-            drain_timeout: pick!(drain_timeout, Duration::from_secs(30)),
+            drain_timeout: pick!(drain_timeout, Duration::from_secs(30), ranges::ANY_DURATION),
             tls,
             api_credentials,
             access_log: pick!(access_log, AccessLogTarget::default()),

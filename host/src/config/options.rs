@@ -44,6 +44,11 @@ pub struct Options {
     #[arg(long, env = "WSGATE_HANDLER_MEMORY_MB", value_name = "MIB")]
     pub handler_memory_mb: Option<u64>,
 
+    /// Memory all handler instances together may use, in MiB; an instance that would grow
+    /// past it fails its event [default: 1024].
+    #[arg(long, env = "WSGATE_HANDLERS_MEMORY_TOTAL", value_name = "MIB")]
+    pub handlers_memory_total: Option<u64>,
+
     /// Ready instances kept per component [default: 16].
     #[arg(long, env = "WSGATE_INSTANCES_PER_PLUGIN", value_name = "N")]
     pub instances_per_plugin: Option<usize>,

@@ -25,6 +25,7 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use serde::Deserialize;
 
+use super::ranges::{self, within};
 use crate::keyvalue::valid_bucket_name;
 use crate::plugins::grants::{HostPattern, HttpPolicy, RouteGrants};
 
@@ -76,7 +77,7 @@ impl RouteConfig {
             let grants = options
                 .grants(&shared_values)
                 .with_context(|| format!("route `{route}`"))?;
-            if let Some(rate) = options.rate.and_then(|rate| Rate::new(rate, options.burst)) {
+            if let Some(rate) = options.rate().with_context(|| format!("route `{route}`"))? {
                 resolved.rates.insert(route.clone(), rate);
             }
             resolved.grants.insert(route.clone(), Arc::new(grants));
@@ -112,6 +113,18 @@ struct RouteOptions {
 }
 
 impl RouteOptions {
+    /// The route's token bucket, if it has a rate.
+    fn rate(&self) -> anyhow::Result<Option<Rate>> {
+        let Some(rate) = self.rate else {
+            return Ok(None);
+        };
+        let burst = self
+            .burst
+            .map(|burst| within("`burst`", burst, 1..=u32::MAX))
+            .transpose()?;
+        Ok(Rate::new(within("`rate`", rate, 1..=u32::MAX)?, burst))
+    }
+
     fn grants(&self, shared: &BTreeMap<String, String>) -> anyhow::Result<RouteGrants> {
         let mut values = shared.clone();
         if let Some(config) = &self.config {
@@ -157,10 +170,15 @@ impl HttpOptions {
             .collect::<anyhow::Result<_>>()?;
         Ok(HttpPolicy {
             allowed_hosts,
-            timeout: self.timeout.unwrap_or(defaults.timeout),
-            max_response_bytes: self
-                .max_response_bytes
-                .unwrap_or(defaults.max_response_bytes),
+            timeout: match self.timeout {
+                Some(timeout) => within("`timeout`", timeout, ranges::SOME_DURATION)?,
+                None => defaults.timeout,
+            },
+            // The gateway holds the whole body in memory.
+            max_response_bytes: match self.max_response_bytes {
+                Some(bytes) => within("`max_response_bytes`", bytes, 0..=1 << 30)?,
+                None => defaults.max_response_bytes,
+            },
         })
     }
 }

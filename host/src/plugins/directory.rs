@@ -20,13 +20,17 @@ pub struct Binding {
 ///
 /// Every `NAME.wasm` binds route `NAME`, except files that `configured` (route
 /// key → file name in `dir`) names: those serve exactly the routes configured
-/// for them. Hidden files (a deploy's temporary `.name.wasm`) are skipped.
+/// for them. Hidden files (a deploy's temporary `.name.wasm`) are skipped. A
+/// file that leads outside `dir` (through `..` or a symlink) is refused.
 pub fn bind_routes(
     dir: &Path,
     configured: &BTreeMap<String, String>,
 ) -> anyhow::Result<Vec<Binding>> {
     let entries = std::fs::read_dir(dir)
         .with_context(|| format!("cannot read the plugins directory {}", dir.display()))?;
+    let root = dir
+        .canonicalize()
+        .with_context(|| format!("cannot resolve the plugins directory {}", dir.display()))?;
     let mut files = Vec::new();
     for entry in entries {
         let path = entry?.path();
@@ -51,25 +55,44 @@ pub fn bind_routes(
         }
         bindings.push(Binding {
             route: route.clone(),
-            file: path,
+            file: inside(dir, &root, route, &path)?,
         });
     }
     for path in files {
-        let configured_file = bindings.iter().any(|binding| binding.file == path);
         let route = path
             .file_stem()
             .and_then(|stem| stem.to_str())
             .unwrap_or("");
+        let file = inside(dir, &root, route, &path)?;
+        let configured_file = bindings.iter().any(|binding| binding.file == file);
         let configured_route = configured.contains_key(route);
         if !configured_file && !configured_route {
             bindings.push(Binding {
                 route: route.to_owned(),
-                file: path,
+                file,
             });
         }
     }
     bindings.sort_by(|a, b| a.route.cmp(&b.route));
     Ok(bindings)
+}
+
+/// `path`, the component of `route`, as a path in `dir` once `..` and
+/// symlinks are resolved (`root` is `dir` resolved); an error if it leads
+/// outside.
+fn inside(dir: &Path, root: &Path, route: &str, path: &Path) -> anyhow::Result<PathBuf> {
+    let resolved = path
+        .canonicalize()
+        .with_context(|| format!("route `{route}`: cannot resolve {}", path.display()))?;
+    match resolved.strip_prefix(root) {
+        Ok(relative) => Ok(dir.join(relative)),
+        Err(_) => bail!(
+            "route `{route}`: {} is outside the plugins directory {} (it resolves to {}); a component must be inside it",
+            path.display(),
+            dir.display(),
+            resolved.display()
+        ),
+    }
 }
 
 #[cfg(test)]

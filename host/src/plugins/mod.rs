@@ -4,6 +4,7 @@
 //! - [`runtime`]: the engine and linker shared by every component;
 //! - [`plugin`]: one component and its pool of ready instances;
 //! - [`sandbox`]: CPU deadline and memory cap per call;
+//! - [`memory`]: the memory budget all instances share;
 //! - [`grants`]: a route's configuration values and outbound HTTP policy;
 //! - [`check`]: validation with errors in plain words;
 //! - [`compile_cache`]: compiled components on disk, by content hash;
@@ -16,6 +17,7 @@ pub mod compile_cache;
 pub mod directory;
 pub mod grants;
 mod guest_log;
+pub mod memory;
 mod plugin;
 mod runtime;
 pub mod sandbox;

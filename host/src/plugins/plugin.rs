@@ -14,6 +14,7 @@ use super::bindings::{HandlerPre, RouteHandler};
 use super::compile_cache::Origin;
 use super::grants::RouteGrants;
 use super::guest_log::LogTags;
+use super::memory::MemoryBudget;
 use super::sandbox::Sandbox;
 use super::state::{HostState, Services};
 use crate::event::{Event, Response};
@@ -22,7 +23,8 @@ use crate::event::{Event, Response};
 #[derive(Debug, thiserror::Error)]
 pub enum HandlerError {
     /// The handler trapped: a panic, a deadline overrun, a memory cap hit.
-    #[error("the handler trapped: {0:?}")]
+    /// Shown with `{:#}`: the error chain on one line, never a host backtrace.
+    #[error("the handler trapped: {0:#}")]
     Trapped(wasmtime::Error),
     /// The handler returned an error.
     #[error("the handler returned an error: {0}")]
@@ -55,6 +57,7 @@ pub struct Plugin {
     info: PluginInfo,
     pre: HandlerPre<HostState>,
     sandbox: Sandbox,
+    memory: Arc<MemoryBudget>,
     services: Services,
     idle: Mutex<Vec<Instance>>,
     max_idle: usize,
@@ -71,6 +74,7 @@ impl Plugin {
         info: PluginInfo,
         pre: HandlerPre<HostState>,
         sandbox: Sandbox,
+        memory: Arc<MemoryBudget>,
         services: Services,
         max_idle: usize,
     ) -> Self {
@@ -78,6 +82,7 @@ impl Plugin {
             info,
             pre,
             sandbox,
+            memory,
             services,
             idle: Mutex::new(Vec::new()),
             max_idle,
@@ -141,7 +146,7 @@ impl Plugin {
     async fn instantiate(&self) -> Result<Instance, wasmtime::Error> {
         let state = HostState::new(
             self.services.clone(),
-            self.sandbox.store_limits(),
+            self.sandbox.instance_memory(&self.memory),
             LogTags::new(&self.info.name),
         );
         let mut store = Store::new(self.pre.engine(), state);

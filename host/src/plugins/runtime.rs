@@ -3,7 +3,7 @@
 
 use std::collections::VecDeque;
 use std::path::Path;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use wasmtime::component::{HasSelf, Linker};
 use wasmtime::{Config, Engine};
@@ -11,6 +11,7 @@ use wasmtime::{Config, Engine};
 use super::bindings::{HandlerPre, RouteHandler};
 use super::check::{self, PluginError, Problem};
 use super::compile_cache::{CompileCache, Origin, content_hash};
+use super::memory::MemoryBudget;
 use super::plugin::{Plugin, PluginInfo};
 use super::sandbox::{self, Sandbox};
 use super::state::{HostState, Services};
@@ -26,6 +27,7 @@ pub struct PluginRuntime {
     cache: CompileCache,
     recent: Mutex<VecDeque<(String, HandlerPre<HostState>)>>,
     sandbox: Sandbox,
+    memory: Arc<MemoryBudget>,
     services: Services,
     max_idle: usize,
 }
@@ -57,6 +59,7 @@ impl PluginRuntime {
             engine,
             linker,
             recent: Mutex::new(VecDeque::new()),
+            memory: MemoryBudget::new(sandbox.memory_total),
             sandbox,
             services,
             max_idle,
@@ -104,6 +107,7 @@ impl PluginRuntime {
             info,
             pre,
             self.sandbox,
+            Arc::clone(&self.memory),
             self.services.clone(),
             self.max_idle,
         ))

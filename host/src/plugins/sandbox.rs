@@ -1,14 +1,17 @@
-//! The limits every handler call runs under: a CPU deadline and a memory cap.
+//! The limits every handler call runs under: a CPU deadline, a memory cap and
+//! the memory budget all instances share ([`super::memory`]).
 //!
 //! The deadline uses epoch interruption: one ticker thread advances the
 //! engine's epoch every [`TICK`]; a running handler yields to the async runtime
 //! at every tick (so a busy handler never starves other connections) and traps
 //! once it has used up its ticks.
 
+use std::sync::Arc;
 use std::time::Duration;
 
-use wasmtime::{Engine, Store, StoreLimits, StoreLimitsBuilder, UpdateDeadline};
+use wasmtime::{Engine, Store, StoreLimitsBuilder, UpdateDeadline};
 
+use super::memory::{InstanceMemory, MemoryBudget};
 use super::state::HostState;
 
 /// How often the epoch advances.
@@ -26,15 +29,29 @@ pub struct Sandbox {
     pub deadline: Duration,
     /// The most linear memory one instance may grow to, in bytes.
     pub memory_bytes: usize,
+    /// The most linear memory all instances together may hold, in bytes.
+    pub memory_total: usize,
+}
+
+impl Default for Sandbox {
+    /// 1 s of CPU per call, 64 MiB per instance, 1 GiB for all.
+    fn default() -> Self {
+        Sandbox {
+            deadline: Duration::from_secs(1),
+            memory_bytes: 64 << 20,
+            memory_total: 1 << 30,
+        }
+    }
 }
 
 impl Sandbox {
-    /// The store limits enforcing the memory cap.
-    pub fn store_limits(&self) -> StoreLimits {
-        StoreLimitsBuilder::new()
+    /// The per-instance memory cap, drawing on `budget`.
+    pub fn instance_memory(&self, budget: &Arc<MemoryBudget>) -> InstanceMemory {
+        let cap = StoreLimitsBuilder::new()
             .memory_size(self.memory_bytes)
             .trap_on_grow_failure(true)
-            .build()
+            .build();
+        InstanceMemory::new(cap, budget)
     }
 
     /// Installs the limiter and the deadline callback on a new store.

@@ -2,7 +2,6 @@
 
 use std::sync::Arc;
 
-use wasmtime::StoreLimits;
 use wasmtime::component::ResourceTable;
 use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 use wasmtime_wasi_config::WasiConfig;
@@ -10,6 +9,7 @@ use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpHooks};
 
 use super::grants::RouteGrants;
 use super::guest_log::{GuestOutput, LogTags};
+use super::memory::InstanceMemory;
 use crate::imports::http::OutboundHttp;
 use crate::keyvalue::KeyValueStore;
 use crate::registry::Registry;
@@ -38,8 +38,8 @@ impl Services {
 pub struct HostState {
     wasi: WasiCtx,
     table: ResourceTable,
-    /// Memory cap, enforced by the store's resource limiter.
-    pub(super) limits: StoreLimits,
+    /// Memory cap and budget share, enforced by the store's resource limiter.
+    pub(super) limits: InstanceMemory,
     /// CPU deadline: epoch ticks the current call may still run.
     pub(super) ticks_left: u64,
     /// Tags for the guest's stdout and stderr.
@@ -55,7 +55,7 @@ impl HostState {
     /// A sandboxed state: no environment, no arguments, no filesystem, no
     /// sockets; stdout and stderr go to the log. Until [`Self::set_grants`],
     /// no configuration values and no outbound HTTP.
-    pub fn new(services: Services, limits: StoreLimits, log_tags: LogTags) -> Self {
+    pub(super) fn new(services: Services, limits: InstanceMemory, log_tags: LogTags) -> Self {
         let wasi = WasiCtxBuilder::new()
             .stdout(GuestOutput::stdout(log_tags.clone()))
             .stderr(GuestOutput::stderr(log_tags.clone()))
