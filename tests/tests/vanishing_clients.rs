@@ -36,16 +36,19 @@ fn probe_gateway(dir: &tempfile::TempDir) -> wsgate_tests::Gateway {
         .start()
 }
 
+/// [`CLIENTS`] clients ask for an upgrade to `path` and vanish within 50 ms.
+async fn vanish(gateway: &wsgate_tests::Gateway, path: &str) {
+    let vanishing =
+        (0..CLIENTS).map(|i| upgrade_and_vanish(gateway.addr, path, Duration::from_millis(i % 50)));
+    futures_util::future::join_all(vanishing).await;
+}
+
 #[tokio::test]
 async fn a_client_gone_while_connect_runs_gets_one_disconnect_and_leaves_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let gateway = probe_gateway(&dir);
     // `$connect` takes 300 ms; every client is gone long before it answers.
-    let vanishing = (0..CLIENTS).map(|i| {
-        let after = Duration::from_millis(i % 50);
-        upgrade_and_vanish(gateway.addr, "/?sleep=300&room=lobby", after)
-    });
-    futures_util::future::join_all(vanishing).await;
+    vanish(&gateway, "/?sleep=300&room=lobby").await;
 
     let log = dir.path().join("access.log");
     connects_logged(&log, |ledger| ledger.accepted.len()).await;
@@ -68,11 +71,7 @@ async fn a_client_gone_while_connect_runs_gets_one_disconnect_and_leaves_nothing
 async fn a_client_gone_while_connect_rejects_it_leaves_no_trace() {
     let dir = tempfile::tempdir().unwrap();
     let gateway = probe_gateway(&dir);
-    let vanishing = (0..CLIENTS).map(|i| {
-        let after = Duration::from_millis(i % 50);
-        upgrade_and_vanish(gateway.addr, "/?sleep=200&room=lobby&reject=401", after)
-    });
-    futures_util::future::join_all(vanishing).await;
+    vanish(&gateway, "/?sleep=200&room=lobby&reject=401").await;
 
     let log = dir.path().join("access.log");
     let ledger = connects_logged(&log, |ledger| ledger.rejected.len()).await;
