@@ -120,6 +120,8 @@ pub struct Settings {
     pub listen: SocketAddr,
     /// Management listener address.
     pub api_listen: SocketAddr,
+    /// Most simultaneous connections to the management listener.
+    pub api_max_connections: usize,
     /// Route selection expression.
     pub route_selection: RouteSelection,
     /// Stage name.
@@ -244,6 +246,7 @@ impl Settings {
             data_dir,
             listen: pick!(listen, default_addr(DEFAULT_LISTEN)),
             api_listen: pick!(api_listen, default_addr(DEFAULT_API_LISTEN)),
+            api_max_connections: pick!(api_max_connections, 1024).max(1),
             route_selection,
             stage: pick!(stage, String::new()),
             sandbox: Sandbox {
@@ -355,6 +358,18 @@ mod tests {
         };
         let error = Settings::resolve(bad_key, None).unwrap_err().to_string();
         assert!(error.contains("ACCESS_KEY_ID:SECRET_ACCESS_KEY"), "{error}");
+    }
+
+    #[test]
+    fn the_management_connection_cap_has_a_default_and_a_file_key() {
+        let file: ConfigFile = "api_max_connections = 8\n".parse().unwrap();
+        assert_eq!(file.options.api_max_connections, Some(8));
+        let given = Options {
+            plugins: Some(PathBuf::from("/nonexistent")),
+            ..Options::default()
+        };
+        let settings = Settings::resolve(given, None).unwrap();
+        assert_eq!(settings.api_max_connections, 1024);
     }
 
     #[test]
