@@ -51,6 +51,8 @@ impl std::str::FromStr for ConfigFile {
 pub const DEFAULT_LISTEN: &str = "0.0.0.0:8080";
 /// The management listener's default address.
 pub const DEFAULT_API_LISTEN: &str = "127.0.0.1:8081";
+/// The AWS region SigV4 signatures are scoped to by default, the SDKs' usual one.
+pub const DEFAULT_API_REGION: &str = "us-east-1";
 
 /// What one connection may do and how long it may live.
 #[derive(Clone, Debug)]
@@ -201,8 +203,11 @@ impl Settings {
             true => file.allowed_origins,
             false => given.allowed_origins,
         };
-        let api_credentials =
-            Credentials::new(pick!(api_token, Vec::new()), pick!(api_key, Vec::new()))?;
+        let api_credentials = Credentials::new(
+            pick!(api_token, Vec::new()),
+            pick!(api_key, Vec::new()),
+            pick!(api_region, DEFAULT_API_REGION.to_owned()),
+        )?;
         let default_addr = |addr: &str| addr.parse().expect("valid default address");
         let watch = !given.no_watch && file.watch.unwrap_or(true);
         let data_dir = match (given.data_dir, file.data_dir) {
@@ -361,8 +366,11 @@ mod tests {
     }
 
     #[test]
-    fn the_management_connection_cap_has_a_default_and_a_file_key() {
-        let file: ConfigFile = "api_max_connections = 8\n".parse().unwrap();
+    fn the_management_region_and_connection_cap_have_defaults_and_file_keys() {
+        let file: ConfigFile = "api_region = \"eu-west-1\"\napi_max_connections = 8\n"
+            .parse()
+            .unwrap();
+        assert_eq!(file.options.api_region.as_deref(), Some("eu-west-1"));
         assert_eq!(file.options.api_max_connections, Some(8));
         let given = Options {
             plugins: Some(PathBuf::from("/nonexistent")),
@@ -370,6 +378,8 @@ mod tests {
         };
         let settings = Settings::resolve(given, None).unwrap();
         assert_eq!(settings.api_max_connections, 1024);
+        let credentials = format!("{:?}", settings.api_credentials);
+        assert!(credentials.contains(DEFAULT_API_REGION), "{credentials}");
     }
 
     #[test]

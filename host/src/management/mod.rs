@@ -7,8 +7,9 @@
 //! connection cap of its own, so it can never starve the client port.
 //!
 //! A request's way through: [`endpoint`] names the operation (404, 405 or 400
-//! otherwise), the body is read up to its limit ([`payload`], 413), [`auth`]
-//! checks the bearer token or SigV4 signature ([`sigv4`], 401/403), and
+//! otherwise), [`auth`] checks the bearer token or SigV4 signature on the
+//! head ([`sigv4`], 401/403), the body is read up to its limit ([`payload`],
+//! 413) and a signature's payload hash checked against it, and
 //! [`connections`] or [`groups`] carries it out through the
 //! [`Registry`](crate::registry::Registry). Every error leaves as an AWS-style
 //! [`response::ApiError`].
@@ -111,8 +112,12 @@ async fn api(gateway: &Gateway, request: Request<Incoming>) -> Result<ApiRespons
         Operation::PostBatch => 8 * settings.connection.max_message_size + 64 * MAX_BATCH,
         _ => settings.connection.max_message_size,
     };
+    // Decided on the head: a request without valid credentials is answered
+    // before its body is read, and hyper then closes the connection rather
+    // than read it.
+    let authorized = settings.api_credentials.authenticate(&parts)?;
     let body = payload::read(body, limit).await?;
-    settings.api_credentials.authenticate(&parts, &body)?;
+    authorized.verify_body(&body)?;
     let query = Query::of(&parts.uri);
     let registry = gateway.registry.as_ref();
     match operation {
