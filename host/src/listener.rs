@@ -15,6 +15,7 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpListener, TcpStream};
 use tokio_rustls::TlsAcceptor;
 
+use crate::config::AdmissionLimits;
 use crate::gateway::Gateway;
 use crate::{handshake, probes};
 
@@ -68,11 +69,7 @@ async fn serve_http<S>(stream: S, remote: SocketAddr, gateway: Arc<Gateway>)
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
-    let admission = &gateway.settings.admission;
-    let mut http = http1::Builder::new();
-    http.timer(TokioTimer::new())
-        .header_read_timeout(admission.handshake_timeout)
-        .max_buf_size(admission.max_header_size);
+    let http = http1(&gateway.settings.admission);
     let service = service_fn(move |request| {
         let gateway = Arc::clone(&gateway);
         async move { Ok::<_, Infallible>(respond(gateway, request, remote).await) }
@@ -83,6 +80,19 @@ where
     if let Err(error) = connection.await {
         tracing::debug!(%remote, %error, "client connection ended with an error");
     }
+}
+
+/// The HTTP/1.1 server both listeners run, hardened by `limits`: a request
+/// head must arrive within the handshake timeout, and hyper's header-read
+/// timer also runs while a kept-alive connection waits for its next request,
+/// so the same timeout closes idle keep-alive connections; a head larger than
+/// `max_header_size` is answered 431.
+pub fn http1(limits: &AdmissionLimits) -> http1::Builder {
+    let mut http = http1::Builder::new();
+    http.timer(TokioTimer::new())
+        .header_read_timeout(limits.handshake_timeout)
+        .max_buf_size(limits.max_header_size);
+    http
 }
 
 /// The next connection of `listener`. Accept errors (out of file descriptors,

@@ -1,6 +1,7 @@
 //! A minimal HTTP/1.1 client over a raw socket, for the listeners' plain HTTP
 //! endpoints: it sends exactly the bytes a test asks for (malformed paths
-//! included) and reads the whole response.
+//! included) and reads the whole response; [`Connection`] keeps one socket
+//! open across requests.
 
 use std::net::SocketAddr;
 
@@ -85,6 +86,84 @@ pub async fn exchange(addr: SocketAddr, request: &[u8]) -> Vec<u8> {
         .expect("no HTTP response in time")
         .expect("read response");
     response
+}
+
+/// One HTTP/1.1 connection kept open, for what a one-shot request cannot
+/// show: keep-alive, a head sent without its body, the server closing first.
+pub struct Connection {
+    stream: TcpStream,
+    /// What was read past the last response.
+    unread: Vec<u8>,
+}
+
+impl Connection {
+    /// Connects to `addr`.
+    pub async fn open(addr: SocketAddr) -> Connection {
+        Connection {
+            stream: TcpStream::connect(addr).await.expect("connect"),
+            unread: Vec::new(),
+        }
+    }
+
+    /// Writes `bytes` as they are; false if the server has closed the connection.
+    pub async fn send(&mut self, bytes: &[u8]) -> bool {
+        self.stream.write_all(bytes).await.is_ok()
+    }
+
+    /// Reads one response: its head, then the `Content-Length` bytes of its body.
+    pub async fn response(&mut self) -> HttpResponse {
+        tokio::time::timeout(WAIT, self.read_response())
+            .await
+            .expect("no HTTP response in time")
+    }
+
+    async fn read_response(&mut self) -> HttpResponse {
+        let head_end = loop {
+            if let Some(at) = self.unread.windows(4).position(|w| w == b"\r\n\r\n") {
+                break at + 4;
+            }
+            assert!(
+                self.read_more().await,
+                "the connection closed before a response"
+            );
+        };
+        let length = parse(&self.unread[..head_end])
+            .header("content-length")
+            .map_or(0, |length| {
+                length.parse().expect("a numeric content-length")
+            });
+        while self.unread.len() < head_end + length {
+            assert!(
+                self.read_more().await,
+                "the connection closed within a body"
+            );
+        }
+        let response = parse(&self.unread[..head_end + length]);
+        self.unread.drain(..head_end + length);
+        response
+    }
+
+    /// Waits, at most [`WAIT`], until the server closes the connection
+    /// (a reset counts); the status of what it answered meanwhile, if anything.
+    pub async fn closed(&mut self) -> Option<u16> {
+        tokio::time::timeout(WAIT, async { while self.read_more().await {} })
+            .await
+            .expect("the server did not close the connection in time");
+        let answered = std::mem::take(&mut self.unread);
+        (!answered.is_empty()).then(|| parse(&answered).status)
+    }
+
+    /// Reads what is there; false at the end of the stream or on a reset.
+    async fn read_more(&mut self) -> bool {
+        let mut buffer = [0u8; 4096];
+        match self.stream.read(&mut buffer).await {
+            Ok(0) | Err(_) => false,
+            Ok(read) => {
+                self.unread.extend_from_slice(&buffer[..read]);
+                true
+            }
+        }
+    }
 }
 
 fn parse(raw: &[u8]) -> HttpResponse {

@@ -53,6 +53,8 @@ impl std::str::FromStr for ConfigFile {
 pub const DEFAULT_LISTEN: &str = "0.0.0.0:8080";
 /// The management listener's default address.
 pub const DEFAULT_API_LISTEN: &str = "127.0.0.1:8081";
+/// The AWS region SigV4 signatures are scoped to by default, the SDKs' usual one.
+pub const DEFAULT_API_REGION: &str = "us-east-1";
 
 /// What one connection may do and how long it may live.
 #[derive(Clone, Debug)]
@@ -127,6 +129,8 @@ pub struct Settings {
     pub listen: SocketAddr,
     /// Management listener address.
     pub api_listen: SocketAddr,
+    /// Most simultaneous connections to the management listener.
+    pub api_max_connections: usize,
     /// Route selection expression.
     pub route_selection: RouteSelection,
     /// Stage name.
@@ -215,8 +219,11 @@ impl Settings {
             true => file.allowed_origins,
             false => given.allowed_origins,
         };
-        let api_credentials =
-            Credentials::new(pick!(api_token, Vec::new()), pick!(api_key, Vec::new()))?;
+        let api_credentials = Credentials::new(
+            pick!(api_token, Vec::new()),
+            pick!(api_key, Vec::new()),
+            pick!(api_region, DEFAULT_API_REGION.to_owned()),
+        )?;
         let default_addr = |addr: &str| addr.parse().expect("valid default address");
         let watch = !given.no_watch && file.watch.unwrap_or(true);
         let data_dir = match (given.data_dir, file.data_dir) {
@@ -264,6 +271,7 @@ impl Settings {
             data_dir,
             listen: pick!(listen, default_addr(DEFAULT_LISTEN)),
             api_listen: pick!(api_listen, default_addr(DEFAULT_API_LISTEN)),
+            api_max_connections: pick!(api_max_connections, 1024).max(1),
             route_selection,
             stage: pick!(stage, String::new()),
             sandbox: Sandbox {
@@ -406,6 +414,23 @@ mod tests {
         };
         let error = Settings::resolve(bad_key, None).unwrap_err().to_string();
         assert!(error.contains("ACCESS_KEY_ID:SECRET_ACCESS_KEY"), "{error}");
+    }
+
+    #[test]
+    fn the_management_region_and_connection_cap_have_defaults_and_file_keys() {
+        let file: ConfigFile = "api_region = \"eu-west-1\"\napi_max_connections = 8\n"
+            .parse()
+            .unwrap();
+        assert_eq!(file.options.api_region.as_deref(), Some("eu-west-1"));
+        assert_eq!(file.options.api_max_connections, Some(8));
+        let given = Options {
+            plugins: Some(PathBuf::from("/nonexistent")),
+            ..Options::default()
+        };
+        let settings = Settings::resolve(given, None).unwrap();
+        assert_eq!(settings.api_max_connections, 1024);
+        let credentials = format!("{:?}", settings.api_credentials);
+        assert!(credentials.contains(DEFAULT_API_REGION), "{credentials}");
     }
 
     #[test]

@@ -197,6 +197,17 @@ pub struct Options {
     )]
     pub api_key: Option<Vec<String>>,
 
+    /// AWS region the management API's SigV4 signatures must be scoped to, as
+    /// the SDK client's region [default: us-east-1].
+    #[arg(long, env = "WSGATE_API_REGION", value_name = "REGION")]
+    pub api_region: Option<String>,
+
+    /// Most simultaneous connections to the management listener; more are
+    /// closed at once, so the API can never take the client port's file
+    /// descriptors [default: 1024].
+    #[arg(long, env = "WSGATE_API_MAX_CONNECTIONS", value_name = "N")]
+    pub api_max_connections: Option<usize>,
+
     /// Where the access log goes: stdout, stderr, off or a file path [default: stdout].
     #[arg(long, env = "WSGATE_ACCESS_LOG", value_name = "TARGET")]
     pub access_log: Option<AccessLogTarget>,

@@ -1,6 +1,11 @@
 //! Who may use the management API: bearer tokens and AWS SigV4 access keys
 //! from the configuration. With neither configured the API is open, which is
 //! why it may then only listen on loopback.
+//!
+//! Authentication is decided on the request head, before a byte of the body
+//! is read, so a client without credentials cannot make the gateway buffer a
+//! body: only a SigV4 signature, whose payload hash covers the body, is
+//! finished on the body once it has been read ([`Authorized::verify_body`]).
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -13,14 +18,16 @@ use subtle::ConstantTimeEq;
 use time::OffsetDateTime;
 
 use super::response::ApiError;
-use super::sigv4::{self, SignedRequest};
+use super::sigv4::{self, PendingSignature, SignedHead};
 
 /// The credentials the management API accepts.
-#[derive(Clone, Default)]
+#[derive(Clone)]
 pub struct Credentials {
     tokens: Vec<String>,
     /// Access key id → secret access key.
     keys: BTreeMap<String, String>,
+    /// The region SigV4 credential scopes must name.
+    region: String,
 }
 
 impl fmt::Debug for Credentials {
@@ -28,13 +35,15 @@ impl fmt::Debug for Credentials {
         f.debug_struct("Credentials")
             .field("tokens", &self.tokens.len())
             .field("access_key_ids", &self.keys.keys().collect::<Vec<_>>())
+            .field("region", &self.region)
             .finish()
     }
 }
 
 impl Credentials {
-    /// Bearer `tokens` and SigV4 `keys`, each `ACCESS_KEY_ID:SECRET_ACCESS_KEY`.
-    pub fn new(tokens: Vec<String>, keys: Vec<String>) -> anyhow::Result<Self> {
+    /// Bearer `tokens` and SigV4 `keys`, each `ACCESS_KEY_ID:SECRET_ACCESS_KEY`,
+    /// for signatures scoped to `region`.
+    pub fn new(tokens: Vec<String>, keys: Vec<String>, region: String) -> anyhow::Result<Self> {
         if tokens.iter().any(String::is_empty) {
             bail!("an API token must not be empty");
         }
@@ -50,6 +59,7 @@ impl Credentials {
         Ok(Credentials {
             tokens,
             keys: parsed,
+            region,
         })
     }
 
@@ -71,11 +81,12 @@ impl Credentials {
         Ok(())
     }
 
-    /// Checks the request's `Authorization`: 401 when it has none (or one of
-    /// an unknown scheme), 403 when its token or signature is not valid.
-    pub fn authenticate(&self, parts: &Parts, body: &[u8]) -> Result<(), ApiError> {
+    /// Checks the `Authorization` of a request head: 401 when it has none (or
+    /// one of an unknown scheme), 403 when its token or signature is not
+    /// valid. What passes still has its body checked by [`Authorized`].
+    pub fn authenticate(&self, parts: &Parts) -> Result<Authorized, ApiError> {
         if self.is_empty() {
-            return Ok(());
+            return Ok(Authorized(None));
         }
         let Some(authorization) = parts.headers.get(header::AUTHORIZATION) else {
             return Err(ApiError::unauthorized(
@@ -87,19 +98,25 @@ impl Credentials {
             .map_err(|_| ApiError::forbidden("the Authorization header is not text"))?;
         let (scheme, rest) = authorization.split_once(' ').unwrap_or((authorization, ""));
         if scheme.eq_ignore_ascii_case("Bearer") {
-            return self.check_token(rest.trim());
+            return self.check_token(rest.trim()).map(|()| Authorized(None));
         }
         if scheme == sigv4::SCHEME {
-            let request = SignedRequest {
+            let head = SignedHead {
                 method: parts.method.as_str(),
                 path: parts.uri.path(),
                 query: parts.uri.query().unwrap_or(""),
                 headers: &parts.headers,
-                body,
             };
             let secret_of = |id: &str| self.keys.get(id).map(String::as_str);
-            return sigv4::verify(&request, rest, secret_of, OffsetDateTime::now_utc())
-                .map_err(|error| ApiError::forbidden(error.to_string()));
+            return sigv4::verify_head(
+                &head,
+                rest,
+                &self.region,
+                secret_of,
+                OffsetDateTime::now_utc(),
+            )
+            .map(|pending| Authorized(Some(pending)))
+            .map_err(forbidden);
         }
         Err(ApiError::unauthorized(format!(
             "unsupported authorization scheme `{scheme}`: use Bearer or {}",
@@ -119,6 +136,27 @@ impl Credentials {
     }
 }
 
+/// A request whose head passed authentication; a SigV4 signature still
+/// checks the body.
+#[derive(Debug)]
+#[must_use = "a signed request is authenticated only once its body is verified"]
+pub struct Authorized(Option<PendingSignature>);
+
+impl Authorized {
+    /// Checks `body` against the request's signature, if it was signed: 403
+    /// when it is not the body that was signed.
+    pub fn verify_body(&self, body: &[u8]) -> Result<(), ApiError> {
+        match &self.0 {
+            Some(signature) => signature.verify_body(body).map_err(forbidden),
+            None => Ok(()),
+        }
+    }
+}
+
+fn forbidden(error: sigv4::SignatureError) -> ApiError {
+    ApiError::forbidden(error.to_string())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -131,8 +169,16 @@ mod tests {
         request.body(()).unwrap().into_parts().0
     }
 
+    fn credentials(tokens: &[&str], keys: &[&str]) -> anyhow::Result<Credentials> {
+        let owned = |values: &[&str]| values.iter().map(|value| value.to_string()).collect();
+        Credentials::new(owned(tokens), owned(keys), "us-east-1".into())
+    }
+
     fn status(credentials: &Credentials, authorization: Option<&str>) -> u16 {
-        match credentials.authenticate(&parts(authorization), b"") {
+        let verdict = credentials
+            .authenticate(&parts(authorization))
+            .and_then(|authorized| authorized.verify_body(b""));
+        match verdict {
             Ok(()) => 200,
             Err(error) => error.status().as_u16(),
         }
@@ -140,19 +186,19 @@ mod tests {
 
     #[test]
     fn bearer_tokens_are_checked() {
-        let credentials = Credentials::new(vec!["s3cret".into(), "other".into()], vec![]).unwrap();
-        assert_eq!(status(&credentials, None), 401);
-        assert_eq!(status(&credentials, Some("Bearer s3cret")), 200);
-        assert_eq!(status(&credentials, Some("bearer other")), 200);
-        assert_eq!(status(&credentials, Some("Bearer s3cre")), 403);
-        assert_eq!(status(&credentials, Some("Basic czNjcmV0")), 401);
-        assert_eq!(status(&credentials, Some("AWS4-HMAC-SHA256 nonsense")), 403);
-        assert_eq!(status(&Credentials::default(), None), 200);
+        let bearer = credentials(&["s3cret", "other"], &[]).unwrap();
+        assert_eq!(status(&bearer, None), 401);
+        assert_eq!(status(&bearer, Some("Bearer s3cret")), 200);
+        assert_eq!(status(&bearer, Some("bearer other")), 200);
+        assert_eq!(status(&bearer, Some("Bearer s3cre")), 403);
+        assert_eq!(status(&bearer, Some("Basic czNjcmV0")), 401);
+        assert_eq!(status(&bearer, Some("AWS4-HMAC-SHA256 nonsense")), 403);
+        assert_eq!(status(&credentials(&[], &[]).unwrap(), None), 200);
     }
 
     #[test]
     fn an_open_api_stays_on_loopback() {
-        let open = Credentials::default();
+        let open = credentials(&[], &[]).unwrap();
         assert!(
             open.check_exposure("127.0.0.1:8081".parse().unwrap())
                 .is_ok()
@@ -165,13 +211,13 @@ mod tests {
                 .to_string()
                 .contains("without credentials")
         );
-        let keyed = Credentials::new(vec![], vec!["AKID:secret".into()]).unwrap();
+        let keyed = credentials(&[], &["AKID:secret"]).unwrap();
         assert!(
             keyed
                 .check_exposure("0.0.0.0:8081".parse().unwrap())
                 .is_ok()
         );
-        assert!(Credentials::new(vec![], vec!["no-colon".into()]).is_err());
+        assert!(credentials(&[], &["no-colon"]).is_err());
         assert!(format!("{keyed:?}").contains("AKID") && !format!("{keyed:?}").contains("secret"));
     }
 }

@@ -2,9 +2,14 @@
 //! backends push to clients through, AWS-compatible so the AWS SDKs work with
 //! just an `endpoint_url`, plus `GET /health`, `GET /ready` and `GET /metrics`.
 //!
+//! The listener is hardened like the client listener (the same header-read
+//! and keep-alive timeout and head-size limit, [`listener::http1`]) and has a
+//! connection cap of its own, so it can never starve the client port.
+//!
 //! A request's way through: [`endpoint`] names the operation (404, 405 or 400
-//! otherwise), the body is read up to its limit ([`payload`], 413), [`auth`]
-//! checks the bearer token or SigV4 signature ([`sigv4`], 401/403), and
+//! otherwise), [`auth`] checks the bearer token or SigV4 signature on the
+//! head ([`sigv4`], 401/403), the body is read up to its limit ([`payload`],
+//! 413) and a signature's payload hash checked against it, and
 //! [`connections`] or [`groups`] carries it out through the
 //! [`Registry`](crate::registry::Registry). Every error leaves as an AWS-style
 //! [`response::ApiError`].
@@ -25,11 +30,11 @@ use bytes::Bytes;
 use http::{HeaderValue, header};
 use http_body_util::Full;
 use hyper::body::Incoming;
-use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
 
 pub use auth::Credentials;
 
@@ -41,20 +46,37 @@ use crate::connection::random_token;
 use crate::gateway::Gateway;
 use crate::{listener, metrics, probes};
 
-/// Serves management requests until the process ends.
+/// Serves management requests until the process ends, on at most
+/// `api_max_connections` connections at once: one more is closed as soon as
+/// it is accepted, which costs nothing and frees its file descriptor at once
+/// (answering 503 would mean reading its request first, under its own
+/// timeout, while it holds the descriptor), so the API can never exhaust the
+/// descriptors the client port needs; HTTP clients retry a closed connection.
 pub async fn serve(listener: TcpListener, gateway: Arc<Gateway>) {
+    let slots = Arc::new(Semaphore::new(
+        gateway
+            .settings
+            .api_max_connections
+            .min(Semaphore::MAX_PERMITS),
+    ));
     loop {
-        let (stream, _) = listener::accept(&listener).await;
+        let (stream, remote) = listener::accept(&listener).await;
+        let Ok(slot) = Arc::clone(&slots).try_acquire_owned() else {
+            tracing::debug!(%remote, "management connection refused: api_max_connections reached");
+            continue;
+        };
         let gateway = Arc::clone(&gateway);
         tokio::spawn(async move {
+            let http = listener::http1(&gateway.settings.admission);
             let service = service_fn(move |request: Request<Incoming>| {
                 let gateway = Arc::clone(&gateway);
                 async move { Ok::<_, Infallible>(respond(&gateway, request).await) }
             });
-            let connection = http1::Builder::new().serve_connection(TokioIo::new(stream), service);
-            if let Err(error) = connection.await {
-                tracing::debug!(%error, "management connection ended with an error");
+            if let Err(error) = http.serve_connection(TokioIo::new(stream), service).await {
+                tracing::debug!(%remote, %error, "management connection ended with an error");
             }
+            // The slot is held for as long as the connection lives.
+            drop(slot);
         });
     }
 }
@@ -92,8 +114,12 @@ async fn api(gateway: &Gateway, request: Request<Incoming>) -> Result<ApiRespons
         Operation::PostBatch => 8 * settings.connection.max_message_size + 64 * MAX_BATCH,
         _ => settings.connection.max_message_size,
     };
+    // Decided on the head: a request without valid credentials is answered
+    // before its body is read, and hyper then closes the connection rather
+    // than read it.
+    let authorized = settings.api_credentials.authenticate(&parts)?;
     let body = payload::read(body, limit).await?;
-    settings.api_credentials.authenticate(&parts, &body)?;
+    authorized.verify_body(&body)?;
     let query = Query::of(&parts.uri);
     let registry = gateway.registry.as_ref();
     match operation {
