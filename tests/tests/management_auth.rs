@@ -74,6 +74,8 @@ async fn credentials_are_decided_before_the_body_is_read() {
         ("", 401),
         ("Authorization: Bearer wrong\r\n", 403),
         (unknown_key, 403),
+        // Authorized, but announcing more than the limit: refused unread too.
+        ("Authorization: Bearer s3cret\r\n", 413),
     ];
     for (authorization, status) in cases {
         // The head announces 10 MB and no byte of the body follows.

@@ -10,6 +10,7 @@
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Limited};
+use hyper::body::Body;
 use hyper::body::Incoming;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::protocol::frame::Utf8Bytes;
@@ -18,8 +19,12 @@ use super::endpoint::Query;
 use super::response::ApiError;
 use crate::registry::SendError;
 
-/// Reads the whole body; more than `limit` bytes is a 413.
+/// Reads the whole body; more than `limit` bytes is a 413, at once when the
+/// head announces it (`Content-Length`), without reading a byte of it.
 pub async fn read(body: Incoming, limit: usize) -> Result<Bytes, ApiError> {
+    if body.size_hint().lower() > limit as u64 {
+        return Err(SendError::PayloadTooLarge.into());
+    }
     match Limited::new(body, limit).collect().await {
         Ok(collected) => Ok(collected.to_bytes()),
         Err(error) if error.is::<http_body_util::LengthLimitError>() => {
