@@ -66,8 +66,8 @@ impl RunningGateway {
 
     /// Shuts down gracefully: `/ready` turns 503 and the client listener
     /// closes, every connection is closed with 1001 "going away", and this
-    /// waits for every `$disconnect` to run. Says whether all finished within
-    /// the drain timeout.
+    /// waits for every `$disconnect` to run, then leaves the cluster. Says
+    /// whether all finished within the drain timeout.
     pub async fn shutdown(&self) -> bool {
         let gateway = &self.gateway;
         gateway.shutdown.begin();
@@ -80,6 +80,7 @@ impl RunningGateway {
             .shutdown
             .drained(gateway.settings.drain_timeout)
             .await;
+        gateway.registry.retire().await;
         // Every `$disconnect` has been logged by now; let the lines reach disk.
         let access_log = gateway.router.access_log().clone();
         let flushed = tokio::task::spawn_blocking(move || access_log.flush(ACCESS_LOG_FLUSH));

@@ -38,6 +38,10 @@ pub async fn upgrade(
         gateway.metrics.connection_rejected(503);
         return probes::text(StatusCode::SERVICE_UNAVAILABLE, "shutting down\n");
     }
+    if let Some(reason) = gateway.registry.unavailable() {
+        gateway.metrics.connection_rejected(503);
+        return probes::text(StatusCode::SERVICE_UNAVAILABLE, format!("{reason}\n"));
+    }
     let permit = match gateway.admission.admit(request.headers()) {
         Ok(permit) => permit,
         Err(response) => {

@@ -119,7 +119,11 @@ async fn respond(
     }
     match (request.method(), request.uri().path()) {
         (&Method::GET, "/health") => probes::health(),
-        (&Method::GET, "/ready") => probes::ready(&gateway.shutdown, gateway.key_value.as_ref()),
+        (&Method::GET, "/ready") => probes::ready(
+            &gateway.shutdown,
+            gateway.registry.as_ref(),
+            gateway.key_value.as_ref(),
+        ),
         _ => probes::text(
             StatusCode::UPGRADE_REQUIRED,
             "this endpoint speaks WebSocket; GET /health for liveness\n",

@@ -14,6 +14,7 @@
 //! | `wsgate_bytes_in_total` | counter | |
 //! | `wsgate_bytes_out_total` | counter | |
 //! | `wsgate_cluster_reachable` | gauge | (cluster mode: 1 while Redis answers heartbeats) |
+//! | `wsgate_cluster_fenced` | gauge | (cluster mode: 1 while this node holds no lease and takes no connections) |
 //! | `wsgate_cluster_deliveries_received_total` | counter | (cluster mode: requests from other nodes carried out here) |
 
 use prometheus_client::encoding::EncodeLabelSet;
@@ -66,6 +67,7 @@ pub struct Metrics {
     swaps: Family<RouteLabel, Counter>,
     refusals: Counter,
     cluster_reachable: Gauge,
+    cluster_fenced: Gauge,
     cluster_deliveries: Counter,
 }
 
@@ -96,6 +98,7 @@ impl Metrics {
             swaps: Family::default(),
             refusals: Counter::default(),
             cluster_reachable: Gauge::default(),
+            cluster_fenced: Gauge::default(),
             cluster_deliveries: Counter::default(),
         };
         let registry = &mut metrics.registry;
@@ -162,8 +165,13 @@ impl Metrics {
         );
         registry.register(
             "cluster_reachable",
-            "Cluster mode: 1 while Redis answers this node's heartbeats, else 0",
+            "Cluster mode: 1 while Redis answers this node's requests, else 0",
             metrics.cluster_reachable.clone(),
+        );
+        registry.register(
+            "cluster_fenced",
+            "Cluster mode: 1 while this node holds no lease, so it has closed its connections and refuses new ones",
+            metrics.cluster_fenced.clone(),
         );
         registry.register(
             "cluster_deliveries_received",
@@ -176,6 +184,11 @@ impl Metrics {
     /// Records whether Redis answered the last cluster heartbeat.
     pub fn cluster_reachable(&self, reachable: bool) {
         self.cluster_reachable.set(i64::from(reachable));
+    }
+
+    /// Records whether this cluster node has fenced itself.
+    pub fn cluster_fenced(&self, fenced: bool) {
+        self.cluster_fenced.set(i64::from(fenced));
     }
 
     /// Counts one delivery from another node.

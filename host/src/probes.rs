@@ -6,6 +6,7 @@ use http::{Response, StatusCode, header};
 use http_body_util::Full;
 
 use crate::keyvalue::KeyValueStore;
+use crate::registry::Registry;
 use crate::shutdown::Shutdown;
 
 /// A plain-text response.
@@ -25,12 +26,21 @@ pub fn health() -> Response<Full<Bytes>> {
 /// `GET /ready`: 200 while serving (the listeners only bind once every
 /// configured route has a loaded component); 503 once shutdown has begun, so
 /// load balancers stop sending new clients before connections are closed,
-/// and 503 with the reason while the key-value store cannot serve handlers.
-pub fn ready(shutdown: &Shutdown, key_value: &dyn KeyValueStore) -> Response<Full<Bytes>> {
+/// and 503 with the reason while the key-value store cannot serve handlers or
+/// a cluster node holds no lease.
+pub fn ready(
+    shutdown: &Shutdown,
+    registry: &dyn Registry,
+    key_value: &dyn KeyValueStore,
+) -> Response<Full<Bytes>> {
     if shutdown.is_draining() {
         return text(StatusCode::SERVICE_UNAVAILABLE, "draining\n");
     }
-    match key_value.unavailable() {
+    let reason = registry
+        .unavailable()
+        .map(str::to_owned)
+        .or_else(|| key_value.unavailable());
+    match reason {
         None => text(StatusCode::OK, "ready\n"),
         Some(reason) => text(StatusCode::SERVICE_UNAVAILABLE, format!("{reason}\n")),
     }

@@ -244,13 +244,20 @@ impl Settings {
                     ranges::SOME_DURATION
                 ),
                 node_expiry: pick!(node_expiry, Duration::from_secs(10), ranges::SOME_DURATION),
+                timeout: pick!(
+                    cluster_timeout,
+                    Duration::from_millis(500),
+                    ranges::SOME_DURATION
+                ),
             }),
             None => None,
         };
         if let Some(cluster) = &cluster
-            && cluster.node_expiry <= cluster.heartbeat_interval
+            && cluster.node_expiry < cluster.heartbeat_interval * 2
         {
-            bail!("node_expiry must be longer than heartbeat_interval, or live nodes expire");
+            bail!(
+                "node_expiry must be at least twice heartbeat_interval, or live nodes fence themselves"
+            );
         }
         let reuse_port = given.reuse_port || file.reuse_port;
         let cache_dir = given

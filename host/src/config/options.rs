@@ -236,6 +236,12 @@ pub struct Options {
     #[serde(default, with = "humantime_serde")]
     pub node_expiry: Option<Duration>,
 
+    /// How long a cluster node waits for Redis, or for another node to acknowledge a
+    /// request for one of its connections, before answering 503 [default: 500ms].
+    #[arg(long, env = "WSGATE_CLUSTER_TIMEOUT", value_name = "DURATION", value_parser = humantime::parse_duration)]
+    #[serde(default, with = "humantime_serde")]
+    pub cluster_timeout: Option<Duration>,
+
     /// Share the client port with other processes (SO_REUSEPORT): the kernel spreads new
     /// connections across them. In wsgate.toml: `reuse_port = true`.
     #[arg(long, env = "WSGATE_REUSE_PORT")]

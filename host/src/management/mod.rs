@@ -86,7 +86,11 @@ async fn respond(gateway: &Gateway, request: Request<Incoming>) -> ApiResponse {
     match (request.method(), request.uri().path()) {
         (&Method::GET, "/health") => return probes::health(),
         (&Method::GET, "/ready") => {
-            return probes::ready(&gateway.shutdown, gateway.key_value.as_ref());
+            return probes::ready(
+                &gateway.shutdown,
+                gateway.registry.as_ref(),
+                gateway.key_value.as_ref(),
+            );
         }
         (&Method::GET, "/metrics") => return metrics_text(gateway),
         _ if probe => return ApiError::method_not_allowed("GET").into_response(),

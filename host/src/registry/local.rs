@@ -85,6 +85,19 @@ impl LocalRegistry {
         })
     }
 
+    /// Whether any connection this process holds is in `group`.
+    pub fn has_members(&self, group: &str) -> bool {
+        self.groups.contains_key(group)
+    }
+
+    /// The groups in which this process holds members.
+    pub fn group_names(&self) -> Vec<String> {
+        self.groups
+            .iter()
+            .map(|entry| entry.key().clone())
+            .collect()
+    }
+
     fn get(&self, id: &ConnectionId) -> Result<Arc<Connection>, SendError> {
         self.connections
             .get(id)

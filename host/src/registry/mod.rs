@@ -23,7 +23,10 @@ use crate::event::{CloseInitiator, Fields};
 
 /// Why an operation on a connection failed. A connection that is closing
 /// counts as gone.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, thiserror::Error, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "camelCase")]
 pub enum SendError {
     /// The connection does not exist or has closed.
     #[error("the connection is gone")]
@@ -35,8 +38,9 @@ pub enum SendError {
     #[error("the connection's outbound queue is full")]
     Throttled,
     /// The connection may live on another node, which cannot be reached now
-    /// (Redis is down, or that node is not listening).
-    #[error("the cluster cannot be reached: the connection's node is unknown or not listening")]
+    /// (Redis is down, or that node does not answer): the operation was not
+    /// done, and may be retried.
+    #[error("the cluster cannot be reached: the connection's node is unknown or does not answer")]
     Unavailable,
 }
 
@@ -121,4 +125,14 @@ pub trait Registry: Send + Sync + 'static {
 
     /// A page of every connection's id after `cursor`, at most `limit` long.
     async fn connections(&self, cursor: Option<&str>, limit: u32) -> Page;
+
+    /// Why this process cannot take connections now (a cluster node that lost
+    /// its lease); none while it can.
+    fn unavailable(&self) -> Option<&'static str> {
+        None
+    }
+
+    /// Leaves the cluster after the drain, so that other nodes answer 410
+    /// for this node's connections at once.
+    async fn retire(&self) {}
 }

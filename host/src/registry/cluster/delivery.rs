@@ -3,16 +3,19 @@
 //!
 //! Every delivery for a connection goes through the inbox of the node that
 //! holds it, and a node handles its inbox one delivery at a time, so
-//! deliveries issued one after another reach a connection in that order.
+//! deliveries issued one after another reach a connection in that order. A
+//! request for one connection carries an [`Ask`]: the owner answers it with
+//! a [`Delivery::Reply`] on the caller's inbox.
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use serde::{Deserialize, Serialize};
 use tokio_tungstenite::tungstenite::Message;
 
+use super::ClusterRegistry;
 use crate::connection::ConnectionId;
 use crate::event::CloseInitiator;
-use crate::registry::{LocalRegistry, Registry};
+use crate::registry::{Registry, SendError};
 
 /// A message to a client, as it crosses Redis.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -43,7 +46,8 @@ impl Frame {
     }
 }
 
-/// One request on a node's inbox (or, for broadcasts, on every node's).
+/// One message on a node's inbox (or, for broadcasts and notices, on every
+/// node's).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "op", rename_all = "camelCase")]
 pub enum Delivery {
@@ -83,47 +87,89 @@ pub enum Delivery {
         /// A connection left out.
         exclude: Option<String>,
     },
-    /// Record that a connection joined a group (Redis already knows).
+    /// Add a connection to a group.
     Join {
         /// The group.
         group: String,
         /// The connection.
         id: String,
     },
-    /// Record that a connection left a group (Redis already knows).
+    /// Remove a connection from a group.
     Leave {
         /// The group.
         group: String,
         /// The connection.
         id: String,
     },
-}
-
-/// What a node must still do in Redis after carrying out a delivery.
-#[derive(Debug, PartialEq, Eq)]
-pub enum FollowUp {
-    /// Nothing.
-    Done,
-    /// The connection a `Join` named is gone: undo the membership in Redis.
-    Unjoin {
+    /// The answer to a request this node sent.
+    Reply {
+        /// The request.
+        request: u64,
+        /// Done, or why not.
+        outcome: Result<(), SendError>,
+    },
+    /// A node gained its first member of a group, or lost its last.
+    Presence {
+        /// The node.
+        node: String,
         /// The group.
         group: String,
-        /// The connection.
-        id: ConnectionId,
+        /// Whether it has members now.
+        present: bool,
+    },
+    /// A node registered everything again: forget what is known of groups.
+    Resync {
+        /// The node.
+        node: String,
     },
 }
 
-impl Delivery {
-    /// The delivery as its JSON text.
+/// A request to the owner of a connection, which answers on `reply_to`'s
+/// inbox if it carried the request out by `accept_by`, and drops it after.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Ask {
+    /// The request's id at the caller.
+    pub request: u64,
+    /// The caller's node.
+    pub reply_to: String,
+    /// The last instant (ms since the Unix epoch) at which the owner may
+    /// still carry it out: the caller stops waiting a little after.
+    pub accept_by: u64,
+}
+
+/// What travels on a channel: a delivery, and the request it answers to.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Envelope {
+    /// The request, if the sender waits for an answer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ask: Option<Ask>,
+    /// What to do.
+    #[serde(rename = "do")]
+    pub delivery: Delivery,
+}
+
+impl Envelope {
+    /// A delivery nobody waits on.
+    pub fn told(delivery: Delivery) -> Self {
+        Envelope {
+            ask: None,
+            delivery,
+        }
+    }
+
+    /// The envelope as its JSON text.
     pub fn encode(&self) -> String {
         serde_json::to_string(self).expect("a delivery serializes")
     }
+}
 
-    /// Carries the delivery out on this node's connections. Failures (the
-    /// connection closed meanwhile, a full queue) concern the one connection
-    /// and are only logged: the sender was answered when it published.
-    pub async fn apply(self, local: &LocalRegistry, this_node: &str) -> FollowUp {
-        let outcome = match self {
+impl Delivery {
+    /// Carries the delivery out on this node's connections (requests,
+    /// broadcasts and group sends; replies and notices are the inbox's).
+    pub async fn apply(self, registry: &ClusterRegistry) -> Result<(), SendError> {
+        let local = &registry.local;
+        match self {
             Delivery::Send { id, frame } => match frame.message() {
                 Some(message) => local.send(&id.as_str().into(), message).await,
                 None => Ok(()),
@@ -158,28 +204,19 @@ impl Delivery {
                 frame,
                 exclude,
             } => match frame.message() {
-                Some(message) if origin != this_node => {
+                Some(message) if origin != registry.node() => {
                     let exclude = exclude.map(ConnectionId::from);
                     local.broadcast(message, exclude.as_ref()).await
                 }
                 _ => Ok(()),
             },
-            Delivery::Join { group, id } => {
-                let id = ConnectionId::from(id);
-                if local.join(&group, &id).await.is_err() {
-                    return FollowUp::Unjoin { group, id };
-                }
-                Ok(())
-            }
+            Delivery::Join { group, id } => registry.join_held(&group, &id.into()).await,
             Delivery::Leave { group, id } => {
-                local.leave(&group, &id.as_str().into()).await;
+                registry.leave_held(&group, &id.into()).await;
                 Ok(())
             }
-        };
-        if let Err(error) = outcome {
-            tracing::debug!(%error, "a delivery from another node did not reach its connection");
+            Delivery::Reply { .. } | Delivery::Presence { .. } | Delivery::Resync { .. } => Ok(()),
         }
-        FollowUp::Done
     }
 }
 
@@ -207,9 +244,23 @@ mod tests {
             },
         ];
         for delivery in deliveries {
-            let back: Delivery = serde_json::from_str(&delivery.encode()).unwrap();
-            assert_eq!(back, delivery);
+            let envelope = Envelope {
+                ask: Some(Ask {
+                    request: 7,
+                    reply_to: "node-b".into(),
+                    accept_by: 1_700_000_000_000,
+                }),
+                delivery,
+            };
+            let back: Envelope = serde_json::from_str(&envelope.encode()).unwrap();
+            assert_eq!(back, envelope);
         }
+        let reply = Envelope::told(Delivery::Reply {
+            request: 7,
+            outcome: Err(SendError::Throttled),
+        });
+        let back: Envelope = serde_json::from_str(&reply.encode()).unwrap();
+        assert_eq!(back, reply);
         let binary = Frame::Binary(STANDARD.encode([1u8, 2, 3]));
         assert_eq!(binary.message(), Some(Message::binary(vec![1u8, 2, 3])));
     }

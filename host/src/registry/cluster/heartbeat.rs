@@ -1,136 +1,150 @@
-//! Node heartbeats: this node renews its heartbeat key, registers its
-//! connections again when Redis lost them (a restart) or missed changes (an
-//! outage), refreshes what `info` reports about them, and forgets nodes whose
-//! heartbeat has expired.
+//! Node heartbeats: this node renews its lease ([`keys::BEAT`]), fences
+//! itself when the lease runs out, registers its connections again when Redis
+//! lost them (a restart) or missed changes (an outage), refreshes what `info`
+//! reports about them, forgets nodes whose heartbeat has expired, and deletes
+//! its heartbeat when it leaves the cluster.
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
 use redis::RedisResult;
-use redis::aio::ConnectionManager;
+use tokio::time::Instant;
 
+use super::lease::FENCED;
+use super::link::Request;
+use super::writer::Change;
 use super::{ClusterRegistry, keys};
-use crate::connection::{ConnectionId, now_ms};
+use crate::connection::now_ms;
+use crate::event::CloseInitiator;
+use crate::registry::Registry;
 
-/// How many connections one pipeline registers or forgets.
-const CHUNK: usize = 1000;
+/// How many connections one sweeping script forgets.
+const SWEEP_CHUNK: usize = 500;
 
-/// Beats until the process ends.
+/// Beats until the process ends (or the node retires).
 pub(super) async fn run(registry: Arc<ClusterRegistry>) {
     let mut ticker = tokio::time::interval(registry.settings.heartbeat_interval);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    // Activity after this instant is written at the next beat.
-    let mut refreshed_at = 0;
     let mut announced = false;
     loop {
         ticker.tick().await;
-        let started = now_ms();
-        let beat =
-            tokio::time::timeout(registry.settings.node_expiry, beat(&registry, refreshed_at));
-        let reachable = match beat.await {
-            Ok(Ok(())) => {
-                refreshed_at = started;
-                true
+        let renewed = {
+            let retired = registry.retired.lock().await;
+            if *retired {
+                return;
             }
-            Ok(Err(error)) => {
-                tracing::debug!(%error, "cluster: heartbeat failed");
-                false
-            }
-            Err(_) => false,
+            renew(&registry).await
         };
-        if !reachable {
-            registry.stale.store(true, Ordering::Relaxed);
+        match renewed {
+            Some(previous) => {
+                registry.link.close();
+                if previous.is_none() {
+                    // Redis lost this node: it restarted, or declared it dead.
+                    registry.mark_stale();
+                }
+                if !announced {
+                    tracing::info!(node = %registry.node(), "cluster: Redis reachable, node registered");
+                    announced = true;
+                }
+                registry.beaten.notify_one();
+            }
+            None => {
+                registry.link.open();
+                if announced {
+                    tracing::warn!(
+                        "cluster: Redis unreachable; local delivery goes on, cross-node operations fail until it returns"
+                    );
+                    announced = false;
+                }
+            }
         }
-        registry.metrics.cluster_reachable(reachable);
-        let was = registry.reachable.swap(reachable, Ordering::Relaxed);
-        if reachable && (!was || !announced) {
-            tracing::info!(node = %registry.node(), "cluster: Redis reachable, node registered");
-        } else if !reachable && (was || !announced) {
-            tracing::warn!(
-                "cluster: Redis unreachable; local delivery goes on, cross-node operations fail until it returns"
-            );
-        }
-        announced = true;
     }
 }
 
-/// One heartbeat: renew, re-register if needed, refresh, sweep.
-async fn beat(registry: &ClusterRegistry, refreshed_at: u64) -> RedisResult<()> {
-    let mut redis = registry.redis.clone();
+/// After each renewal, apart from it so that slow upkeep never delays the
+/// next renewal: reconcile if Redis missed changes, else refresh activity;
+/// then sweep dead nodes.
+pub(super) async fn upkeep(registry: Arc<ClusterRegistry>) {
+    // Activity after this instant is written at the next upkeep.
+    let mut refreshed_at = 0;
+    loop {
+        registry.beaten.notified().await;
+        let started = now_ms();
+        let work = async {
+            if registry.stale.swap(false, Ordering::AcqRel) {
+                registry.record(Change::Reconcile);
+            } else {
+                refresh_activity(&registry, refreshed_at).await?;
+            }
+            sweep(&registry).await
+        };
+        match tokio::time::timeout(registry.settings.node_expiry, work).await {
+            Ok(Ok(())) => refreshed_at = started,
+            Ok(Err(error)) => tracing::debug!(%error, "cluster: heartbeat upkeep failed"),
+            Err(_) => tracing::debug!("cluster: heartbeat upkeep timed out"),
+        }
+    }
+}
+
+/// Renews the lease; answers the heartbeat's previous value, or none if Redis
+/// did not acknowledge within the cluster timeout.
+async fn renew(registry: &ClusterRegistry) -> Option<Option<String>> {
     let node = registry.node();
-    let expiry = registry.settings.node_expiry.as_millis() as u64;
-    let (previous,): (Option<String>,) = redis::pipe()
-        .cmd("SET")
-        .arg(keys::node(node))
+    let sent = Instant::now();
+    let mut beat = keys::eval(
+        keys::BEAT,
+        &[&keys::node(node), keys::NODES, keys::EPOCH, keys::SETTLING],
+    );
+    beat.arg(node)
         .arg(now_ms())
-        .arg("PX")
-        .arg(expiry)
-        .arg("GET")
-        .sadd(keys::NODES, node)
-        .ignore()
-        .query_async(&mut redis)
-        .await?;
-    // No previous heartbeat: Redis restarted, or this node was declared dead.
-    let missed_changes = registry.stale.swap(false, Ordering::Relaxed);
-    if previous.is_none() || missed_changes {
-        if let Err(error) = register_again(registry, &mut redis).await {
-            registry.stale.store(true, Ordering::Relaxed);
-            return Err(error);
+        .arg(registry.settings.node_expiry.as_millis() as u64);
+    let reply = tokio::time::timeout(registry.link.timeout(), registry.link.run(beat.into()));
+    match reply.await {
+        Ok(Ok(previous)) => {
+            if registry.lease.renewed(sent) {
+                registry.mark_stale();
+            }
+            registry.metrics.cluster_fenced(registry.lease.is_fenced());
+            Some(previous)
         }
-    } else {
-        refresh_activity(registry, &mut redis, refreshed_at).await?;
+        Ok(Err(error)) => {
+            tracing::debug!(%error, "cluster: heartbeat failed");
+            None
+        }
+        Err(_) => None,
     }
-    sweep(registry, &mut redis).await
 }
 
-/// Forgets whatever Redis holds for this node, then registers every local
-/// connection and its groups from scratch.
-async fn register_again(
-    registry: &ClusterRegistry,
-    redis: &mut ConnectionManager,
-) -> RedisResult<()> {
-    forget(redis, registry.node()).await?;
-    // Taken after the wipe, so a connection registered during it is included.
-    let connections = registry.local.snapshot();
-    for chunk in connections.chunks(CHUNK) {
-        let mut pipe = redis::pipe();
-        for connection in chunk {
-            registry.registration(&mut pipe, connection);
-        }
-        pipe.query_async::<()>(redis).await?;
+/// Closes this node's connections whenever its lease runs out.
+pub(super) async fn fence(registry: Arc<ClusterRegistry>) {
+    loop {
+        registry.lease.expired().await;
+        registry.metrics.cluster_fenced(true);
+        tracing::warn!(
+            node = %registry.node(),
+            "cluster: lease lost (no heartbeat acknowledged in time); closing this node's connections and refusing new ones until Redis answers"
+        );
+        let (code, reason) = FENCED;
+        registry
+            .local
+            .close_local(code, reason, CloseInitiator::Server)
+            .await;
+        // What Redis holds of the closed connections is cleaned up once the
+        // node is registered again.
+        registry.mark_stale();
     }
-    // A connection that ended meanwhile may have been written back: forget it.
-    let mut pipe = redis::pipe();
-    for connection in connections
-        .iter()
-        .filter(|c| registry.local.lookup(c.id()).is_none())
-    {
-        registry.unregistration(&mut pipe, connection.id(), &connection.groups());
-    }
-    if !pipe.is_empty() {
-        pipe.query_async::<()>(redis).await?;
-    }
-    tracing::info!(
-        connections = connections.len(),
-        "cluster: registered this node's connections again"
-    );
-    Ok(())
 }
 
 /// Writes `lastActiveAt` and the context of the connections active since
 /// `since`, so that `info` on another node is at most one beat behind.
-async fn refresh_activity(
-    registry: &ClusterRegistry,
-    redis: &mut ConnectionManager,
-    since: u64,
-) -> RedisResult<()> {
+async fn refresh_activity(registry: &ClusterRegistry, since: u64) -> RedisResult<()> {
     let active: Vec<_> = registry
         .local
         .snapshot()
         .into_iter()
         .filter(|connection| connection.last_active_at() >= since)
         .collect();
-    for chunk in active.chunks(CHUNK) {
+    for chunk in active.chunks(SWEEP_CHUNK) {
         let mut pipe = redis::pipe();
         for connection in chunk {
             // Only while the connection is still registered (HSET would
@@ -141,70 +155,101 @@ async fn refresh_activity(
                 .arg(super::context_json(connection));
             pipe.add_command(refresh).ignore();
         }
-        pipe.query_async::<()>(redis).await?;
+        registry.link.run::<()>(pipe.into()).await?;
     }
     Ok(())
 }
 
 /// Forgets every node whose heartbeat has expired, one sweeper per dead node.
-async fn sweep(registry: &ClusterRegistry, redis: &mut ConnectionManager) -> RedisResult<()> {
-    let nodes: Vec<String> = redis::Cmd::smembers(keys::NODES).query_async(redis).await?;
+async fn sweep(registry: &ClusterRegistry) -> RedisResult<()> {
+    let link = &registry.link;
+    let nodes: Vec<String> = link.run(redis::Cmd::smembers(keys::NODES).into()).await?;
     for node in nodes.iter().filter(|node| *node != registry.node()) {
-        let alive: bool = redis::Cmd::exists(keys::node(node))
-            .query_async(redis)
+        let alive: bool = link
+            .run(redis::Cmd::exists(keys::node(node)).into())
             .await?;
         if alive {
             continue;
         }
         let expiry = registry.settings.node_expiry.as_millis() as u64;
-        let locked: Option<String> = redis::cmd("SET")
-            .arg(keys::sweep(node))
+        let mut lock = redis::cmd("SET");
+        lock.arg(keys::sweep(node))
             .arg(registry.node())
             .arg("NX")
             .arg("PX")
-            .arg(expiry)
-            .query_async(redis)
-            .await?;
-        if locked.is_some() {
-            let forgotten = forget(redis, node).await?;
-            redis::Cmd::srem(keys::NODES, node)
-                .query_async::<()>(redis)
-                .await?;
+            .arg(expiry);
+        let locked: Option<String> = link.run(lock.into()).await?;
+        if locked.is_some()
+            && let Some(forgotten) = forget(registry, node).await?
+        {
             tracing::info!(%node, connections = forgotten, "cluster: forgot a node whose heartbeat expired");
         }
     }
     Ok(())
 }
 
-/// Removes a node's connections and group memberships from Redis; answers
-/// how many connections it had.
-async fn forget(redis: &mut ConnectionManager, node: &str) -> RedisResult<usize> {
-    let groups: Vec<String> = redis::Cmd::smembers(keys::node_groups(node))
-        .query_async(redis)
-        .await?;
-    let ids: Vec<String> = redis::Cmd::smembers(keys::node_connections(node))
-        .query_async(redis)
-        .await?;
-    for chunk in ids.chunks(CHUNK) {
-        let mut pipe = redis::pipe();
-        for group in &groups {
-            pipe.zrem(keys::group_members(group), chunk).ignore();
+/// Removes a node's connections and group memberships from Redis, unless
+/// its heartbeat exists again (it came back, and registers itself); answers
+/// how many connections it had, none if it came back.
+async fn forget(registry: &ClusterRegistry, node: &str) -> RedisResult<Option<usize>> {
+    let heartbeat = keys::node(node);
+    let mut forgotten = 0;
+    loop {
+        let mut chunk = keys::eval(
+            keys::FORGET,
+            &[
+                &heartbeat,
+                &keys::node_connections(node),
+                &keys::node_groups(node),
+                keys::CONNECTIONS,
+            ],
+        );
+        chunk
+            .arg(keys::CONNECTION_PREFIX)
+            .arg(SWEEP_CHUNK)
+            .arg(keys::GROUP_MEMBERS_PREFIX);
+        match registry.link.run::<i64>(Request::One(chunk)).await? {
+            -1 => return Ok(None),
+            0 => break,
+            count => forgotten += count as usize,
         }
-        pipe.zrem(keys::CONNECTIONS, chunk).ignore();
-        for id in chunk {
-            pipe.del(keys::connection(&ConnectionId::from(id.as_str())))
-                .ignore();
+    }
+    let mut last = keys::eval(
+        keys::FORGET_NODE,
+        &[
+            &heartbeat,
+            &keys::node_groups(node),
+            &keys::node_connections(node),
+            keys::NODES,
+        ],
+    );
+    last.arg(node).arg(keys::GROUP_NODES_PREFIX);
+    match registry.link.run::<i64>(Request::One(last)).await? {
+        -1 => Ok(None),
+        _ => Ok(Some(forgotten)),
+    }
+}
+
+/// Leaves the cluster: stops beating, deletes the heartbeat (from then on the
+/// others answer 410 for this node's connections) and forgets what Redis
+/// holds of this node. Bounded by a few cluster timeouts.
+pub(super) async fn retire(registry: &ClusterRegistry) {
+    let mut retired = registry.retired.lock().await;
+    *retired = true;
+    registry.lease.retire();
+    let node = registry.node();
+    let leave = async {
+        registry
+            .link
+            .run::<()>(Request::One(redis::Cmd::del(keys::node(node))))
+            .await?;
+        forget(registry, node).await
+    };
+    match tokio::time::timeout(registry.link.timeout() * 4, leave).await {
+        Ok(Ok(_)) => tracing::info!(%node, "cluster: left the cluster"),
+        Ok(Err(error)) => {
+            tracing::warn!(%error, "cluster: could not leave the cluster; the node expires instead")
         }
-        pipe.query_async::<()>(redis).await?;
+        Err(_) => tracing::warn!("cluster: Redis did not answer in time; the node expires instead"),
     }
-    let mut pipe = redis::pipe();
-    for group in &groups {
-        pipe.hdel(keys::group_nodes(group), node).ignore();
-    }
-    pipe.del(keys::node_groups(node))
-        .ignore()
-        .del(keys::node_connections(node))
-        .ignore();
-    pipe.query_async::<()>(redis).await?;
-    Ok(ids.len())
 }

@@ -6,8 +6,10 @@ use std::time::Duration;
 
 use futures_util::StreamExt;
 
-use super::delivery::{Delivery, FollowUp};
+use super::delivery::{Ask, Delivery, Envelope};
 use super::{ClusterRegistry, keys};
+use crate::connection::now_ms;
+use crate::registry::SendError;
 
 /// The pause before subscribing again after Redis was lost.
 const RESUBSCRIBE_AFTER: Duration = Duration::from_millis(500);
@@ -37,26 +39,66 @@ async fn listen(registry: &ClusterRegistry) -> redis::RedisResult<()> {
     let mut pubsub = registry.client.get_async_pubsub().await?;
     pubsub.subscribe(keys::inbox(registry.node())).await?;
     pubsub.subscribe(keys::BROADCAST).await?;
+    // Notices sent while this node was not listening are lost.
+    registry.fanout.forget_all();
     tracing::info!(node = %registry.node(), "cluster: listening on this node's inbox");
     let mut messages = pubsub.on_message();
     while let Some(message) = messages.next().await {
-        let delivery = match serde_json::from_slice::<Delivery>(message.get_payload_bytes()) {
-            Ok(delivery) => delivery,
-            Err(error) => {
-                tracing::warn!(%error, "cluster: ignored a malformed delivery");
-                continue;
-            }
-        };
-        registry.metrics.cluster_delivery();
-        if let FollowUp::Unjoin { group, id } =
-            delivery.apply(&registry.local, registry.node()).await
-        {
-            let mut redis = registry.redis.clone();
-            let leave = keys::membership(keys::LEAVE, &group, &id, registry.node());
-            if let Err(error) = leave.query_async::<()>(&mut redis).await {
-                tracing::debug!(%error, "cluster: could not undo a join of a closed connection");
-            }
+        match serde_json::from_slice::<Envelope>(message.get_payload_bytes()) {
+            Ok(envelope) => carry_out(registry, envelope).await,
+            Err(error) => tracing::warn!(%error, "cluster: ignored a malformed delivery"),
         }
     }
     Ok(())
+}
+
+/// Carries out one delivery, and answers it if it is a request.
+async fn carry_out(registry: &ClusterRegistry, envelope: Envelope) {
+    let Envelope { ask, delivery } = envelope;
+    match delivery {
+        Delivery::Reply { request, outcome } => registry.pending.answer(request, outcome),
+        Delivery::Presence {
+            node,
+            group,
+            present,
+        } if node != registry.node() => registry.fanout.presence(&node, &group, present),
+        Delivery::Resync { node } if node != registry.node() => registry.fanout.forget_all(),
+        Delivery::Presence { .. } | Delivery::Resync { .. } => {}
+        delivery => {
+            if let Some(ask) = &ask
+                && now_ms() > ask.accept_by
+            {
+                // The caller has answered 503, or is about to: not done.
+                tracing::debug!(
+                    request = ask.request,
+                    "cluster: dropped a request that came too late"
+                );
+                return;
+            }
+            registry.metrics.cluster_delivery();
+            let outcome = delivery.apply(registry).await;
+            match ask {
+                Some(ask) => answer(registry, ask, outcome),
+                None => {
+                    if let Err(error) = outcome {
+                        tracing::debug!(%error, "a delivery from another node did not reach its connection");
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Sends the outcome of a request to the node that asked, without holding
+/// up the inbox.
+fn answer(registry: &ClusterRegistry, ask: Ask, outcome: Result<(), SendError>) {
+    let reply = Envelope::told(Delivery::Reply {
+        request: ask.request,
+        outcome,
+    });
+    let publish = redis::Cmd::publish(keys::inbox(&ask.reply_to), reply.encode());
+    let link = Arc::clone(&registry.link);
+    tokio::spawn(async move {
+        let _ = link.query::<()>(publish).await;
+    });
 }

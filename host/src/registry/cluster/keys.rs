@@ -12,8 +12,16 @@
 //! | `wsgate:node-conns:{node}` | set | the node's connection ids, for cleanup |
 //! | `wsgate:node-groups:{node}` | set | groups in which the node has members |
 //! | `wsgate:group-members:{group}` | sorted set (lexical) | the group's members |
-//! | `wsgate:group-nodes:{group}` | hash | node → member count, so fan-out skips nodes without members |
+//! | `wsgate:group-nodes:{group}` | hash | node → 1 while the node has members, so fan-out skips the others |
 //! | `wsgate:sweep:{node}` | string, expires | which node is forgetting a dead node |
+//! | `wsgate:epoch` | string | when this Redis first saw a node: its absence means Redis lost its data |
+//! | `wsgate:settling` | string, expires | set with a fresh epoch for one node expiry, while live nodes register again |
+//!
+//! A node's connections count as gone once its heartbeat key has expired:
+//! the node fences itself before that (see `lease`), so no live connection is
+//! ever reported gone. While `wsgate:settling` exists, an unknown id or a
+//! node without a heartbeat is unknown, not gone: after Redis lost its data,
+//! live nodes need up to one heartbeat to register again.
 
 use crate::connection::ConnectionId;
 
@@ -27,6 +35,12 @@ pub const BROADCAST: &str = "wsgate:broadcast";
 pub const NODE_PREFIX: &str = "wsgate:node:";
 /// Prefix of a node's inbox channel.
 pub const INBOX_PREFIX: &str = "wsgate:inbox:";
+/// Prefix of a connection's hash.
+pub const CONNECTION_PREFIX: &str = "wsgate:conn:";
+/// When this Redis first saw a node.
+pub const EPOCH: &str = "wsgate:epoch";
+/// Present while live nodes register again after Redis lost its data.
+pub const SETTLING: &str = "wsgate:settling";
 
 /// A node's heartbeat key.
 pub fn node(node: &str) -> String {
@@ -40,7 +54,7 @@ pub fn inbox(node: &str) -> String {
 
 /// A connection's hash.
 pub fn connection(id: &ConnectionId) -> String {
-    format!("wsgate:conn:{id}")
+    format!("{CONNECTION_PREFIX}{id}")
 }
 
 /// A node's connection ids.
@@ -55,63 +69,18 @@ pub fn node_groups(node: &str) -> String {
 
 /// A group's members.
 pub fn group_members(group: &str) -> String {
-    format!("wsgate:group-members:{group}")
+    format!("{GROUP_MEMBERS_PREFIX}{group}")
 }
 
 /// A group's member count per node.
 pub fn group_nodes(group: &str) -> String {
-    format!("wsgate:group-nodes:{group}")
+    format!("{GROUP_NODES_PREFIX}{group}")
 }
 
 /// The lock a node takes to forget a dead node.
 pub fn sweep(node: &str) -> String {
     format!("wsgate:sweep:{node}")
 }
-
-/// Publishes a delivery to the node that holds a connection, if that node is
-/// alive and is not this one. KEYS: the connection's hash. ARGV: this node,
-/// the heartbeat key prefix, the inbox prefix, the delivery. Answers -1 when
-/// the connection is gone, else how many subscribers heard it (0: the node is
-/// not listening).
-pub const ROUTE: &str = r"
-local node = redis.call('HGET', KEYS[1], 'node')
-if not node or node == ARGV[1] or redis.call('EXISTS', ARGV[2] .. node) == 0 then
-  return -1
-end
-return redis.call('PUBLISH', ARGV[3] .. node, ARGV[4])
-";
-
-/// A connection's hash if its node is alive. KEYS: the hash. ARGV: the
-/// heartbeat key prefix.
-pub const INFO: &str = r"
-local node = redis.call('HGET', KEYS[1], 'node')
-if not node or redis.call('EXISTS', ARGV[1] .. node) == 0 then
-  return false
-end
-return redis.call('HGETALL', KEYS[1])
-";
-
-/// Adds a member, counting it for its node. KEYS: group members, group nodes,
-/// node groups. ARGV: connection id, node, group.
-pub const JOIN: &str = r"
-if redis.call('ZADD', KEYS[1], 0, ARGV[1]) == 1 then
-  redis.call('HINCRBY', KEYS[2], ARGV[2], 1)
-  redis.call('SADD', KEYS[3], ARGV[3])
-end
-return 1
-";
-
-/// Removes a member; a node left without members in the group is dropped from
-/// its fan-out. Same KEYS and ARGV as [`JOIN`].
-pub const LEAVE: &str = r"
-if redis.call('ZREM', KEYS[1], ARGV[1]) == 1 then
-  if redis.call('HINCRBY', KEYS[2], ARGV[2], -1) <= 0 then
-    redis.call('HDEL', KEYS[2], ARGV[2])
-    redis.call('SREM', KEYS[3], ARGV[3])
-  end
-end
-return 1
-";
 
 /// An `EVAL` of `script` with `keys`; add the arguments with `.arg`.
 pub fn eval(script: &str, keys: &[&str]) -> redis::Cmd {
@@ -120,13 +89,143 @@ pub fn eval(script: &str, keys: &[&str]) -> redis::Cmd {
     cmd
 }
 
-/// The `EVAL` of [`JOIN`] or [`LEAVE`] for `id`, held by `node`, in `group`.
-pub fn membership(script: &str, group: &str, id: &ConnectionId, node: &str) -> redis::Cmd {
-    let keys = [group_members(group), group_nodes(group), node_groups(node)];
-    let mut cmd = eval(script, &keys.each_ref().map(String::as_str));
-    cmd.arg(id.as_str()).arg(node).arg(group);
-    cmd
+/// Renews a node's heartbeat and answers its previous value (none: Redis
+/// lost it, or the node was declared dead). A Redis without an epoch has lost
+/// its data (or is new): it gets one, and settles for one expiry. KEYS: the
+/// heartbeat, [`NODES`], [`EPOCH`], [`SETTLING`]. ARGV: the node, now (ms),
+/// the expiry (ms).
+pub const BEAT: &str = r"
+local previous = redis.call('GET', KEYS[1])
+redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
+redis.call('SADD', KEYS[2], ARGV[1])
+if redis.call('SET', KEYS[3], ARGV[2], 'NX') then
+  redis.call('SET', KEYS[4], ARGV[2], 'PX', ARGV[3])
+end
+return previous
+";
+
+/// The shared part of [`ROUTE`] and [`INFO`]: `owner(hash)` answers the
+/// connection's live node, or `false` (gone) or `0` (unknown while settling).
+const OWNER: &str = r"
+local function owner(hash, heartbeat_prefix)
+  local node = redis.call('HGET', hash, 'node')
+  if node and redis.call('EXISTS', heartbeat_prefix .. node) == 1 then
+    return node
+  end
+  if redis.call('EXISTS', KEYS[2]) == 1 or redis.call('EXISTS', KEYS[3]) == 0 then
+    return 0
+  end
+  return false
+end
+";
+
+/// The [`ROUTE`] script.
+const ROUTE_BODY: &str = r"
+local node = owner(KEYS[1], ARGV[2])
+if node == 0 then return 0 end
+if not node or node == ARGV[1] then return -1 end
+return redis.call('PUBLISH', ARGV[3] .. node, ARGV[4])
+";
+
+/// The [`INFO`] script.
+const INFO_BODY: &str = r"
+local node = owner(KEYS[1], ARGV[1])
+if node == 0 then return 0 end
+if not node then return false end
+return redis.call('HGETALL', KEYS[1])
+";
+
+/// Publishes a request to the node that holds a connection, if that node is
+/// alive and is not this one. KEYS: the connection's hash, [`SETTLING`],
+/// [`EPOCH`]. ARGV: this node, the heartbeat key prefix, the inbox prefix,
+/// the request. Answers -1 when the connection is gone, 0 when its node is
+/// unknown now (settling) or not listening, else how many subscribers heard it.
+pub static ROUTE: std::sync::LazyLock<String> =
+    std::sync::LazyLock::new(|| format!("{OWNER}{ROUTE_BODY}"));
+
+/// A connection's hash if its node is alive; `false` if it is gone, 0 if
+/// that is unknown now (settling). KEYS as [`ROUTE`]'s; ARGV: the heartbeat
+/// key prefix.
+pub static INFO: std::sync::LazyLock<String> =
+    std::sync::LazyLock::new(|| format!("{OWNER}{INFO_BODY}"));
+
+/// The keys [`ROUTE`] and [`INFO`] read for `id`.
+pub fn owner_keys(id: &ConnectionId) -> [String; 3] {
+    [connection(id), SETTLING.to_owned(), EPOCH.to_owned()]
 }
+
+/// A page of a lexical sorted set of connection ids (every connection, or a
+/// group's members) without the ids of nodes whose heartbeat has expired, so
+/// a listing leaves a connection out exactly when lookups answer 410. Scans
+/// at most a budget of ids. KEYS: the set. ARGV: the start (`-` or `(id`),
+/// the limit, the heartbeat prefix, the connection hash prefix, the budget.
+/// Answers the live ids (up to limit + 1) and the last id scanned if the
+/// budget ran out first (else an empty string).
+pub const LIST: &str = r"
+local out, alive = {}, {}
+local start, limit, budget = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[5])
+local last = ''
+while #out <= limit and budget > 0 do
+  local batch = redis.call('ZRANGEBYLEX', KEYS[1], start, '+', 'LIMIT', 0, math.min(budget, 200))
+  if #batch == 0 then return {out, ''} end
+  for _, id in ipairs(batch) do
+    budget = budget - 1
+    last = id
+    local node = redis.call('HGET', ARGV[4] .. id, 'node')
+    if node then
+      if alive[node] == nil then
+        alive[node] = redis.call('EXISTS', ARGV[3] .. node) == 1
+      end
+      if alive[node] then
+        out[#out + 1] = id
+        if #out > limit then return {out, ''} end
+      end
+    end
+  end
+  start = '(' .. last
+end
+if #out > limit then return {out, ''} end
+return {out, last}
+";
+
+/// Forgets up to ARGV[2] connections of a node, unless its heartbeat exists
+/// (it came back, and registers itself). KEYS: the heartbeat, the node's
+/// connections, the node's groups, [`CONNECTIONS`]. ARGV: the connection hash
+/// prefix, the count, the group members prefix. Answers how many it forgot,
+/// -1 if the node is alive.
+pub const FORGET: &str = r"
+if redis.call('EXISTS', KEYS[1]) == 1 then return -1 end
+local ids = redis.call('SPOP', KEYS[2], ARGV[2])
+if #ids == 0 then return 0 end
+local groups = redis.call('SMEMBERS', KEYS[3])
+for _, id in ipairs(ids) do
+  redis.call('DEL', ARGV[1] .. id)
+  redis.call('ZREM', KEYS[4], id)
+  for _, group in ipairs(groups) do
+    redis.call('ZREM', ARGV[3] .. group, id)
+  end
+end
+return #ids
+";
+
+/// Drops a node's group presence and its bookkeeping once its connections are
+/// forgotten, unless its heartbeat exists. KEYS: the heartbeat, the node's
+/// groups, the node's connections, [`NODES`]. ARGV: the node, the group nodes
+/// prefix. Answers -1 if the node is alive, else 1.
+pub const FORGET_NODE: &str = r"
+if redis.call('EXISTS', KEYS[1]) == 1 then return -1 end
+for _, group in ipairs(redis.call('SMEMBERS', KEYS[2])) do
+  redis.call('HDEL', ARGV[2] .. group, ARGV[1])
+end
+redis.call('DEL', KEYS[2], KEYS[3])
+redis.call('SREM', KEYS[4], ARGV[1])
+return 1
+";
+
+/// Prefix of a group's members.
+pub const GROUP_MEMBERS_PREFIX: &str = "wsgate:group-members:";
+/// Prefix of a group's nodes.
+pub const GROUP_NODES_PREFIX: &str = "wsgate:group-nodes:";
 
 /// Updates a connection's activity if it is still registered. KEYS: its hash.
 /// ARGV: `lastActiveAt`, `context`.

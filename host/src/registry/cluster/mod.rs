@@ -3,27 +3,35 @@
 //! connections wherever they live.
 //!
 //! - A connection held here is served by the local registry directly, so local
-//!   traffic never waits for Redis and keeps working without it.
+//!   traffic never waits for Redis and keeps working without it; what Redis
+//!   must learn of it is written in the background ([`writer`]).
 //! - Any other id is looked up in Redis (`id → node`) and the request is
-//!   published on that node's inbox channel ([`delivery`]), atomically with the
-//!   lookup ([`keys::ROUTE`]); an id that is unknown, or whose node has stopped
-//!   its heartbeat, is gone.
-//! - Groups live in Redis with a member count per node; a group send goes to
-//!   the local members and then only to the inboxes of nodes with members.
-//! - [`heartbeat`] keeps this node alive in Redis, forgets dead nodes, and
-//!   re-registers this node's connections after Redis was lost.
+//!   published on that node's inbox channel, atomically with the lookup
+//!   ([`keys::ROUTE`]). The owner carries it out and answers ([`requests`]);
+//!   the caller waits at most the cluster timeout, and the owner drops a
+//!   request it got too late, so 200 means done and 503 means not done.
+//! - An id that is unknown, or whose node's lease has expired, is gone: a node
+//!   fences itself before its lease expires ([`lease`]), so no live
+//!   connection is ever reported gone.
+//! - Groups live in Redis with the nodes that have members; a group send goes
+//!   to the local members and then only to the inboxes of the other nodes
+//!   with members ([`fanout`]).
+//! - [`heartbeat`] renews the lease, registers this node's connections again
+//!   when Redis lost them, and forgets dead nodes; [`link`] bounds every
+//!   request and opens a circuit breaker when Redis does not answer.
 //! - [`inbox`] carries out what other nodes publish for this node.
-//!
-//! Sends to another node are answered once Redis has handed them to that
-//! node: a connection that closes in the meantime loses them silently, as a
-//! local connection loses what it had queued.
 
 mod delivery;
+mod fanout;
 mod heartbeat;
 mod inbox;
 mod keys;
+mod lease;
+mod link;
+mod requests;
+mod writer;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
@@ -32,17 +40,24 @@ use async_trait::async_trait;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use tokio_tungstenite::tungstenite::Message;
 
-use self::delivery::{Delivery, Frame};
+pub use self::lease::FENCED;
+
+use self::delivery::{Ask, Delivery, Envelope, Frame};
+use self::fanout::FanOut;
+use self::lease::Lease;
+use self::link::Link;
+use self::requests::Pending;
+use self::writer::{Change, Changes};
 use super::{ConnectionInfo, LocalRegistry, Page, Registry, SendError};
-use crate::connection::{Connection, ConnectionId};
+use crate::connection::{Connection, ConnectionId, now_ms};
 use crate::event::CloseInitiator;
 use crate::metrics::Metrics;
 
-/// How long one Redis request may take before the cluster counts as unreachable.
-const REDIS_TIMEOUT: Duration = Duration::from_secs(2);
-
 /// The most ids one page of a listing holds (as the local registry).
 const MAX_PAGE: u32 = 1000;
+
+/// How many ids a listing scans past those of dead nodes, per id it returns.
+const SCAN_PER_ID: u32 = 10;
 
 /// How this node joins the cluster.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -55,28 +70,35 @@ pub struct ClusterSettings {
     pub heartbeat_interval: Duration,
     /// How long after its last heartbeat a node counts as dead.
     pub node_expiry: Duration,
+    /// How long a request to Redis, or to another node, may take.
+    pub timeout: Duration,
 }
 
 /// A registry shared by every gateway process connected to one Redis.
 pub struct ClusterRegistry {
     local: LocalRegistry,
-    redis: ConnectionManager,
+    link: Arc<Link>,
     client: redis::Client,
     settings: ClusterSettings,
     max_message_size: usize,
     metrics: Arc<Metrics>,
-    /// Whether Redis answered the last heartbeat; while it does not, cross-node
-    /// operations fail at once instead of waiting for a timeout.
-    reachable: AtomicBool,
+    lease: Lease,
+    changes: Changes,
+    pending: Pending,
+    fanout: FanOut,
     /// Whether Redis missed a registration change, so that the next heartbeat
     /// must register this node's connections again.
     stale: AtomicBool,
+    /// Set once this node left the cluster (after the drain): no more beats.
+    retired: tokio::sync::Mutex<bool>,
+    /// Wakes the heartbeat's upkeep after each renewal.
+    beaten: tokio::sync::Notify,
 }
 
 impl ClusterRegistry {
-    /// Connects to Redis (lazily: the node starts, and serves its own
-    /// connections, even while Redis is down) and starts the heartbeat and
-    /// the inbox listener.
+    /// Connects to Redis (lazily: the node starts even while Redis is down,
+    /// and takes connections once its first heartbeat gives it a lease) and
+    /// starts the heartbeat, the fence, the writer and the inbox listener.
     pub fn start(
         settings: ClusterSettings,
         max_message_size: usize,
@@ -86,22 +108,34 @@ impl ClusterRegistry {
             anyhow::anyhow!("invalid cluster URL {}: {error}", settings.redis_url)
         })?;
         let config = ConnectionManagerConfig::new()
-            .set_connection_timeout(Some(REDIS_TIMEOUT))
-            .set_response_timeout(Some(REDIS_TIMEOUT))
+            .set_connection_timeout(Some(settings.timeout))
+            .set_response_timeout(Some(settings.timeout))
             .set_number_of_retries(1)
-            .set_max_delay(Duration::from_millis(500));
+            .set_max_delay(Duration::from_millis(200));
         let redis = ConnectionManager::new_lazy_with_config(client.clone(), config)?;
+        let link = Arc::new(Link::new(redis, settings.timeout, Arc::clone(&metrics)));
+        let (changes, written) = Changes::new();
         let registry = Arc::new(ClusterRegistry {
             local: LocalRegistry::new(max_message_size),
-            redis,
+            link: Arc::clone(&link),
             client,
+            lease: Lease::new(settings.node_expiry),
             settings,
             max_message_size,
             metrics,
-            reachable: AtomicBool::new(false),
+            changes,
+            pending: Pending::default(),
+            fanout: FanOut::default(),
             stale: AtomicBool::new(true),
+            retired: tokio::sync::Mutex::new(false),
+            beaten: tokio::sync::Notify::new(),
         });
+        registry.metrics.cluster_fenced(true);
+        tokio::spawn(link.probe());
         tokio::spawn(heartbeat::run(Arc::clone(&registry)));
+        tokio::spawn(heartbeat::upkeep(Arc::clone(&registry)));
+        tokio::spawn(heartbeat::fence(Arc::clone(&registry)));
+        tokio::spawn(writer::run(Arc::clone(&registry), written));
         tokio::spawn(inbox::run(Arc::clone(&registry)));
         tracing::info!(node = %registry.node(), "cluster node starting");
         Ok(registry)
@@ -112,61 +146,85 @@ impl ClusterRegistry {
         &self.settings.node_id
     }
 
-    /// Whether Redis answered the last heartbeat.
+    /// Whether Redis answers (the circuit breaker is closed).
     pub fn is_reachable(&self) -> bool {
-        self.reachable.load(Ordering::Relaxed)
+        self.link.is_closed()
     }
 
-    /// Runs a Redis request with a bounded wait; any failure makes the
-    /// operation [`SendError::Unavailable`].
-    async fn query<T: redis::FromRedisValue>(
-        &self,
-        request: impl Into<Request>,
-    ) -> Result<T, SendError> {
-        if !self.is_reachable() {
-            return Err(SendError::Unavailable);
+    /// Marks that Redis missed changes: the next heartbeat reconciles.
+    fn mark_stale(&self) {
+        self.stale.store(true, Ordering::Release);
+    }
+
+    /// Queues a registration change for Redis, without waiting for it.
+    fn record(&self, change: Change) {
+        if !self.changes.push(change) {
+            tracing::warn!("cluster: the registration queue is full; registering again later");
+            self.mark_stale();
         }
-        let mut redis = self.redis.clone();
-        let request = async {
-            match request.into() {
-                Request::One(command) => command.query_async(&mut redis).await,
-                Request::Many(pipeline) => pipeline.query_async(&mut redis).await,
+    }
+
+    /// Publishes a notice on the broadcast channel, every node's.
+    async fn notify(&self, notice: Delivery) {
+        let publish = redis::Cmd::publish(keys::BROADCAST, Envelope::told(notice).encode());
+        let _ = self.link.query::<()>(publish).await;
+    }
+
+    /// Asks the node holding `id` to carry out `delivery`, and waits for its
+    /// answer at most the cluster timeout: `Unavailable` then, and the owner,
+    /// past the request's deadline, will not carry it out.
+    async fn ask(&self, id: &ConnectionId, delivery: Delivery) -> Result<(), SendError> {
+        let timeout = self.settings.timeout;
+        let mut waiter = self.pending.open();
+        let ask = Ask {
+            request: waiter.id,
+            reply_to: self.node().to_owned(),
+            // The owner stops taking it a fifth of the timeout before the
+            // caller stops waiting, which leaves time for the answer.
+            accept_by: now_ms() + (timeout * 4 / 5).as_millis() as u64,
+        };
+        let envelope = Envelope {
+            ask: Some(ask),
+            delivery,
+        };
+        let asked = async {
+            let owner_keys = keys::owner_keys(id);
+            let mut route = keys::eval(&keys::ROUTE, &owner_keys.each_ref().map(String::as_str));
+            route
+                .arg(self.node())
+                .arg(keys::NODE_PREFIX)
+                .arg(keys::INBOX_PREFIX)
+                .arg(envelope.encode());
+            match self.link.query::<i64>(route).await? {
+                -1 => Err(SendError::Gone),
+                0 => Err(SendError::Unavailable),
+                _ => waiter.answer().await,
             }
         };
-        match tokio::time::timeout(REDIS_TIMEOUT, request).await {
-            Ok(Ok(value)) => Ok(value),
-            Ok(Err(error)) => {
-                tracing::warn!(%error, "cluster request failed");
-                Err(SendError::Unavailable)
-            }
-            Err(_) => {
-                tracing::warn!("cluster request timed out");
-                Err(SendError::Unavailable)
-            }
-        }
+        tokio::time::timeout(timeout, asked)
+            .await
+            .unwrap_or(Err(SendError::Unavailable))
     }
 
-    /// Publishes `delivery` to the node holding `id` (see [`keys::ROUTE`]).
-    async fn route(&self, id: &ConnectionId, delivery: Delivery) -> Result<(), SendError> {
-        let mut route = keys::eval(keys::ROUTE, &[&keys::connection(id)]);
-        route
-            .arg(self.node())
-            .arg(keys::NODE_PREFIX)
-            .arg(keys::INBOX_PREFIX)
-            .arg(delivery.encode());
-        match self.query::<i64>(route).await? {
-            -1 => Err(SendError::Gone),
-            0 => Err(SendError::Unavailable),
-            _ => Ok(()),
-        }
+    /// Adds a connection held here to a group, and tells Redis.
+    async fn join_held(&self, group: &str, id: &ConnectionId) -> Result<(), SendError> {
+        self.local.join(group, id).await?;
+        self.record(Change::Member {
+            group: group.to_owned(),
+            id: id.clone(),
+            joined: true,
+        });
+        Ok(())
     }
 
-    /// Runs a registration change in Redis; if Redis cannot take it now, the
-    /// next successful heartbeat registers everything again.
-    async fn record(&self, change: redis::Pipeline) {
-        if self.query::<()>(change).await.is_err() {
-            self.stale.store(true, Ordering::Relaxed);
-        }
+    /// Removes a connection held here from a group, and tells Redis.
+    async fn leave_held(&self, group: &str, id: &ConnectionId) {
+        self.local.leave(group, id).await;
+        self.record(Change::Member {
+            group: group.to_owned(),
+            id: id.clone(),
+            joined: false,
+        });
     }
 
     fn check_size(&self, message: &Message) -> Result<Frame, SendError> {
@@ -195,7 +253,7 @@ impl ClusterRegistry {
             .sadd(keys::node_connections(self.node()), id.as_str())
             .ignore();
         for group in connection.groups() {
-            pipe.add_command(keys::membership(keys::JOIN, &group, id, self.node()))
+            pipe.zadd(keys::group_members(&group), id.as_str(), 0)
                 .ignore();
         }
     }
@@ -203,8 +261,7 @@ impl ClusterRegistry {
     /// The Redis commands that forget a connection of this node.
     fn unregistration(&self, pipe: &mut redis::Pipeline, id: &ConnectionId, groups: &[String]) {
         for group in groups {
-            pipe.add_command(keys::membership(keys::LEAVE, group, id, self.node()))
-                .ignore();
+            pipe.zrem(keys::group_members(group), id.as_str()).ignore();
         }
         pipe.del(keys::connection(id))
             .ignore()
@@ -214,26 +271,47 @@ impl ClusterRegistry {
             .ignore();
     }
 
-    /// A lexical page of a Redis sorted set after `cursor`.
+    /// A page of a lexical sorted set of connection ids after `cursor`,
+    /// without the ids of dead nodes ([`keys::LIST`]).
     async fn page(&self, key: String, cursor: Option<&str>, limit: u32) -> Result<Page, SendError> {
-        let limit = limit.clamp(1, MAX_PAGE) as usize;
+        let limit = limit.clamp(1, MAX_PAGE);
         let start = cursor.map_or("-".to_owned(), |cursor| format!("({cursor}"));
-        let mut range = redis::cmd("ZRANGEBYLEX");
-        range
-            .arg(key)
-            .arg(start)
-            .arg("+")
-            .arg("LIMIT")
-            .arg(0)
-            .arg(limit + 1);
-        let mut ids: Vec<String> = self.query(range).await?;
-        let more = ids.len() > limit;
-        ids.truncate(limit);
-        let next_cursor = more.then(|| ids.last().cloned()).flatten();
+        let mut list = keys::eval(keys::LIST, &[&key]);
+        list.arg(start)
+            .arg(limit)
+            .arg(keys::NODE_PREFIX)
+            .arg(keys::CONNECTION_PREFIX)
+            .arg(limit * SCAN_PER_ID + 100);
+        let (mut ids, scanned_to): (Vec<String>, String) = self.link.query(list).await?;
+        let more = ids.len() > limit as usize;
+        ids.truncate(limit as usize);
+        let next_cursor = match (more, scanned_to.is_empty()) {
+            (true, _) => ids.last().cloned(),
+            (false, false) => Some(scanned_to),
+            (false, true) => None,
+        };
         Ok(Page {
             ids: ids.into_iter().map(ConnectionId::from).collect(),
             next_cursor,
         })
+    }
+
+    /// The other nodes with members in `group`, from the cache or Redis.
+    async fn group_nodes(&self, group: &str) -> Result<Vec<String>, SendError> {
+        if let Some(nodes) = self.fanout.nodes(group) {
+            return Ok(nodes);
+        }
+        let generation = self.fanout.generation();
+        let nodes: HashMap<String, String> = self
+            .link
+            .query(redis::Cmd::hgetall(keys::group_nodes(group)))
+            .await?;
+        let nodes: HashSet<String> = nodes
+            .into_keys()
+            .filter(|node| node != self.node())
+            .collect();
+        self.fanout.learn(group, nodes.clone(), generation);
+        Ok(nodes.into_iter().collect())
     }
 }
 
@@ -247,31 +325,16 @@ fn context_json(connection: &Connection) -> String {
     serde_json::to_string(&context).unwrap_or_default()
 }
 
-/// What can run against Redis: one command or a pipeline.
-enum Request {
-    One(redis::Cmd),
-    Many(redis::Pipeline),
-}
-
-impl From<redis::Cmd> for Request {
-    fn from(command: redis::Cmd) -> Self {
-        Request::One(command)
-    }
-}
-
-impl From<redis::Pipeline> for Request {
-    fn from(pipeline: redis::Pipeline) -> Self {
-        Request::Many(pipeline)
-    }
-}
-
 #[async_trait]
 impl Registry for ClusterRegistry {
     async fn register(&self, connection: Arc<Connection>) {
-        let mut pipe = redis::pipe();
-        self.registration(&mut pipe, &connection);
-        self.local.register(connection).await;
-        self.record(pipe).await;
+        self.local.register(Arc::clone(&connection)).await;
+        self.record(Change::Register(Arc::clone(&connection)));
+        // Fenced meanwhile: the fence may have closed the others already.
+        if self.lease.is_fenced() {
+            let (code, reason) = FENCED;
+            connection.close(code, reason, CloseInitiator::Server);
+        }
     }
 
     async fn unregister(&self, id: &ConnectionId) {
@@ -281,9 +344,10 @@ impl Registry for ClusterRegistry {
             .map(|connection| connection.groups())
             .unwrap_or_default();
         self.local.unregister(id).await;
-        let mut pipe = redis::pipe();
-        self.unregistration(&mut pipe, id, &groups);
-        self.record(pipe).await;
+        self.record(Change::Unregister {
+            id: id.clone(),
+            groups,
+        });
     }
 
     async fn send(&self, id: &ConnectionId, message: Message) -> Result<(), SendError> {
@@ -292,7 +356,7 @@ impl Registry for ClusterRegistry {
         }
         let frame = self.check_size(&message)?;
         let id_text = id.to_string();
-        self.route(id, Delivery::Send { id: id_text, frame }).await
+        self.ask(id, Delivery::Send { id: id_text, frame }).await
     }
 
     async fn close(
@@ -311,7 +375,7 @@ impl Registry for ClusterRegistry {
             reason: reason.to_owned(),
             by_handler: initiator == CloseInitiator::Handler,
         };
-        self.route(id, delivery).await
+        self.ask(id, delivery).await
     }
 
     async fn close_local(&self, code: u16, reason: &str, initiator: CloseInitiator) {
@@ -322,10 +386,16 @@ impl Registry for ClusterRegistry {
         if let Some(connection) = self.local.lookup(id) {
             return LocalRegistry::info_of(&connection);
         }
-        let mut info = keys::eval(keys::INFO, &[&keys::connection(id)]);
+        let owner_keys = keys::owner_keys(id);
+        let mut info = keys::eval(&keys::INFO, &owner_keys.each_ref().map(String::as_str));
         info.arg(keys::NODE_PREFIX);
-        let fields: Option<HashMap<String, String>> = self.query(info).await?;
-        let mut fields = fields.ok_or(SendError::Gone)?;
+        let fields = match self.link.query::<redis::Value>(info).await? {
+            redis::Value::Int(0) => return Err(SendError::Unavailable),
+            redis::Value::Nil => return Err(SendError::Gone),
+            value => redis::from_redis_value::<HashMap<String, String>>(value)
+                .map_err(|_| SendError::Unavailable)?,
+        };
+        let mut fields = fields;
         let mut take = |name: &str| fields.remove(name).unwrap_or_default();
         let context: HashMap<String, String> =
             serde_json::from_str(&take("context")).unwrap_or_default();
@@ -341,56 +411,45 @@ impl Registry for ClusterRegistry {
 
     async fn join(&self, group: &str, id: &ConnectionId) -> Result<(), SendError> {
         if self.local.lookup(id).is_some() {
-            self.local.join(group, id).await?;
-            let mut pipe = redis::pipe();
-            pipe.add_command(keys::membership(keys::JOIN, group, id, self.node()));
-            self.record(pipe).await;
-            return Ok(());
+            return self.join_held(group, id).await;
         }
-        // Visible cluster-wide before the owner hears of it; undone if the
-        // connection turns out to be gone.
-        let owner: Option<String> = self
-            .query(redis::Cmd::hget(keys::connection(id), "node"))
-            .await?;
-        let owner = owner.ok_or(SendError::Gone)?;
-        self.query::<()>(keys::membership(keys::JOIN, group, id, &owner))
+        // Listed cluster-wide before the owner answers; undone unless it
+        // joined.
+        let members = keys::group_members(group);
+        self.link
+            .query::<()>(redis::Cmd::zadd(&members, id.as_str(), 0))
             .await?;
         let delivery = Delivery::Join {
             group: group.to_owned(),
             id: id.to_string(),
         };
-        let routed = self.route(id, delivery).await;
-        if routed.is_err() {
+        let asked = self.ask(id, delivery).await;
+        if asked.is_err() {
             let _ = self
-                .query::<()>(keys::membership(keys::LEAVE, group, id, &owner))
+                .link
+                .query::<()>(redis::Cmd::zrem(&members, id.as_str()))
                 .await;
         }
-        routed
+        asked
     }
 
     async fn leave(&self, group: &str, id: &ConnectionId) {
-        let owner = match self.local.lookup(id) {
-            Some(_) => {
-                self.local.leave(group, id).await;
-                Some(self.node().to_owned())
-            }
-            None => {
-                let delivery = Delivery::Leave {
-                    group: group.to_owned(),
-                    id: id.to_string(),
-                };
-                let _ = self.route(id, delivery).await;
-                self.query(redis::Cmd::hget(keys::connection(id), "node"))
-                    .await
-                    .ok()
-                    .flatten()
-            }
-        };
-        if let Some(owner) = owner {
-            let mut pipe = redis::pipe();
-            pipe.add_command(keys::membership(keys::LEAVE, group, id, &owner));
-            self.record(pipe).await;
+        if self.local.lookup(id).is_some() {
+            return self.leave_held(group, id).await;
         }
+        let delivery = Delivery::Leave {
+            group: group.to_owned(),
+            id: id.to_string(),
+        };
+        if self.ask(id, delivery).await.is_ok() {
+            return;
+        }
+        // The owner did not answer: unlisted anyway (it is gone, or its
+        // node registers its groups again when it returns).
+        let _ = self
+            .link
+            .query::<()>(redis::Cmd::zrem(keys::group_members(group), id.as_str()))
+            .await;
     }
 
     async fn send_to_group(
@@ -401,23 +460,21 @@ impl Registry for ClusterRegistry {
     ) -> Result<(), SendError> {
         let frame = self.check_size(&message)?;
         self.local.send_to_group(group, message, exclude).await?;
-        let nodes: HashMap<String, i64> = self
-            .query(redis::Cmd::hgetall(keys::group_nodes(group)))
-            .await?;
-        let delivery = Delivery::Group {
+        let nodes = self.group_nodes(group).await?;
+        if nodes.is_empty() {
+            return Ok(());
+        }
+        let delivery = Envelope::told(Delivery::Group {
             group: group.to_owned(),
             frame,
             exclude: exclude.map(ToString::to_string),
-        }
+        })
         .encode();
         let mut pipe = redis::pipe();
-        for (node, _) in nodes
-            .iter()
-            .filter(|(node, members)| *node != self.node() && **members > 0)
-        {
+        for node in &nodes {
             pipe.publish(keys::inbox(node), &delivery).ignore();
         }
-        self.query(pipe).await
+        self.link.query(pipe).await
     }
 
     async fn broadcast(
@@ -427,12 +484,13 @@ impl Registry for ClusterRegistry {
     ) -> Result<(), SendError> {
         let frame = self.check_size(&message)?;
         self.local.broadcast(message, exclude).await?;
-        let delivery = Delivery::Broadcast {
+        let delivery = Envelope::told(Delivery::Broadcast {
             origin: self.node().to_owned(),
             frame,
             exclude: exclude.map(ToString::to_string),
-        };
-        self.query(redis::Cmd::publish(keys::BROADCAST, delivery.encode()))
+        });
+        self.link
+            .query(redis::Cmd::publish(keys::BROADCAST, delivery.encode()))
             .await
     }
 
@@ -457,5 +515,15 @@ impl Registry for ClusterRegistry {
                 self.local.connections(cursor, limit).await
             }
         }
+    }
+
+    fn unavailable(&self) -> Option<&'static str> {
+        self.lease
+            .is_fenced()
+            .then_some("this node holds no cluster lease (Redis cannot be reached)")
+    }
+
+    async fn retire(&self) {
+        heartbeat::retire(self).await;
     }
 }
