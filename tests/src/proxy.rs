@@ -113,3 +113,60 @@ async fn pump(mut from: OwnedReadHalf, mut to: OwnedWriteHalf, mut gate: watch::
     }
     let _ = to.shutdown().await;
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::WAIT;
+    use std::time::Duration;
+
+    /// An echo server on loopback.
+    async fn echo() -> SocketAddr {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                tokio::spawn(async move {
+                    let (mut read, mut write) = stream.into_split();
+                    let _ = tokio::io::copy(&mut read, &mut write).await;
+                });
+            }
+        });
+        addr
+    }
+
+    async fn roundtrip(stream: &mut TcpStream, text: &[u8], within: Duration) -> Option<Vec<u8>> {
+        stream.write_all(text).await.unwrap();
+        let mut answer = vec![0u8; text.len()];
+        tokio::time::timeout(within, stream.read_exact(&mut answer))
+            .await
+            .ok()
+            .map(|read| read.map(|_| answer).unwrap())
+    }
+
+    #[tokio::test]
+    async fn a_blackhole_holds_bytes_of_old_and_new_connections_until_restored() {
+        let proxy = Proxy::start(echo().await);
+        let mut old = TcpStream::connect(proxy.addr()).await.unwrap();
+        assert_eq!(
+            roundtrip(&mut old, b"one", WAIT).await.as_deref(),
+            Some(&b"one"[..])
+        );
+
+        proxy.blackhole();
+        let held = Duration::from_millis(300);
+        assert_eq!(roundtrip(&mut old, b"two", held).await, None);
+        let mut new = TcpStream::connect(proxy.addr()).await.expect("accepted");
+        assert_eq!(roundtrip(&mut new, b"six", held).await, None);
+
+        proxy.restore();
+        let mut answer = [0u8; 3];
+        for (stream, text) in [(&mut old, b"two"), (&mut new, b"six")] {
+            tokio::time::timeout(WAIT, stream.read_exact(&mut answer))
+                .await
+                .expect("the held bytes come through")
+                .unwrap();
+            assert_eq!(&answer, text);
+        }
+    }
+}
