@@ -54,10 +54,10 @@ const BEHAVIOURS: [Behaviour; 9] = [
 ];
 
 /// How many clients play at once.
-const PARALLEL: usize = 50;
+pub const PARALLEL: usize = 50;
 
 /// The rooms clients join (chat rooms and probe groups alike).
-const ROOMS: [&str; 3] = ["lobby", "red", "blue"];
+pub const ROOMS: [&str; 3] = ["lobby", "red", "blue"];
 
 /// The seed of this run: `WSGATE_CHURN_SEED`, or a fresh one.
 pub fn seed() -> u64 {
@@ -74,6 +74,11 @@ pub fn seed() -> u64 {
 /// those routes when not); short ping and rate limits so that every behaviour
 /// ends within seconds. Its access log goes to `log`.
 pub fn gateway(chat: bool, log: &Path) -> Gateway {
+    builder(chat, log).start()
+}
+
+/// The [`gateway`] for churn, not started yet (a cluster node adds its flags).
+pub fn builder(chat: bool, log: &Path) -> GatewayBuilder {
     let (lifecycle, chat_routes) = match chat {
         true => ("chat.wasm", "chat.wasm"),
         false => ("probe.wasm", "probe.wasm"),
@@ -102,13 +107,13 @@ pub fn gateway(chat: bool, log: &Path) -> Gateway {
             "--rate-limit-close-after",
             "5",
         ])
-        .start()
 }
 
 /// Runs `clients` clients, `parallel` at a time, each with a behaviour drawn
-/// from `rng`; returns how many of each ran.
+/// from `rng` and on one of `gateways` (closed through the API of another
+/// one, when that is its behaviour); returns how many of each ran.
 pub async fn run(
-    gateway: &Gateway,
+    gateways: &[Gateway],
     rng: &mut SmallRng,
     clients: usize,
     parallel: usize,
@@ -122,7 +127,7 @@ pub async fn run(
     for wave in plan.chunks(parallel) {
         let clients = wave
             .iter()
-            .map(|&(behaviour, seed)| play(gateway, behaviour, SmallRng::seed_from_u64(seed)));
+            .map(|&(behaviour, seed)| play(gateways, behaviour, SmallRng::seed_from_u64(seed)));
         futures_util::future::join_all(clients).await;
     }
     BEHAVIOURS
@@ -131,8 +136,10 @@ pub async fn run(
         .collect()
 }
 
-/// One client's life.
-async fn play(gateway: &Gateway, behaviour: Behaviour, mut rng: SmallRng) {
+/// One client's life, on a gateway drawn from `gateways`.
+async fn play(gateways: &[Gateway], behaviour: Behaviour, mut rng: SmallRng) {
+    let gateway = &gateways[rng.random_range(0..gateways.len())];
+    let api = &gateways[rng.random_range(0..gateways.len())];
     let room = ROOMS[rng.random_range(0..ROOMS.len())];
     let path = format!("/?room={room}&name=n{}", rng.random::<u32>());
     match behaviour {
@@ -146,13 +153,20 @@ async fn play(gateway: &Gateway, behaviour: Behaviour, mut rng: SmallRng) {
         }
         _ => {
             let client = gateway.connect(&path).await;
-            connected(gateway, behaviour, client, room).await;
+            connected(gateway, api, behaviour, client, room).await;
         }
     }
 }
 
-/// What an accepted client does.
-async fn connected(gateway: &Gateway, behaviour: Behaviour, mut client: Client, room: &str) {
+/// What an accepted client on `gateway` does; `api` is the gateway whose
+/// management API closes it.
+async fn connected(
+    gateway: &Gateway,
+    api: &Gateway,
+    behaviour: Behaviour,
+    mut client: Client,
+    room: &str,
+) {
     match behaviour {
         Behaviour::NormalClose => {
             id_of(&mut client).await;
@@ -178,9 +192,7 @@ async fn connected(gateway: &Gateway, behaviour: Behaviour, mut client: Client, 
         }
         Behaviour::ClosedByApi => {
             let id = id_of(&mut client).await;
-            let closed = gateway
-                .api("DELETE", &format!("/@connections/{id}"), b"")
-                .await;
+            let closed = api.api("DELETE", &format!("/@connections/{id}"), b"").await;
             assert_eq!(closed.status, 204, "{}", closed.text());
             client.recv_close().await;
         }
@@ -243,11 +255,12 @@ pub async fn churn(chat: bool, clients: usize, duration: Duration) {
     let dir = tempfile::tempdir().expect("a temporary directory");
     let log: PathBuf = dir.path().join("access.log");
     let gateway = gateway(chat, &log);
+    let gateways = std::slice::from_ref(&gateway);
     let groups: Vec<&str> = ROOMS.to_vec();
 
     // A first round warms up what is kept for reuse (pooled instances,
     // buffers, the allocator's arenas); memory is measured from there.
-    run(&gateway, &mut rng, clients, PARALLEL).await;
+    run(gateways, &mut rng, clients, PARALLEL).await;
     assert_settled(&gateway, &log, &groups, !chat, WAIT).await;
     let rss_start = gateway.rss_kib();
 
@@ -255,7 +268,7 @@ pub async fn churn(chat: bool, clients: usize, duration: Duration) {
     let mut round = 0;
     while round == 0 || started.elapsed() < duration {
         round += 1;
-        let ran = run(&gateway, &mut rng, clients, PARALLEL).await;
+        let ran = run(gateways, &mut rng, clients, PARALLEL).await;
         let ledger = assert_settled(&gateway, &log, &groups, !chat, WAIT).await;
         println!(
             "churn round {round} ({:?} elapsed): {ran:?}; {} connections accepted so far, rss {} KiB",

@@ -6,6 +6,7 @@
 
 pub mod backend;
 pub mod churn;
+pub mod cluster;
 pub mod http;
 pub mod invariants;
 pub mod redis;
@@ -26,6 +27,7 @@ use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::{self, Message};
 
 pub mod projects;
+pub mod proxy;
 
 /// How long any single wait in a test may take.
 pub const WAIT: Duration = Duration::from_secs(10);
@@ -682,6 +684,38 @@ impl Client {
         }
     }
 
+    /// Records the text messages that arrive, with when each did, until the
+    /// connection ends, `marker` (if any) arrives or `deadline` has passed,
+    /// whichever comes first.
+    pub async fn record(mut self, marker: Option<&str>, deadline: Duration) -> Recording {
+        let until = tokio::time::Instant::now() + deadline;
+        let mut recording = Recording::default();
+        loop {
+            match tokio::time::timeout_at(until, self.ws.next()).await {
+                Err(_) => return recording,
+                Ok(Some(Ok(Message::Text(text)))) => {
+                    let done = marker == Some(text.as_str());
+                    recording
+                        .texts
+                        .push((text.as_str().to_owned(), std::time::Instant::now()));
+                    if done {
+                        return recording;
+                    }
+                }
+                Ok(Some(Ok(Message::Close(frame)))) => {
+                    recording.closed = Some((frame, std::time::Instant::now()));
+                }
+                Ok(Some(Ok(_))) => continue,
+                Ok(Some(Err(_)) | None) => {
+                    recording
+                        .closed
+                        .get_or_insert_with(|| (None, std::time::Instant::now()));
+                    return recording;
+                }
+            }
+        }
+    }
+
     /// Closes from the client side with `code` and `reason`.
     pub async fn close(mut self, code: u16, reason: &str) {
         let frame = CloseFrame {
@@ -695,6 +729,31 @@ impl Client {
     /// Drops the TCP connection without a close frame.
     pub fn drop_connection(self) {
         drop(self.ws);
+    }
+}
+
+/// What [`Client::record`] saw.
+#[derive(Debug, Default)]
+pub struct Recording {
+    /// The text messages, in order, with when each arrived.
+    pub texts: Vec<(String, std::time::Instant)>,
+    /// The close frame (if one came) and when the connection ended, if it did.
+    pub closed: Option<(Option<CloseFrame>, std::time::Instant)>,
+}
+
+impl Recording {
+    /// When `text` arrived, if it did.
+    pub fn arrival(&self, text: &str) -> Option<std::time::Instant> {
+        self.texts
+            .iter()
+            .find(|(received, _)| received == text)
+            .map(|(_, at)| *at)
+    }
+
+    /// The close code the server sent, if it sent one.
+    pub fn close_code(&self) -> Option<u16> {
+        let (frame, _) = self.closed.as_ref()?;
+        frame.as_ref().map(|frame| u16::from(frame.code))
     }
 }
 

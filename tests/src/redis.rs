@@ -1,7 +1,8 @@
 //! A real Redis server for the cluster tests: `redis-server` (installed by
 //! `cargo xtask test`) on a free loopback port, without persistence, in a
 //! temporary directory; killed when dropped. It can be stopped and started
-//! again on the same port, to test the loss of Redis.
+//! again on the same port, to test the loss of Redis, and frozen (SIGSTOP)
+//! and thawed (SIGCONT), to test a hung one.
 
 use crate::{WAIT, eventually_blocking};
 use std::io::{Read, Write};
@@ -13,6 +14,7 @@ pub struct Redis {
     addr: SocketAddr,
     dir: tempfile::TempDir,
     child: Option<Child>,
+    frozen: bool,
 }
 
 impl Redis {
@@ -26,6 +28,7 @@ impl Redis {
             addr: SocketAddr::from(([127, 0, 0, 1], port)),
             dir: tempfile::tempdir().expect("a directory for redis"),
             child: None,
+            frozen: false,
         };
         redis.restart();
         redis
@@ -36,8 +39,37 @@ impl Redis {
         format!("redis://{}/", self.addr)
     }
 
-    /// Kills the server (its data is lost, as persistence is off).
+    /// Where the server listens (for a proxy in front of it).
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Stops the server with SIGSTOP: connections stay open, nothing is
+    /// answered, as when Redis hangs.
+    pub fn freeze(&mut self) {
+        self.signal(libc::SIGSTOP);
+        self.frozen = true;
+    }
+
+    /// Resumes a frozen server with SIGCONT.
+    pub fn thaw(&mut self) {
+        if self.frozen {
+            self.signal(libc::SIGCONT);
+            self.frozen = false;
+        }
+    }
+
+    fn signal(&self, signal: i32) {
+        let child = self.child.as_ref().expect("redis-server is running");
+        // SAFETY: kill has no memory-safety preconditions.
+        let result = unsafe { libc::kill(child.id() as i32, signal) };
+        assert_eq!(result, 0, "kill redis-server failed");
+    }
+
+    /// Kills the server (its data is lost, as persistence is off), thawing it
+    /// first if it is frozen.
     pub fn stop(&mut self) {
+        self.thaw();
         if let Some(mut child) = self.child.take() {
             let _ = child.kill();
             let _ = child.wait();

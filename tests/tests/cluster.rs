@@ -4,79 +4,24 @@
 //! its own connections; losing Redis stops only cross-node traffic.
 
 use std::collections::BTreeSet;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use serde_json::json;
+use wsgate_tests::cluster::{
+    CLUSTER_TIMEOUT, EXPIRY, client, registered, until_posted, until_status, until_unlisted,
+};
 use wsgate_tests::redis::Redis;
-use wsgate_tests::{Client, Gateway, GatewayBuilder, WAIT, eventually};
-
-/// Short heartbeats, so that a dead node expires within a second.
-const HEARTBEAT: &str = "100ms";
-const EXPIRY: &str = "1s";
+use wsgate_tests::{Gateway, WAIT};
 
 fn node(redis: &Redis, name: &str) -> Gateway {
-    GatewayBuilder::new()
-        .probe(&[
-            "$connect",
-            "$disconnect",
-            "$default",
-            "whoami",
-            "sendto",
-            "roomsend",
-            "broadcast",
-            "members",
-            "kick",
-            "info",
-        ])
-        .args(&["--cluster", &redis.url(), "--node-id", name])
-        .args(&["--heartbeat-interval", HEARTBEAT, "--node-expiry", EXPIRY])
-        .start()
+    wsgate_tests::cluster::node(&redis.url(), name, EXPIRY).start()
 }
 
 /// Three nodes, each registered with Redis.
 async fn cluster(redis: &Redis) -> [Gateway; 3] {
     let nodes = [node(redis, "a"), node(redis, "b"), node(redis, "c")];
-    for gateway in &nodes {
-        gateway.wait_for_log("node registered").await;
-    }
+    registered(&nodes.each_ref()).await;
     nodes
-}
-
-/// A client on `gateway` and its connection id.
-async fn client(gateway: &Gateway, path: &str) -> (Client, String) {
-    let mut client = gateway.connect(path).await;
-    let id = client.whoami_id().await;
-    (client, id)
-}
-
-/// Asks `gateway`'s API for `id` until it answers `status`.
-async fn until_status(gateway: &Gateway, id: &str, status: u16) {
-    let what = format!("GET {id} answers {status}");
-    eventually(&what, WAIT, async || {
-        let response = gateway
-            .api("GET", &format!("/@connections/{id}"), b"")
-            .await;
-        if response.status == status {
-            Ok(())
-        } else {
-            Err(response.status)
-        }
-    })
-    .await
-}
-
-/// Asks `gateway`'s API for `path` (a listing) until `id` is not in it.
-async fn until_unlisted(gateway: &Gateway, path: &str, id: &str) {
-    let what = format!("{path} no longer lists {id}");
-    eventually(&what, WAIT, async || {
-        let listing = gateway.api("GET", path, b"").await.text();
-        if listing.contains(id) {
-            Err(listing)
-        } else {
-            Ok(())
-        }
-    })
-    .await
 }
 
 #[tokio::test]
@@ -177,7 +122,7 @@ async fn closing_through_node_b_closes_a_connection_on_node_a_and_disconnect_run
         .matches(&format!("probe $disconnect {ann_id}"))
         .count();
     assert_eq!(runs, 1);
-    until_status(&b, &ann_id, 410).await;
+    until_status(&b, &ann_id, 410, WAIT).await;
 }
 
 #[tokio::test]
@@ -189,8 +134,8 @@ async fn a_killed_node_takes_only_its_own_connections() {
     let (mut on_c, id_c) = client(&c, "/?room=red").await;
 
     b.signal(libc::SIGKILL);
-    until_status(&a, &id_b, 410).await;
-    until_status(&c, &id_b, 410).await;
+    until_status(&a, &id_b, 410, WAIT).await;
+    until_status(&c, &id_b, 410, WAIT).await;
     a.api("POST", &format!("/@connections/{id_b}"), b"x")
         .await
         .assert_error(410, "GoneException");
@@ -207,7 +152,7 @@ async fn a_killed_node_takes_only_its_own_connections() {
         .await;
     assert_eq!(on_a.recv_text().await, "red after");
     assert_eq!(on_c.recv_text().await, "red after");
-    until_status(&c, &id_a, 200).await;
+    until_status(&c, &id_a, 200, WAIT).await;
 
     // B's connections leave the listing and the group once a node has swept
     // B (an expired heartbeat answers 410 before the sweep runs).
@@ -215,14 +160,16 @@ async fn a_killed_node_takes_only_its_own_connections() {
     until_unlisted(&a, "/@connections", &id_b).await;
 }
 
+/// Redis lost for less than the fencing threshold (three quarters of a 5 s
+/// lease): local traffic goes on without waiting for it, cross-node traffic
+/// fails fast with 503 / `unavailable` (and is not done later), and it
+/// resumes by itself once Redis is back, empty.
 #[tokio::test]
 async fn losing_redis_stops_only_cross_node_traffic_which_resumes_when_it_returns() {
     let mut redis = Redis::start();
-    let a = node(&redis, "a");
-    let b = node(&redis, "b");
-    for gateway in [&a, &b] {
-        gateway.wait_for_log("node registered").await;
-    }
+    let a = wsgate_tests::cluster::node(&redis.url(), "a", "5s").start();
+    let b = wsgate_tests::cluster::node(&redis.url(), "b", "5s").start();
+    registered(&[&a, &b]).await;
     let (mut ann, ann_id) = client(&a, "/").await;
     let (mut amy, amy_id) = client(&a, "/").await;
     let (mut bob, bob_id) = client(&b, "/").await;
@@ -244,27 +191,24 @@ async fn losing_redis_stops_only_cross_node_traffic_which_resumes_when_it_return
     assert_eq!(ann.recv_text().await, "api");
     let (_late, _) = client(&a, "/").await;
 
-    // Cross-node operations fail with a clear error.
-    a.api("POST", &format!("/@connections/{bob_id}"), b"x")
+    // Cross-node operations fail fast with a clear, retryable error.
+    let asked = Instant::now();
+    a.api("POST", &format!("/@connections/{bob_id}"), b"not sent")
         .await
         .assert_error(503, "ServiceUnavailableException");
-    ann.send_json(json!({"action": "sendto", "to": bob_id, "data": "x"}))
+    assert!(
+        asked.elapsed() < 2 * CLUSTER_TIMEOUT,
+        "{:?}",
+        asked.elapsed()
+    );
+    ann.send_json(json!({"action": "sendto", "to": bob_id, "data": "not sent either"}))
         .await;
-    assert_eq!(ann.recv_text().await, "throttled");
+    assert_eq!(ann.recv_text().await, "unavailable");
 
-    // Redis returns (empty): the nodes register again by themselves.
+    // Redis returns (empty): the nodes register again by themselves, and
+    // what was refused meanwhile never arrives.
     redis.restart();
-    eventually("cluster traffic resumes", WAIT, async || {
-        let posted = a
-            .api("POST", &format!("/@connections/{bob_id}"), b"back")
-            .await;
-        if posted.status == 200 {
-            Ok(())
-        } else {
-            Err(format!("{} {}", posted.status, posted.text()))
-        }
-    })
-    .await;
+    until_posted(&a, &bob_id, "back", WAIT).await;
     assert_eq!(bob.recv_text().await, "back");
     let metrics = a.api("GET", "/metrics", b"").await.text();
     assert!(metrics.contains("wsgate_cluster_reachable 1"), "{metrics}");
@@ -272,4 +216,5 @@ async fn losing_redis_stops_only_cross_node_traffic_which_resumes_when_it_return
         .await;
     assert_eq!(bob.recv_text().await, "sent");
     assert_eq!(ann.recv_text().await, "and forth");
+    bob.expect_silence(Duration::from_millis(300)).await;
 }
