@@ -34,15 +34,19 @@ pub enum SendError {
     PayloadTooLarge,
     /// The connection's outbound queue is full.
     Throttled,
+    /// The connection's node cannot be reached now: the operation was not
+    /// done and may be retried.
+    Unavailable,
 }
 
 impl SendError {
-    /// The WIT name: `gone`, `payload-too-large` or `throttled`.
+    /// The WIT name: `gone`, `payload-too-large`, `throttled` or `unavailable`.
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Gone => "gone",
             Self::PayloadTooLarge => "payload-too-large",
             Self::Throttled => "throttled",
+            Self::Unavailable => "unavailable",
         }
     }
 }
@@ -53,6 +57,7 @@ impl fmt::Display for SendError {
             Self::Gone => "the connection is gone",
             Self::PayloadTooLarge => "the message is larger than the gateway's maximum",
             Self::Throttled => "the connection's outbound queue is full",
+            Self::Unavailable => "the connection's node cannot be reached now",
         })
     }
 }
@@ -65,6 +70,7 @@ impl From<wit::SendError> for SendError {
             wit::SendError::Gone => Self::Gone,
             wit::SendError::PayloadTooLarge => Self::PayloadTooLarge,
             wit::SendError::Throttled => Self::Throttled,
+            wit::SendError::Unavailable => Self::Unavailable,
         }
     }
 }

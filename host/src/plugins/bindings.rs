@@ -137,9 +137,7 @@ impl From<SendError> for types::SendError {
             SendError::Gone => Self::Gone,
             SendError::PayloadTooLarge => Self::PayloadTooLarge,
             SendError::Throttled => Self::Throttled,
-            // The WIT world has no "unavailable": "throttled" tells a handler
-            // the same thing, try again later.
-            SendError::Unavailable => Self::Throttled,
+            SendError::Unavailable => Self::Unavailable,
         }
     }
 }

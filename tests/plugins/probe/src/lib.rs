@@ -12,7 +12,8 @@
 //! - `whoami`: answers the request context as JSON.
 //! - `closeme` `{"code":4001,"reason":"bye"}`: closes the caller; no answer.
 //! - `sendto` `{"to":id,"data":text}`: sends `data` to `to`; answers `sent` or
-//!   the error name (`gone`, `payload-too-large`, `throttled`).
+//!   the error name (`gone`, `payload-too-large`, `throttled`,
+//!   `unavailable`).
 //! - `flood` `{"to":id,"size":n,"count":n}`: sends `count` binary messages of
 //!   `size` bytes to `to`, stopping at the first error; answers
 //!   `{"sent":k,"error":null|name}`.
