@@ -102,7 +102,8 @@ async fn establish(
     permit: OwnedSemaphorePermit,
     answer: oneshot::Sender<Response<Full<Bytes>>>,
 ) {
-    let connection = Arc::new(Connection::new(peer, &gateway.settings.connection));
+    let id = gateway.registry.new_id();
+    let connection = Arc::new(Connection::new(id, peer, &gateway.settings.connection));
     gateway.registry.register(Arc::clone(&connection)).await;
     match gateway.router.connect(&connection, connect).await {
         ConnectDecision::Accept {

@@ -15,10 +15,34 @@ use rand::{Rng as _, SeedableRng as _};
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct ConnectionId(Arc<str>);
 
+/// How many characters the random part of a connection id has (16 bytes).
+const RANDOM_CHARS: usize = 22;
+
+/// How many characters a node tag has.
+pub const TAG_CHARS: usize = 8;
+
+/// A fresh node tag: 6 random bytes, [`TAG_CHARS`] characters.
+pub fn node_tag() -> String {
+    random_token::<6>()
+}
+
 impl ConnectionId {
     /// A fresh random id.
     pub fn random() -> Self {
         ConnectionId(random_token::<16>().into())
+    }
+
+    /// A fresh random id ending in `tag` (a cluster node's, so that any node
+    /// can tell which node holds the connection).
+    pub fn tagged(tag: &str) -> Self {
+        ConnectionId(format!("{}{tag}", random_token::<16>()).into())
+    }
+
+    /// The tag a [`ConnectionId::tagged`] id ends in, if the id is one.
+    pub fn tag(&self) -> Option<&str> {
+        self.0
+            .get(RANDOM_CHARS..)
+            .filter(|tag| tag.len() == TAG_CHARS)
     }
 
     /// The id as a string slice.

@@ -20,7 +20,7 @@ use std::sync::{Mutex, OnceLock};
 use tokio_tungstenite::tungstenite::Message;
 
 pub use close::{CloseRequest, CloseState};
-pub use id::{ConnectionId, event_token, random_token};
+pub use id::{ConnectionId, event_token, node_tag, random_token};
 
 use crate::config::ConnectionLimits;
 use crate::event::{CloseInitiator, Fields};
@@ -56,11 +56,12 @@ pub struct Connection {
 }
 
 impl Connection {
-    /// A new connection whose outbound queue has the bounds of `limits`.
-    pub fn new(peer: Peer, limits: &ConnectionLimits) -> Self {
+    /// A new connection with this id, whose outbound queue has the bounds of
+    /// `limits`.
+    pub fn new(id: ConnectionId, peer: Peer, limits: &ConnectionLimits) -> Self {
         let now = now_ms();
         Connection {
-            id: ConnectionId::random(),
+            id,
             peer,
             connected_at: now,
             last_active_at: AtomicU64::new(now),

@@ -126,6 +126,11 @@ pub trait Registry: Send + Sync + 'static {
     /// A page of every connection's id after `cursor`, at most `limit` long.
     async fn connections(&self, cursor: Option<&str>, limit: u32) -> Page;
 
+    /// An id for a new connection.
+    fn new_id(&self) -> ConnectionId {
+        ConnectionId::random()
+    }
+
     /// Why this process cannot take connections now (a cluster node that lost
     /// its lease); none while it can.
     fn unavailable(&self) -> Option<&'static str> {

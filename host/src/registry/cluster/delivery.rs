@@ -15,7 +15,8 @@ use tokio_tungstenite::tungstenite::Message;
 use super::ClusterRegistry;
 use crate::connection::ConnectionId;
 use crate::event::CloseInitiator;
-use crate::registry::{Registry, SendError};
+use crate::event::Fields;
+use crate::registry::{ConnectionInfo, Registry, SendError};
 
 /// A message to a client, as it crosses Redis.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -101,12 +102,18 @@ pub enum Delivery {
         /// The connection.
         id: String,
     },
+    /// Tell what is known of a connection.
+    Info {
+        /// The connection.
+        id: String,
+    },
     /// The answer to a request this node sent.
     Reply {
         /// The request.
         request: u64,
-        /// Done, or why not.
-        outcome: Result<(), SendError>,
+        /// Done (with the connection's identity, for [`Delivery::Info`]), or
+        /// why not.
+        outcome: Result<Option<Identity>, SendError>,
     },
     /// A node gained its first member of a group, or lost its last.
     Presence {
@@ -122,6 +129,48 @@ pub enum Delivery {
         /// The node.
         node: String,
     },
+}
+
+/// What the owner tells of a connection, for `info` on another node.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Identity {
+    /// When it was accepted (ms since the Unix epoch).
+    pub connected_at: u64,
+    /// When it last sent a message (ms since the Unix epoch).
+    pub last_active_at: u64,
+    /// The client's IP address.
+    pub source_ip: String,
+    /// The client's `User-Agent`.
+    pub user_agent: String,
+    /// The context `$connect` attached.
+    pub context: Fields,
+}
+
+impl Identity {
+    /// The registry's answer for `id`.
+    pub fn info(self, id: ConnectionId) -> ConnectionInfo {
+        ConnectionInfo {
+            id,
+            connected_at: self.connected_at,
+            last_active_at: self.last_active_at,
+            source_ip: self.source_ip,
+            user_agent: self.user_agent,
+            context: self.context,
+        }
+    }
+}
+
+impl From<ConnectionInfo> for Identity {
+    fn from(info: ConnectionInfo) -> Self {
+        Identity {
+            connected_at: info.connected_at,
+            last_active_at: info.last_active_at,
+            source_ip: info.source_ip,
+            user_agent: info.user_agent,
+            context: info.context,
+        }
+    }
 }
 
 /// A request to the owner of a connection, which answers on `reply_to`'s
@@ -167,9 +216,9 @@ impl Envelope {
 impl Delivery {
     /// Carries the delivery out on this node's connections (requests,
     /// broadcasts and group sends; replies and notices are the inbox's).
-    pub async fn apply(self, registry: &ClusterRegistry) -> Result<(), SendError> {
+    pub async fn apply(self, registry: &ClusterRegistry) -> Result<Option<Identity>, SendError> {
         let local = &registry.local;
-        match self {
+        let done = match self {
             Delivery::Send { id, frame } => match frame.message() {
                 Some(message) => local.send(&id.as_str().into(), message).await,
                 None => Ok(()),
@@ -215,8 +264,13 @@ impl Delivery {
                 registry.leave_held(&group, &id.into()).await;
                 Ok(())
             }
+            Delivery::Info { id } => {
+                let info = local.info(&id.into()).await?;
+                return Ok(Some(info.into()));
+            }
             Delivery::Reply { .. } | Delivery::Presence { .. } | Delivery::Resync { .. } => Ok(()),
-        }
+        };
+        done.map(|()| None)
     }
 }
 

@@ -29,6 +29,14 @@ impl FanOut {
             .map(|nodes| nodes.iter().cloned().collect())
     }
 
+    /// Whether `group` is known.
+    pub(super) fn knows(&self, group: &str) -> bool {
+        self.groups
+            .lock()
+            .expect("fan-out lock")
+            .contains_key(group)
+    }
+
     /// The generation a load starts at.
     pub(super) fn generation(&self) -> u64 {
         self.generation.load(Ordering::Acquire)

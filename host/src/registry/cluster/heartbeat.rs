@@ -26,23 +26,27 @@ pub(super) async fn run(registry: Arc<ClusterRegistry>) {
     let mut ticker = tokio::time::interval(registry.settings.heartbeat_interval);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut announced = false;
+    // When the last renewal was sent (ms since the Unix epoch; 0: never).
+    let mut renewed_at = 0;
     loop {
         ticker.tick().await;
+        let started = now_ms();
         let renewed = {
             let retired = registry.retired.lock().await;
             if *retired {
                 return;
             }
-            renew(&registry).await
+            renew(&registry, renewed_at).await
         };
         match renewed {
             Some(previous) => {
+                renewed_at = started;
                 registry.link.close();
                 if previous.is_none() {
                     // Redis lost this node: it restarted, or declared it dead.
                     registry.mark_stale();
                 }
-                if !announced {
+                if !announced || previous.is_none() {
                     tracing::info!(node = %registry.node(), "cluster: Redis reachable, node registered");
                     announced = true;
                 }
@@ -88,16 +92,24 @@ pub(super) async fn upkeep(registry: Arc<ClusterRegistry>) {
 
 /// Renews the lease; answers the heartbeat's previous value, or none if Redis
 /// did not acknowledge within the cluster timeout.
-async fn renew(registry: &ClusterRegistry) -> Option<Option<String>> {
+async fn renew(registry: &ClusterRegistry, renewed_at: u64) -> Option<Option<String>> {
     let node = registry.node();
     let sent = Instant::now();
     let mut beat = keys::eval(
         keys::BEAT,
-        &[&keys::node(node), keys::NODES, keys::EPOCH, keys::SETTLING],
+        &[
+            &keys::node(node),
+            keys::NODES,
+            keys::EPOCH,
+            keys::SETTLING,
+            keys::TAGS,
+        ],
     );
     beat.arg(node)
         .arg(now_ms())
-        .arg(registry.settings.node_expiry.as_millis() as u64);
+        .arg(registry.settings.node_expiry.as_millis() as u64)
+        .arg(renewed_at)
+        .arg(&registry.tag);
     let reply = tokio::time::timeout(registry.link.timeout(), registry.link.run(beat.into()));
     match reply.await {
         Ok(Ok(previous)) => {
@@ -221,6 +233,7 @@ async fn forget(registry: &ClusterRegistry, node: &str) -> RedisResult<Option<us
             &keys::node_groups(node),
             &keys::node_connections(node),
             keys::NODES,
+            keys::TAGS,
         ],
     );
     last.arg(node).arg(keys::GROUP_NODES_PREFIX);

@@ -7,9 +7,9 @@ use std::time::Duration;
 use futures_util::StreamExt;
 
 use super::delivery::{Ask, Delivery, Envelope};
+use super::requests::Answer;
 use super::{ClusterRegistry, keys};
 use crate::connection::now_ms;
-use crate::registry::SendError;
 
 /// The pause before subscribing again after Redis was lost.
 const RESUBSCRIBE_AFTER: Duration = Duration::from_millis(500);
@@ -35,12 +35,12 @@ pub(super) async fn run(registry: Arc<ClusterRegistry>) {
 
 /// Subscribes to this node's inbox and the broadcast channel and carries out
 /// deliveries until the subscription ends.
-async fn listen(registry: &ClusterRegistry) -> redis::RedisResult<()> {
+async fn listen(registry: &Arc<ClusterRegistry>) -> redis::RedisResult<()> {
     let mut pubsub = registry.client.get_async_pubsub().await?;
     pubsub.subscribe(keys::inbox(registry.node())).await?;
     pubsub.subscribe(keys::BROADCAST).await?;
     // Notices sent while this node was not listening are lost.
-    registry.fanout.forget_all();
+    registry.relearn_groups();
     tracing::info!(node = %registry.node(), "cluster: listening on this node's inbox");
     let mut messages = pubsub.on_message();
     while let Some(message) = messages.next().await {
@@ -53,7 +53,7 @@ async fn listen(registry: &ClusterRegistry) -> redis::RedisResult<()> {
 }
 
 /// Carries out one delivery, and answers it if it is a request.
-async fn carry_out(registry: &ClusterRegistry, envelope: Envelope) {
+async fn carry_out(registry: &Arc<ClusterRegistry>, envelope: Envelope) {
     let Envelope { ask, delivery } = envelope;
     match delivery {
         Delivery::Reply { request, outcome } => registry.pending.answer(request, outcome),
@@ -62,7 +62,7 @@ async fn carry_out(registry: &ClusterRegistry, envelope: Envelope) {
             group,
             present,
         } if node != registry.node() => registry.fanout.presence(&node, &group, present),
-        Delivery::Resync { node } if node != registry.node() => registry.fanout.forget_all(),
+        Delivery::Resync { node } if node != registry.node() => registry.relearn_groups(),
         Delivery::Presence { .. } | Delivery::Resync { .. } => {}
         delivery => {
             if let Some(ask) = &ask
@@ -91,7 +91,7 @@ async fn carry_out(registry: &ClusterRegistry, envelope: Envelope) {
 
 /// Sends the outcome of a request to the node that asked, without holding
 /// up the inbox.
-fn answer(registry: &ClusterRegistry, ask: Ask, outcome: Result<(), SendError>) {
+fn answer(registry: &ClusterRegistry, ask: Ask, outcome: Answer) {
     let reply = Envelope::told(Delivery::Reply {
         request: ask.request,
         outcome,

@@ -14,8 +14,9 @@
 //! | `wsgate:group-members:{group}` | sorted set (lexical) | the group's members |
 //! | `wsgate:group-nodes:{group}` | hash | node → 1 while the node has members, so fan-out skips the others |
 //! | `wsgate:sweep:{node}` | string, expires | which node is forgetting a dead node |
+//! | `wsgate:tags` | hash | tag → node: every connection id ends in the tag of the process that holds it |
 //! | `wsgate:epoch` | string | when this Redis first saw a node: its absence means Redis lost its data |
-//! | `wsgate:settling` | string, expires | set with a fresh epoch for one node expiry, while live nodes register again |
+//! | `wsgate:settling` | string, expires | set for one node expiry once Redis lost its data, while live nodes register again |
 //!
 //! A node's connections count as gone once its heartbeat key has expired:
 //! the node fences itself before that (see `lease`), so no live connection is
@@ -37,6 +38,8 @@ pub const NODE_PREFIX: &str = "wsgate:node:";
 pub const INBOX_PREFIX: &str = "wsgate:inbox:";
 /// Prefix of a connection's hash.
 pub const CONNECTION_PREFIX: &str = "wsgate:conn:";
+/// Which node each process tag belongs to.
+pub const TAGS: &str = "wsgate:tags";
 /// When this Redis first saw a node.
 pub const EPOCH: &str = "wsgate:epoch";
 /// Present while live nodes register again after Redis lost its data.
@@ -90,69 +93,46 @@ pub fn eval(script: &str, keys: &[&str]) -> redis::Cmd {
 }
 
 /// Renews a node's heartbeat and answers its previous value (none: Redis
-/// lost it, or the node was declared dead). A Redis without an epoch has lost
-/// its data (or is new): it gets one, and settles for one expiry. KEYS: the
-/// heartbeat, [`NODES`], [`EPOCH`], [`SETTLING`]. ARGV: the node, now (ms),
-/// the expiry (ms).
+/// lost it, or the node was declared dead). A Redis without an epoch gets
+/// one; a node that held a lease before the epoch began finds that Redis lost
+/// its data, and makes the cluster settle for one expiry. KEYS: the
+/// heartbeat, [`NODES`], [`EPOCH`], [`SETTLING`], [`TAGS`]. ARGV: the node,
+/// now (ms), the expiry (ms), when the node last renewed (ms; 0: never), the
+/// process's tag.
 pub const BEAT: &str = r"
 local previous = redis.call('GET', KEYS[1])
 redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
 redis.call('SADD', KEYS[2], ARGV[1])
-if redis.call('SET', KEYS[3], ARGV[2], 'NX') then
+redis.call('HSET', KEYS[5], ARGV[5], ARGV[1])
+redis.call('SET', KEYS[3], ARGV[2], 'NX')
+local renewed = tonumber(ARGV[4])
+if not previous and renewed > 0 and tonumber(redis.call('GET', KEYS[3])) > renewed then
   redis.call('SET', KEYS[4], ARGV[2], 'PX', ARGV[3])
 end
 return previous
 ";
 
-/// The shared part of [`ROUTE`] and [`INFO`]: `owner(hash)` answers the
-/// connection's live node, or `false` (gone) or `0` (unknown while settling).
-const OWNER: &str = r"
-local function owner(hash, heartbeat_prefix)
-  local node = redis.call('HGET', hash, 'node')
-  if node and redis.call('EXISTS', heartbeat_prefix .. node) == 1 then
-    return node
-  end
-  if redis.call('EXISTS', KEYS[2]) == 1 or redis.call('EXISTS', KEYS[3]) == 0 then
-    return 0
-  end
-  return false
-end
-";
-
-/// The [`ROUTE`] script.
-const ROUTE_BODY: &str = r"
-local node = owner(KEYS[1], ARGV[2])
-if node == 0 then return 0 end
-if not node or node == ARGV[1] then return -1 end
-return redis.call('PUBLISH', ARGV[3] .. node, ARGV[4])
-";
-
-/// The [`INFO`] script.
-const INFO_BODY: &str = r"
-local node = owner(KEYS[1], ARGV[1])
-if node == 0 then return 0 end
-if not node then return false end
-return redis.call('HGETALL', KEYS[1])
-";
-
 /// Publishes a request to the node that holds a connection, if that node is
-/// alive and is not this one. KEYS: the connection's hash, [`SETTLING`],
-/// [`EPOCH`]. ARGV: this node, the heartbeat key prefix, the inbox prefix,
-/// the request. Answers -1 when the connection is gone, 0 when its node is
-/// unknown now (settling) or not listening, else how many subscribers heard it.
-pub static ROUTE: std::sync::LazyLock<String> =
-    std::sync::LazyLock::new(|| format!("{OWNER}{ROUTE_BODY}"));
+/// alive and is not this one; the node is the one whose tag the id ends in.
+/// KEYS: [`TAGS`], [`SETTLING`], [`EPOCH`]. ARGV: this node, the heartbeat
+/// key prefix, the inbox prefix, the request, the id's tag. Answers -1 when
+/// the connection is gone, 0 when its node is unknown now (Redis is settling
+/// after it lost its data) or not listening, else how many subscribers heard
+/// it.
+pub const ROUTE: &str = r"
+local node = redis.call('HGET', KEYS[1], ARGV[5])
+if node and redis.call('EXISTS', ARGV[2] .. node) == 1 then
+  if node == ARGV[1] then return -1 end
+  return redis.call('PUBLISH', ARGV[3] .. node, ARGV[4])
+end
+if redis.call('EXISTS', KEYS[2]) == 1 or redis.call('EXISTS', KEYS[3]) == 0 then
+  return 0
+end
+return -1
+";
 
-/// A connection's hash if its node is alive; `false` if it is gone, 0 if
-/// that is unknown now (settling). KEYS as [`ROUTE`]'s; ARGV: the heartbeat
-/// key prefix.
-pub static INFO: std::sync::LazyLock<String> =
-    std::sync::LazyLock::new(|| format!("{OWNER}{INFO_BODY}"));
-
-/// The keys [`ROUTE`] and [`INFO`] read for `id`.
-pub fn owner_keys(id: &ConnectionId) -> [String; 3] {
-    [connection(id), SETTLING.to_owned(), EPOCH.to_owned()]
-}
+/// The keys [`ROUTE`] reads.
+pub const ROUTE_KEYS: [&str; 3] = [TAGS, SETTLING, EPOCH];
 
 /// A page of a lexical sorted set of connection ids (every connection, or a
 /// group's members) without the ids of nodes whose heartbeat has expired, so
@@ -208,14 +188,18 @@ end
 return #ids
 ";
 
-/// Drops a node's group presence and its bookkeeping once its connections are
-/// forgotten, unless its heartbeat exists. KEYS: the heartbeat, the node's
-/// groups, the node's connections, [`NODES`]. ARGV: the node, the group nodes
-/// prefix. Answers -1 if the node is alive, else 1.
+/// Drops a node's group presence, tags and bookkeeping once its connections
+/// are forgotten, unless its heartbeat exists. KEYS: the heartbeat, the
+/// node's groups, the node's connections, [`NODES`], [`TAGS`]. ARGV: the
+/// node, the group nodes prefix. Answers -1 if the node is alive, else 1.
 pub const FORGET_NODE: &str = r"
 if redis.call('EXISTS', KEYS[1]) == 1 then return -1 end
 for _, group in ipairs(redis.call('SMEMBERS', KEYS[2])) do
   redis.call('HDEL', ARGV[2] .. group, ARGV[1])
+end
+local tags = redis.call('HGETALL', KEYS[5])
+for i = 1, #tags, 2 do
+  if tags[i + 1] == ARGV[1] then redis.call('HDEL', KEYS[5], tags[i]) end
 end
 redis.call('DEL', KEYS[2], KEYS[3])
 redis.call('SREM', KEYS[4], ARGV[1])

@@ -97,14 +97,20 @@ mod tests {
         let lease = Lease::new(Duration::from_millis(400));
         assert!(lease.is_fenced());
         let sent = Instant::now();
-        assert!(lease.renewed(sent), "the first renewal ends the initial fence");
+        assert!(
+            lease.renewed(sent),
+            "the first renewal ends the initial fence"
+        );
         assert!(!lease.is_fenced());
         tokio::time::timeout(Duration::from_secs(5), lease.expired())
             .await
             .expect("the lease runs out");
         assert!(lease.is_fenced());
         assert!(Instant::now() >= sent + Duration::from_millis(300));
-        assert!(lease.renewed(Instant::now()), "a renewal after the fence ends it");
+        assert!(
+            lease.renewed(Instant::now()),
+            "a renewal after the fence ends it"
+        );
         assert!(!lease.is_fenced());
     }
 }

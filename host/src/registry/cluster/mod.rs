@@ -46,10 +46,10 @@ use self::delivery::{Ask, Delivery, Envelope, Frame};
 use self::fanout::FanOut;
 use self::lease::Lease;
 use self::link::Link;
-use self::requests::Pending;
+use self::requests::{Answer, Pending};
 use self::writer::{Change, Changes};
 use super::{ConnectionInfo, LocalRegistry, Page, Registry, SendError};
-use crate::connection::{Connection, ConnectionId, now_ms};
+use crate::connection::{Connection, ConnectionId, node_tag, now_ms};
 use crate::event::CloseInitiator;
 use crate::metrics::Metrics;
 
@@ -80,6 +80,8 @@ pub struct ClusterRegistry {
     link: Arc<Link>,
     client: redis::Client,
     settings: ClusterSettings,
+    /// This process's tag, which every connection id it hands out ends in.
+    tag: String,
     max_message_size: usize,
     metrics: Arc<Metrics>,
     lease: Lease,
@@ -121,6 +123,7 @@ impl ClusterRegistry {
             client,
             lease: Lease::new(settings.node_expiry),
             settings,
+            tag: node_tag(),
             max_message_size,
             metrics,
             changes,
@@ -173,7 +176,7 @@ impl ClusterRegistry {
     /// Asks the node holding `id` to carry out `delivery`, and waits for its
     /// answer at most the cluster timeout: `Unavailable` then, and the owner,
     /// past the request's deadline, will not carry it out.
-    async fn ask(&self, id: &ConnectionId, delivery: Delivery) -> Result<(), SendError> {
+    async fn ask(&self, id: &ConnectionId, delivery: Delivery) -> Answer {
         let timeout = self.settings.timeout;
         let mut waiter = self.pending.open();
         let ask = Ask {
@@ -188,13 +191,15 @@ impl ClusterRegistry {
             delivery,
         };
         let asked = async {
-            let owner_keys = keys::owner_keys(id);
-            let mut route = keys::eval(&keys::ROUTE, &owner_keys.each_ref().map(String::as_str));
+            // Not an id a cluster node handed out: never was.
+            let tag = id.tag().ok_or(SendError::Gone)?;
+            let mut route = keys::eval(keys::ROUTE, &keys::ROUTE_KEYS);
             route
                 .arg(self.node())
                 .arg(keys::NODE_PREFIX)
                 .arg(keys::INBOX_PREFIX)
-                .arg(envelope.encode());
+                .arg(envelope.encode())
+                .arg(tag);
             match self.link.query::<i64>(route).await? {
                 -1 => Err(SendError::Gone),
                 0 => Err(SendError::Unavailable),
@@ -296,6 +301,19 @@ impl ClusterRegistry {
         })
     }
 
+    /// Forgets what is known of other nodes' groups (a notice may have been
+    /// missed) and learns it again for the groups this node has members in,
+    /// so that their group sends need no Redis.
+    fn relearn_groups(self: &Arc<Self>) {
+        self.fanout.forget_all();
+        let registry = Arc::clone(self);
+        tokio::spawn(async move {
+            for group in registry.local.group_names() {
+                let _ = registry.group_nodes(&group).await;
+            }
+        });
+    }
+
     /// The other nodes with members in `group`, from the cache or Redis.
     async fn group_nodes(&self, group: &str) -> Result<Vec<String>, SendError> {
         if let Some(nodes) = self.fanout.nodes(group) {
@@ -356,7 +374,9 @@ impl Registry for ClusterRegistry {
         }
         let frame = self.check_size(&message)?;
         let id_text = id.to_string();
-        self.ask(id, Delivery::Send { id: id_text, frame }).await
+        self.ask(id, Delivery::Send { id: id_text, frame })
+            .await
+            .map(drop)
     }
 
     async fn close(
@@ -375,7 +395,7 @@ impl Registry for ClusterRegistry {
             reason: reason.to_owned(),
             by_handler: initiator == CloseInitiator::Handler,
         };
-        self.ask(id, delivery).await
+        self.ask(id, delivery).await.map(drop)
     }
 
     async fn close_local(&self, code: u16, reason: &str, initiator: CloseInitiator) {
@@ -386,27 +406,11 @@ impl Registry for ClusterRegistry {
         if let Some(connection) = self.local.lookup(id) {
             return LocalRegistry::info_of(&connection);
         }
-        let owner_keys = keys::owner_keys(id);
-        let mut info = keys::eval(&keys::INFO, &owner_keys.each_ref().map(String::as_str));
-        info.arg(keys::NODE_PREFIX);
-        let fields = match self.link.query::<redis::Value>(info).await? {
-            redis::Value::Int(0) => return Err(SendError::Unavailable),
-            redis::Value::Nil => return Err(SendError::Gone),
-            value => redis::from_redis_value::<HashMap<String, String>>(value)
-                .map_err(|_| SendError::Unavailable)?,
-        };
-        let mut fields = fields;
-        let mut take = |name: &str| fields.remove(name).unwrap_or_default();
-        let context: HashMap<String, String> =
-            serde_json::from_str(&take("context")).unwrap_or_default();
-        Ok(ConnectionInfo {
-            id: id.clone(),
-            connected_at: take("connectedAt").parse().unwrap_or_default(),
-            last_active_at: take("lastActiveAt").parse().unwrap_or_default(),
-            source_ip: take("sourceIp"),
-            user_agent: take("userAgent"),
-            context: context.into_iter().collect(),
-        })
+        let delivery = Delivery::Info { id: id.to_string() };
+        let identity = self.ask(id, delivery).await?;
+        identity
+            .map(|identity| identity.info(id.clone()))
+            .ok_or(SendError::Unavailable)
     }
 
     async fn join(&self, group: &str, id: &ConnectionId) -> Result<(), SendError> {
@@ -423,7 +427,7 @@ impl Registry for ClusterRegistry {
             group: group.to_owned(),
             id: id.to_string(),
         };
-        let asked = self.ask(id, delivery).await;
+        let asked = self.ask(id, delivery).await.map(drop);
         if asked.is_err() {
             let _ = self
                 .link
@@ -515,6 +519,10 @@ impl Registry for ClusterRegistry {
                 self.local.connections(cursor, limit).await
             }
         }
+    }
+
+    fn new_id(&self) -> ConnectionId {
+        ConnectionId::tagged(&self.tag)
     }
 
     fn unavailable(&self) -> Option<&'static str> {

@@ -9,10 +9,12 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use tokio::sync::oneshot;
 
+use super::delivery::Identity;
 use crate::registry::SendError;
 
-/// What the owner answered: done, or why not.
-pub(super) type Answer = Result<(), SendError>;
+/// What the owner answered: done (with the identity it was asked for), or
+/// why not.
+pub(super) type Answer = Result<Option<Identity>, SendError>;
 
 /// The requests waiting for an answer.
 #[derive(Default)]

@@ -169,7 +169,7 @@ async fn write(
             }
         }
     }
-    let notices = presence(registry, &mut pipe, touched, present);
+    let notices = presence(registry, &mut pipe, touched.iter().cloned(), present);
     if pipe.is_empty() {
         return true;
     }
@@ -179,6 +179,13 @@ async fn write(
     }
     for notice in notices {
         registry.notify(notice).await;
+    }
+    // Learn where the other members of this node's groups are now, so that
+    // a group send from here needs no Redis.
+    for group in touched {
+        if registry.local.has_members(&group) && !registry.fanout.knows(&group) {
+            let _ = registry.group_nodes(&group).await;
+        }
     }
     true
 }
