@@ -100,6 +100,17 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_tagged_id_tells_its_tag_and_a_random_one_has_none() {
+        let tag = node_tag();
+        assert_eq!(tag.len(), TAG_CHARS);
+        let id = ConnectionId::tagged(&tag);
+        assert_eq!(id.tag(), Some(tag.as_str()));
+        assert_ne!(ConnectionId::tagged(&tag), id);
+        assert_eq!(ConnectionId::random().tag(), None);
+        assert_eq!(ConnectionId::from("nobody").tag(), None);
+    }
+
+    #[test]
     fn event_tokens_look_like_random_tokens_and_differ() {
         let (a, b) = (event_token(), event_token());
         assert_eq!(a.len(), random_token::<12>().len());
