@@ -87,7 +87,18 @@ async fn hold(bench: &Bench, redis: &Redis) -> anyhow::Result<()> {
     let listen = format!("127.0.0.1:{port}");
     let mut nodes = Vec::new();
     for name in ["h1", "h2", "h3"] {
-        let flags = ["--reuse-port", "--cluster", &redis.url(), "--node-id", name];
+        // The holders never read, so they never answer pings: without
+        // pings, a slow opening does not lose its first connections to ping
+        // timeouts before the count is taken.
+        let flags = [
+            "--reuse-port",
+            "--cluster",
+            &redis.url(),
+            "--node-id",
+            name,
+            "--ping-interval",
+            "0",
+        ];
         nodes.push(Server::gateway_on(
             &listen,
             &bench.artifacts,
