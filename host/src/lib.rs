@@ -36,29 +36,20 @@
 //! `/metrics`); [`cli`] is the command line; [`scaffold`] writes new handler
 //! projects (`wsgate new`).
 
-pub mod access_log;
-pub mod admission;
 pub mod cli;
 pub mod config;
 pub mod connection;
 pub mod event;
 pub mod gateway;
-pub mod handshake;
 pub mod hot_swap;
-pub mod imports;
 pub mod keyvalue;
 pub mod limits;
-pub mod listener;
 pub mod management;
-pub mod metrics;
-pub mod plugins;
-pub mod probes;
+pub mod observability;
 pub mod registry;
-pub mod router;
-pub mod scaffold;
-pub mod shutdown;
-pub mod timestamp;
-pub mod tls;
+pub mod routing;
+pub mod runtime;
+pub mod server;
 
 pub use config::{Options, Settings};
 pub use gateway::{Gateway, RunningGateway};

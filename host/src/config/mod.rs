@@ -11,21 +11,24 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 
-use crate::access_log::{AccessLogFormat, AccessLogTarget};
-use crate::connection::random_token;
+use crate::connection::{ConnectionLimits, random_token};
 use crate::keyvalue::KvBackend;
+use crate::limits::Rate;
 use crate::management::Credentials;
-use crate::plugins::Sandbox;
-use crate::plugins::sandbox::TICK;
+use crate::observability::access_log::{AccessLogFormat, AccessLogTarget};
 use crate::registry::ClusterSettings;
-use crate::router::RouteSelection;
+use crate::routing::RouteSelection;
+use crate::runtime::Sandbox;
+use crate::runtime::sandbox::TICK;
+use crate::server::admission::{AdmissionLimits, MIN_HEADER_SIZE};
+use crate::server::tls::TlsFiles;
 
 mod options;
 mod ranges;
 mod routes;
 
 pub use options::Options;
-pub use routes::{Rate, RouteConfig};
+pub use routes::RouteConfig;
 
 /// The contents of `wsgate.toml`: the options as top-level keys, plus the
 /// `[routes]` and `[config]` tables (see [`routes`]).
@@ -55,58 +58,6 @@ pub const DEFAULT_LISTEN: &str = "0.0.0.0:8080";
 pub const DEFAULT_API_LISTEN: &str = "127.0.0.1:8081";
 /// The AWS region SigV4 signatures are scoped to by default, the SDKs' usual one.
 pub const DEFAULT_API_REGION: &str = "us-east-1";
-
-/// What one connection may do and how long it may live.
-#[derive(Clone, Debug)]
-pub struct ConnectionLimits {
-    /// Largest message in either direction.
-    pub max_message_size: usize,
-    /// Largest frame from a client.
-    pub max_frame_size: usize,
-    /// Outbound queue length.
-    pub outbound_queue: usize,
-    /// Outbound queue size in payload bytes.
-    pub outbound_queue_bytes: usize,
-    /// Ping period; none disables pings.
-    pub ping_interval: Option<Duration>,
-    /// Time allowed for a pong.
-    pub ping_timeout: Duration,
-    /// Close after this long without traffic; none disables.
-    pub idle_timeout: Option<Duration>,
-    /// Close after this long in any case; none disables.
-    pub max_duration: Option<Duration>,
-    /// Messages per second a connection may send.
-    pub rate: Option<Rate>,
-    /// Consecutive rate-limited messages before the connection is closed.
-    pub close_after_throttled: u32,
-}
-
-/// Who may connect, checked before `$connect` runs.
-#[derive(Clone, Debug)]
-pub struct AdmissionLimits {
-    /// Most simultaneous connections.
-    pub max_connections: usize,
-    /// New connections per second.
-    pub connections_per_second: Option<Rate>,
-    /// Time allowed for the request head.
-    pub handshake_timeout: Duration,
-    /// Largest request head.
-    pub max_header_size: usize,
-    /// Allowed `Origin`s; empty allows any.
-    pub allowed_origins: Vec<String>,
-}
-
-/// The smallest request head limit: hyper needs a buffer at least this big.
-pub const MIN_HEADER_SIZE: usize = 8192;
-
-/// Certificate and key files for wss.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct TlsFiles {
-    /// PEM certificate chain.
-    pub cert: PathBuf,
-    /// PEM private key.
-    pub key: PathBuf,
-}
 
 /// Everything the gateway needs to start, resolved.
 #[derive(Clone, Debug)]

@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use crate::access_log::{AccessLogFormat, AccessLogTarget};
 use crate::keyvalue::KvBackend;
+use crate::observability::access_log::{AccessLogFormat, AccessLogTarget};
 
 /// Gateway options; each is a flag, a `WSGATE_*` variable and a `wsgate.toml` key.
 #[derive(Clone, Debug, Default, clap::Args, Deserialize)]

@@ -18,7 +18,6 @@
 //! ```
 
 use std::collections::BTreeMap;
-use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -27,7 +26,8 @@ use serde::Deserialize;
 
 use super::ranges::{self, within};
 use crate::keyvalue::valid_bucket_name;
-use crate::plugins::grants::{HostPattern, HttpPolicy, RouteGrants};
+use crate::limits::Rate;
+use crate::runtime::grants::{HostPattern, HttpPolicy, RouteGrants};
 
 /// The routes of `wsgate.toml`, resolved.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -205,24 +205,6 @@ fn config_values(config: toml::Value) -> anyhow::Result<BTreeMap<String, String>
             Ok((key, value))
         })
         .collect()
-}
-
-/// A token bucket: a sustained rate and a burst.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Rate {
-    /// Tokens per second.
-    pub per_second: NonZeroU32,
-    /// Bucket size.
-    pub burst: NonZeroU32,
-}
-
-impl Rate {
-    /// A rate, or none when `per_second` is 0; the burst defaults to the rate.
-    pub fn new(per_second: u32, burst: Option<u32>) -> Option<Rate> {
-        let per_second = NonZeroU32::new(per_second)?;
-        let burst = burst.and_then(NonZeroU32::new).unwrap_or(per_second);
-        Some(Rate { per_second, burst })
-    }
 }
 
 #[cfg(test)]

@@ -11,7 +11,6 @@ use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::{self, Message};
 
 use super::Connection;
-use crate::event::{CloseInitiator, DisconnectInfo};
 
 /// A request to close a connection, by someone other than the client.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -89,7 +88,7 @@ impl CloseState {
 
 /// How the connection ended: a close someone asked for, a protocol failure,
 /// the client's close frame, or a dropped connection, in that order.
-pub(super) fn ending(
+pub(crate) fn ending(
     connection: &Connection,
     client_close: Option<(u16, String)>,
     failure: Option<tungstenite::Error>,
@@ -131,4 +130,52 @@ fn lost() -> DisconnectInfo {
         reason: "the connection was lost without a close frame".into(),
         initiator: CloseInitiator::Client,
     }
+}
+
+/// Who ended a connection.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CloseInitiator {
+    /// The client sent a close frame or dropped the TCP connection.
+    Client,
+    /// A route handler called `connections.close`.
+    Handler,
+    /// A backend closed it through the management API.
+    Api,
+    /// The gateway itself: a protocol error or a limit.
+    Server,
+    /// No traffic for the idle timeout.
+    IdleTimeout,
+    /// The client stopped answering pings.
+    PingTimeout,
+    /// The connection reached its maximum duration.
+    MaxDuration,
+    /// The gateway is shutting down.
+    Shutdown,
+}
+
+impl CloseInitiator {
+    /// The initiator's name in logs (the WIT enum case name).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CloseInitiator::Client => "client",
+            CloseInitiator::Handler => "handler",
+            CloseInitiator::Api => "api",
+            CloseInitiator::Server => "server",
+            CloseInitiator::IdleTimeout => "idle-timeout",
+            CloseInitiator::PingTimeout => "ping-timeout",
+            CloseInitiator::MaxDuration => "max-duration",
+            CloseInitiator::Shutdown => "shutdown",
+        }
+    }
+}
+
+/// How a connection ended.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DisconnectInfo {
+    /// The WebSocket close code.
+    pub code: u16,
+    /// The close reason.
+    pub reason: String,
+    /// Who closed it.
+    pub initiator: CloseInitiator,
 }

@@ -6,29 +6,52 @@
 //! drains the outbound queue, so messages to one connection leave in the order
 //! they were queued.
 
+pub mod clock;
 mod close;
 mod id;
+mod limits;
 mod queue;
-mod rate;
-pub mod task;
-mod timers;
-mod writer;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, OnceLock};
 
 use tokio_tungstenite::tungstenite::Message;
 
-pub use close::{CloseRequest, CloseState};
+pub use clock::{iso8601, now_ms};
+pub(crate) use close::ending;
+pub use close::{CloseInitiator, CloseRequest, CloseState, DisconnectInfo};
 pub use id::{ConnectionId, event_token, node_tag, random_token};
-
-use crate::config::ConnectionLimits;
-use crate::event::{CloseInitiator, Fields};
-use crate::registry::SendError;
-use queue::OutboundQueue;
+pub use limits::ConnectionLimits;
+pub(crate) use queue::OutboundQueue;
 
 /// The close code and reason of a client that does not read what it is sent.
 const TOO_SLOW: (u16, &str) = (1013, "outbound queue full: the client reads too slowly");
+
+/// Ordered key/value pairs: headers, query parameters, connection context.
+pub type Fields = Vec<(String, String)>;
+
+/// Why an operation on a connection failed. A connection that is closing
+/// counts as gone.
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, thiserror::Error, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "camelCase")]
+pub enum SendError {
+    /// The connection does not exist or has closed.
+    #[error("the connection is gone")]
+    Gone,
+    /// The message is larger than the maximum message size.
+    #[error("the message is larger than the maximum message size")]
+    PayloadTooLarge,
+    /// The connection's outbound queue is full.
+    #[error("the connection's outbound queue is full")]
+    Throttled,
+    /// The connection may live on another node, which cannot be reached now
+    /// (Redis is down, or that node does not answer): the operation was not
+    /// done, and may be retried.
+    #[error("the cluster cannot be reached: the connection's node is unknown or does not answer")]
+    Unavailable,
+}
 
 /// What is known about a client when its upgrade request arrives.
 #[derive(Clone, Debug)]
@@ -141,7 +164,7 @@ impl Connection {
     }
 
     /// Closes a client that does not read what it is sent (1013).
-    pub(super) fn close_too_slow(&self) {
+    pub(crate) fn close_too_slow(&self) {
         let (code, reason) = TOO_SLOW;
         self.close(code, reason, CloseInitiator::Server);
     }
@@ -159,7 +182,7 @@ impl Connection {
     }
 
     /// The messages waiting to be written (drained by the connection's task).
-    fn outbound(&self) -> &OutboundQueue {
+    pub(crate) fn outbound(&self) -> &OutboundQueue {
         &self.outbound
     }
 
@@ -196,12 +219,4 @@ impl Connection {
     pub fn take_groups(&self) -> Vec<String> {
         std::mem::take(&mut *self.groups.lock().expect("groups lock"))
     }
-}
-
-/// Milliseconds since the Unix epoch.
-pub fn now_ms() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or_default()
 }

@@ -20,7 +20,7 @@ const KEEP_SLOTS: usize = 8;
 
 /// The messages waiting to be written to one connection.
 #[derive(Debug)]
-pub(super) struct OutboundQueue {
+pub(crate) struct OutboundQueue {
     queued: Mutex<Queued>,
     max_messages: usize,
     max_bytes: usize,
@@ -40,7 +40,7 @@ impl OutboundQueue {
     /// and `max_bytes` bytes of payload; a message larger than that still
     /// fits into an empty queue, so every message the size limit lets through
     /// can be sent.
-    pub fn new(max_messages: usize, max_bytes: usize) -> Self {
+    pub(crate) fn new(max_messages: usize, max_bytes: usize) -> Self {
         OutboundQueue {
             queued: Mutex::default(),
             max_messages: max_messages.max(1),
@@ -50,7 +50,7 @@ impl OutboundQueue {
     }
 
     /// Queues `message`; gives it back if the queue is full.
-    pub fn push(&self, message: Message) -> Result<(), Message> {
+    pub(crate) fn push(&self, message: Message) -> Result<(), Message> {
         {
             let mut queued = self.queued.lock().expect("queue lock");
             let len = queued.messages.len();
@@ -67,7 +67,7 @@ impl OutboundQueue {
 
     /// Queues the close frame, the last message, whatever the bounds: room is
     /// kept for it.
-    pub fn push_close(&self, frame: Message) {
+    pub(crate) fn push_close(&self, frame: Message) {
         {
             let mut queued = self.queued.lock().expect("queue lock");
             queued.bytes += frame.len();
@@ -77,13 +77,13 @@ impl OutboundQueue {
     }
 
     /// How many messages are waiting.
-    pub fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.queued.lock().expect("queue lock").messages.len()
     }
 
     /// The next message, once there is one (for the connection's task only:
     /// one waiter at a time).
-    pub fn poll_pop(&self, cx: &mut Context<'_>) -> Poll<Message> {
+    pub(crate) fn poll_pop(&self, cx: &mut Context<'_>) -> Poll<Message> {
         if let Some(message) = self.pop() {
             return Poll::Ready(message);
         }

@@ -44,7 +44,8 @@ use response::{ApiError, ApiResponse};
 
 use crate::connection::random_token;
 use crate::gateway::Gateway;
-use crate::{listener, metrics, probes};
+use crate::observability::metrics;
+use crate::server::{listener, probes};
 
 /// Serves management requests until the process ends, on at most
 /// `api_max_connections` connections at once: one more is closed as soon as

@@ -17,7 +17,7 @@ use tokio_tungstenite::tungstenite::protocol::frame::Utf8Bytes;
 
 use super::endpoint::Query;
 use super::response::ApiError;
-use crate::registry::SendError;
+use crate::connection::SendError;
 
 /// Reads the whole body; more than `limit` bytes is a 413, at once when the
 /// head announces it (`Content-Length`), without reading a byte of it.

@@ -4,8 +4,8 @@ use http::StatusCode;
 use serde_json::json;
 
 use super::response::{ApiResponse, json};
-use crate::router::RouteTable;
-use crate::timestamp::iso8601;
+use crate::connection::clock::iso8601;
+use crate::routing::RouteTable;
 
 /// Every bound route with its component's file, content hash (the version),
 /// generation, load time and origin (compiled or from the compile cache).

@@ -9,8 +9,8 @@ use dashmap::DashMap;
 use tokio_tungstenite::tungstenite::Message;
 
 use super::{ConnectionInfo, Page, Registry, SendError};
+use crate::connection::CloseInitiator;
 use crate::connection::{Connection, ConnectionId};
-use crate::event::CloseInitiator;
 
 /// The most ids one page of a listing holds.
 const MAX_PAGE: u32 = 1000;

@@ -18,31 +18,10 @@ use tokio_tungstenite::tungstenite::Message;
 pub use cluster::{ClusterRegistry, ClusterSettings};
 pub use local::LocalRegistry;
 
-use crate::connection::{Connection, ConnectionId};
-use crate::event::{CloseInitiator, Fields};
+pub use crate::connection::SendError;
 
-/// Why an operation on a connection failed. A connection that is closing
-/// counts as gone.
-#[derive(
-    Clone, Copy, Debug, PartialEq, Eq, thiserror::Error, serde::Serialize, serde::Deserialize,
-)]
-#[serde(rename_all = "camelCase")]
-pub enum SendError {
-    /// The connection does not exist or has closed.
-    #[error("the connection is gone")]
-    Gone,
-    /// The message is larger than the maximum message size.
-    #[error("the message is larger than the maximum message size")]
-    PayloadTooLarge,
-    /// The connection's outbound queue is full.
-    #[error("the connection's outbound queue is full")]
-    Throttled,
-    /// The connection may live on another node, which cannot be reached now
-    /// (Redis is down, or that node does not answer): the operation was not
-    /// done, and may be retried.
-    #[error("the cluster cannot be reached: the connection's node is unknown or does not answer")]
-    Unavailable,
-}
+use crate::connection::{CloseInitiator, Fields};
+use crate::connection::{Connection, ConnectionId};
 
 /// What the registry knows about a live connection.
 #[derive(Clone, Debug, PartialEq, Eq)]

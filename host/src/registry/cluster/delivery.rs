@@ -13,9 +13,9 @@ use serde::{Deserialize, Serialize};
 use tokio_tungstenite::tungstenite::Message;
 
 use super::ClusterRegistry;
+use crate::connection::CloseInitiator;
 use crate::connection::ConnectionId;
-use crate::event::CloseInitiator;
-use crate::event::Fields;
+use crate::connection::Fields;
 use crate::registry::{ConnectionInfo, Registry, SendError};
 
 /// A message to a client, as it crosses Redis.

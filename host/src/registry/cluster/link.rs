@@ -10,8 +10,8 @@ use std::time::Duration;
 use redis::aio::ConnectionManager;
 use tokio::sync::Notify;
 
-use crate::metrics::Metrics;
-use crate::registry::SendError;
+use crate::connection::SendError;
+use crate::observability::metrics::Metrics;
 
 /// How often the probe pings Redis while the breaker is open.
 const PROBE_EVERY: Duration = Duration::from_millis(100);

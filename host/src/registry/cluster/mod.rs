@@ -49,9 +49,9 @@ use self::link::Link;
 use self::requests::{Answer, Pending};
 use self::writer::{Change, Changes};
 use super::{ConnectionInfo, LocalRegistry, Page, Registry, SendError};
+use crate::connection::CloseInitiator;
 use crate::connection::{Connection, ConnectionId, node_tag, now_ms};
-use crate::event::CloseInitiator;
-use crate::metrics::Metrics;
+use crate::observability::metrics::Metrics;
 
 /// The most ids one page of a listing holds (as the local registry).
 const MAX_PAGE: u32 = 1000;

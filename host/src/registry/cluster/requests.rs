@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use tokio::sync::oneshot;
 
 use super::delivery::Identity;
-use crate::registry::SendError;
+use crate::connection::SendError;
 
 /// What the owner answered: done (with the identity it was asked for), or
 /// why not.

@@ -1,0 +1,358 @@
+//! Hot swap: when the plugins directory or `wsgate.toml` changes (or on SIGHUP),
+//! build a new route table off the I/O path and switch the router to it.
+//!
+//! Unchanged files keep their loaded plugin (and its warm instances); new or
+//! changed ones are compiled (or fetched from the compile cache), validated and
+//! instantiated before anything is switched. A file that fails is refused with
+//! one log line and its routes keep their previous component. In-flight events
+//! finish on the version they started with; every connection's next event uses
+//! the new table.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use notify_debouncer_mini::notify::RecursiveMode;
+use notify_debouncer_mini::{DebounceEventResult, Debouncer, new_debouncer};
+use tokio::sync::{Mutex, mpsc};
+
+use crate::config::{RouteConfig, Settings};
+use crate::connection::now_ms;
+use crate::gateway::Gateway;
+use crate::observability::access_log::SwapRecord;
+use crate::routing::{Route, RouteTable};
+use crate::runtime::{Plugin, PluginError, PluginRuntime, Problem, directory};
+
+/// How long the directory must stay quiet before a reload: a copy in progress
+/// keeps producing events, so it is not read half-written (and a file that
+/// is read half-written anyway fails validation and is refused until the
+/// write completes). Short, because it is most of the swap latency.
+const QUIET: Duration = Duration::from_millis(100);
+
+/// Reloads the route table of a running gateway.
+pub struct HotSwap {
+    gateway: Arc<Gateway>,
+    runtime: Arc<PluginRuntime>,
+    /// One reload at a time; holds the refusals the last reload reported, so a
+    /// file still broken at the next reload is not reported again.
+    reloading: Mutex<Vec<String>>,
+}
+
+/// The file watcher's debouncer.
+type Debounced = Debouncer<notify_debouncer_mini::notify::RecommendedWatcher>;
+
+/// Keeps the file watcher alive.
+pub struct Watcher {
+    _debouncer: Arc<std::sync::Mutex<Debounced>>,
+}
+
+/// The first route table, at start-up: a refused file fails the start.
+pub async fn initial_table(
+    runtime: &Arc<PluginRuntime>,
+    settings: &Settings,
+) -> anyhow::Result<RouteTable> {
+    let (table, refusals) = build(
+        runtime,
+        &settings.plugins,
+        &settings.routes,
+        &RouteTable::default(),
+    )
+    .await?;
+    if let Some(refusal) = refusals.into_iter().next() {
+        return Err(refusal.into());
+    }
+    if table.is_empty() {
+        tracing::warn!(plugins = %settings.plugins.display(), "no components in the plugins directory: every message gets a Forbidden error frame until one is added");
+    }
+    for (route, entry) in table.iter() {
+        let info = entry.plugin.info();
+        tracing::info!(route = %route, component = %info.name, version = %short(&info.hash), origin = ?info.origin, "route bound");
+    }
+    Ok(table)
+}
+
+impl HotSwap {
+    /// Hot swap for `gateway`, loading components with `runtime`.
+    pub fn new(gateway: Arc<Gateway>, runtime: Arc<PluginRuntime>) -> Arc<Self> {
+        Arc::new(HotSwap {
+            gateway,
+            runtime,
+            reloading: Mutex::new(Vec::new()),
+        })
+    }
+
+    /// Rebuilds the route table from the plugins directory and config file and
+    /// switches to it. Returns the files that were refused.
+    pub async fn reload(&self) -> Vec<PluginError> {
+        let mut reported = self.reloading.lock().await;
+        let settings = &self.gateway.settings;
+        let routes = match settings.reread_routes() {
+            Ok(routes) => routes,
+            Err(error) => {
+                tracing::error!("reload refused, nothing changed: {error:#}");
+                return Vec::new();
+            }
+        };
+        let previous = self.gateway.router.table();
+        let (table, refusals) =
+            match build(&self.runtime, &settings.plugins, &routes, &previous).await {
+                Ok(built) => built,
+                Err(error) => {
+                    tracing::error!("reload refused, nothing changed: {error:#}");
+                    return Vec::new();
+                }
+            };
+        let now_refused: Vec<String> = refusals.iter().map(ToString::to_string).collect();
+        for (refusal, text) in refusals.iter().zip(&now_refused) {
+            if !reported.contains(text) {
+                tracing::error!(file = %refusal.file, "component refused, the previous version keeps serving: {}", refusal.problem);
+                self.gateway.metrics.refused();
+            }
+        }
+        *reported = now_refused;
+        let next = Arc::new(table);
+        self.gateway.router.swap(Arc::clone(&next));
+        // Logged after the switch: whoever reads "route swapped" can rely on it.
+        for change in changes(&previous, &next) {
+            change.log();
+            self.gateway.metrics.swap(change.route);
+            self.gateway.router.access_log().swap(&change.record());
+        }
+        for route in reconfigured(&previous, &next) {
+            tracing::info!(route = %route, "route reconfigured: its next event reads the new config and http settings");
+        }
+        refusals
+    }
+
+    /// Reloads whenever the plugins directory or the config file changes. The
+    /// directory's parent is watched too, so a directory deleted and created
+    /// again (a deploy that replaces it) is watched anew and what it then holds
+    /// is loaded.
+    pub fn watch(self: &Arc<Self>) -> anyhow::Result<Watcher> {
+        let settings = &self.gateway.settings;
+        let (changed, mut changes) = mpsc::unbounded_channel();
+        // The watcher reports absolute paths.
+        let plugins = std::fs::canonicalize(&settings.plugins)?;
+        let config = match &settings.config_file {
+            Some(path) => std::path::absolute(path)?,
+            None => plugins.join("wsgate.toml"),
+        };
+        let mut dirs: Vec<PathBuf> = [Some(plugins.as_path()), plugins.parent(), config.parent()]
+            .into_iter()
+            .flatten()
+            .map(Path::to_path_buf)
+            .collect();
+        dirs.sort();
+        dirs.dedup();
+        let dir = plugins.clone();
+        let relevant = move |path: &Path| path == config || is_component(&dir, path);
+        let dir = plugins.clone();
+        let mut debouncer = new_debouncer(QUIET, move |events: DebounceEventResult| {
+            let Ok(events) = events else { return };
+            // The directory itself was deleted, created or renamed.
+            let replaced = events.iter().any(|event| event.path == dir);
+            if replaced || events.iter().any(|event| relevant(&event.path)) {
+                let _ = changed.send(replaced);
+            }
+        })?;
+        for dir in &dirs {
+            debouncer
+                .watcher()
+                .watch(dir, RecursiveMode::NonRecursive)?;
+        }
+        let debouncer = Arc::new(std::sync::Mutex::new(debouncer));
+        let rearm = Arc::downgrade(&debouncer);
+        let hot_swap = Arc::clone(self);
+        tokio::spawn(async move {
+            while let Some(mut replaced) = changes.recv().await {
+                while let Ok(more) = changes.try_recv() {
+                    replaced |= more;
+                }
+                if replaced {
+                    let Some(debouncer) = rearm.upgrade() else {
+                        break;
+                    };
+                    watch_again(&mut debouncer.lock().expect("watcher lock"), &plugins);
+                }
+                hot_swap.reload().await;
+            }
+        });
+        tracing::info!(plugins = %settings.plugins.display(), "watching for component changes");
+        Ok(Watcher {
+            _debouncer: debouncer,
+        })
+    }
+
+    /// Reloads on every SIGHUP.
+    pub fn reload_on_sighup(self: &Arc<Self>) -> anyhow::Result<()> {
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut hangups = signal(SignalKind::hangup())?;
+        let hot_swap = Arc::clone(self);
+        tokio::spawn(async move {
+            while hangups.recv().await.is_some() {
+                tracing::info!("SIGHUP: reloading components");
+                hot_swap.reload().await;
+            }
+        });
+        Ok(())
+    }
+}
+
+/// Builds a table from the directory: unchanged files keep their plugin from
+/// `previous`, the others are loaded. Routes whose file is refused keep their
+/// previous binding; the refusals are returned.
+async fn build(
+    runtime: &Arc<PluginRuntime>,
+    dir: &Path,
+    routes: &RouteConfig,
+    previous: &RouteTable,
+) -> anyhow::Result<(RouteTable, Vec<PluginError>)> {
+    let bindings = directory::bind_routes(dir, &routes.components)?;
+    let mut plugins: HashMap<PathBuf, Result<Arc<Plugin>, PluginError>> = HashMap::new();
+    for binding in &bindings {
+        if !plugins.contains_key(&binding.file) {
+            let plugin = plugin_for(runtime, &binding.file, previous).await;
+            plugins.insert(binding.file.clone(), plugin);
+        }
+    }
+    let mut table = RouteTable::default();
+    for binding in &bindings {
+        match &plugins[&binding.file] {
+            Ok(plugin) => {
+                let rate = routes.rates.get(&binding.route).copied();
+                let grants = routes.grants(&binding.route);
+                table.bind(&binding.route, Arc::clone(plugin), grants, rate, previous);
+            }
+            Err(_) => table.keep(&binding.route, previous),
+        }
+    }
+    let refusals = plugins.into_values().filter_map(Result::err).collect();
+    Ok((table, refusals))
+}
+
+/// The plugin for `file`: the one already serving it if its bytes are the
+/// same, else a fresh load, compiled off the async runtime's threads.
+async fn plugin_for(
+    runtime: &Arc<PluginRuntime>,
+    file: &Path,
+    previous: &RouteTable,
+) -> Result<Arc<Plugin>, PluginError> {
+    let hash = PluginRuntime::hash_file(file)?;
+    let unchanged = previous.iter().find(|(_, route)| {
+        let info = route.plugin.info();
+        info.file == file && info.hash == hash
+    });
+    if let Some((_, route)) = unchanged {
+        return Ok(Arc::clone(&route.plugin));
+    }
+    let loading = Arc::clone(runtime);
+    let path = file.to_path_buf();
+    let plugin = tokio::task::spawn_blocking(move || loading.load(&path))
+        .await
+        .expect("the loading task does not panic")?;
+    plugin.warm_up().await.map_err(|error| PluginError {
+        file: file.display().to_string(),
+        problem: Problem::Instantiation(format!("{error:#}")),
+    })?;
+    Ok(Arc::new(plugin))
+}
+
+/// A route whose component a reload changed.
+struct Change<'t> {
+    route: &'t str,
+    kind: &'static str,
+    entry: Option<&'t Route>,
+}
+
+impl Change<'_> {
+    fn log(&self) {
+        let route = self.route;
+        match self.entry {
+            Some(entry) => {
+                let info = entry.plugin.info();
+                tracing::info!(route = %route, component = %info.name, version = %short(&info.hash), generation = entry.generation, origin = ?info.origin, "route {}", self.kind);
+            }
+            None => tracing::info!(route = %route, "route unbound: its messages go to $default"),
+        }
+    }
+
+    fn record(&self) -> SwapRecord<'_> {
+        SwapRecord {
+            route_key: self.route,
+            change: self.kind,
+            plugin: self.entry.map(|entry| entry.plugin.info()),
+            generation: self.entry.map(|entry| entry.generation),
+            time: now_ms(),
+        }
+    }
+}
+
+/// The routes bound, swapped or unbound between two tables.
+fn changes<'t>(previous: &'t RouteTable, next: &'t RouteTable) -> Vec<Change<'t>> {
+    let mut changes = Vec::new();
+    for (route, entry) in next.iter() {
+        let kind = match previous.get(route) {
+            Some(old) if Arc::ptr_eq(&old.plugin, &entry.plugin) => continue,
+            Some(_) => "swapped",
+            None => "bound",
+        };
+        changes.push(Change {
+            route,
+            kind,
+            entry: Some(entry),
+        });
+    }
+    for (route, _) in previous.iter() {
+        if next.get(route).is_none() {
+            changes.push(Change {
+                route,
+                kind: "unbound",
+                entry: None,
+            });
+        }
+    }
+    changes
+}
+
+/// The routes that kept their component but got other grants.
+fn reconfigured<'t>(previous: &RouteTable, next: &'t RouteTable) -> Vec<&'t str> {
+    next.iter()
+        .filter(|(key, route)| {
+            previous.get(key).is_some_and(|old| {
+                Arc::ptr_eq(&old.plugin, &route.plugin) && old.grants != route.grants
+            })
+        })
+        .map(|(key, _)| key)
+        .collect()
+}
+
+/// Watches the plugins directory `dir` again after it was replaced (the old
+/// watch died with the old directory); if it is gone for now, its parent's
+/// watch reports when it is back.
+fn watch_again(debouncer: &mut Debounced, dir: &Path) {
+    let watcher = debouncer.watcher();
+    let _ = watcher.unwatch(dir);
+    match watcher.watch(dir, RecursiveMode::NonRecursive) {
+        Ok(()) => {
+            tracing::info!(plugins = %dir.display(), "plugins directory replaced: watching the new one")
+        }
+        Err(error) => {
+            tracing::warn!(plugins = %dir.display(), %error, "plugins directory gone: routes keep their components until it is back")
+        }
+    }
+}
+
+/// Whether `path` is a component file of the plugins directory.
+fn is_component(plugins: &Path, path: &Path) -> bool {
+    let name = path
+        .file_name()
+        .and_then(|name| name.to_str())
+        .unwrap_or("");
+    path.parent() == Some(plugins) && name.ends_with(".wasm") && !name.starts_with('.')
+}
+
+/// The first 12 hex digits of a content hash, for logs.
+fn short(hash: &str) -> &str {
+    &hash[..hash.len().min(12)]
+}

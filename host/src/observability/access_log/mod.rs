@@ -1,0 +1,414 @@
+//! The access log: one line per connect, message and disconnect, with the
+//! fields of AWS API Gateway's `$context` (requestId, connectionId, routeKey,
+//! eventType, status, sourceIp, userAgent, requestTime, integrationLatency,
+//! errorMessage…), as JSON lines or `key=value` text, to stdout, stderr or a
+//! file, or off.
+//!
+//! Lines are formatted on the event's task and written by a dedicated thread,
+//! so a slow disk never holds up a connection; if the writer falls more than
+//! [`BACKLOG`] lines behind, further lines are dropped and counted in the log.
+
+use std::fmt::Write as _;
+use std::io::Write;
+use std::path::PathBuf;
+use std::str::FromStr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
+use std::time::Duration;
+
+use anyhow::Context;
+use serde::Deserialize;
+use serde_json::Value;
+
+use crate::connection::Connection;
+use crate::connection::DisconnectInfo;
+use crate::connection::clock::iso8601;
+use crate::event::{EventType, RequestContext};
+use crate::runtime::HandlerError;
+use crate::runtime::PluginInfo;
+
+/// Lines waiting for the writer before new ones are dropped.
+pub const BACKLOG: usize = 65_536;
+
+/// Where access log lines go.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(try_from = "String")]
+pub enum AccessLogTarget {
+    /// Standard output (the default).
+    #[default]
+    Stdout,
+    /// Standard error, with the gateway's own log.
+    Stderr,
+    /// Appended to a file.
+    File(PathBuf),
+    /// No access log.
+    Off,
+}
+
+impl FromStr for AccessLogTarget {
+    type Err = String;
+
+    /// `stdout`, `stderr`, `off`, or a file path.
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        Ok(match text {
+            "" => {
+                return Err(
+                    "the access log target is empty: use stdout, stderr, off or a file path".into(),
+                );
+            }
+            "stdout" | "-" => AccessLogTarget::Stdout,
+            "stderr" => AccessLogTarget::Stderr,
+            "off" => AccessLogTarget::Off,
+            path => AccessLogTarget::File(PathBuf::from(path)),
+        })
+    }
+}
+
+impl TryFrom<String> for AccessLogTarget {
+    type Error = String;
+
+    fn try_from(text: String) -> Result<Self, Self::Error> {
+        text.parse()
+    }
+}
+
+/// How an access log line is written.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum AccessLogFormat {
+    /// One JSON object per line (the default).
+    #[default]
+    Json,
+    /// `key=value` pairs, values quoted when they need it.
+    Text,
+}
+
+/// How one event ended, as the access log and the metrics see it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// Handled; the status is the `$connect` handler's (or 200).
+    Status(u16),
+    /// No route matched and there is no `$default`: 403.
+    NoRoute,
+    /// The route is over its rate limit: 429.
+    Throttled,
+    /// The handler trapped (panic, deadline, memory cap): 500.
+    Trapped(String),
+    /// The handler returned an error: 500.
+    Failed(String),
+    /// The handler answered something the gateway cannot use: 500.
+    Invalid(&'static str),
+}
+
+impl Outcome {
+    /// The HTTP-style status AWS logs for the event.
+    pub fn status(&self) -> u16 {
+        match self {
+            Outcome::Status(status) => *status,
+            Outcome::NoRoute => 403,
+            Outcome::Throttled => 429,
+            Outcome::Trapped(_) | Outcome::Failed(_) | Outcome::Invalid(_) => 500,
+        }
+    }
+
+    /// What went wrong, if anything.
+    pub fn error_message(&self) -> Option<&str> {
+        match self {
+            Outcome::Status(_) => None,
+            Outcome::NoRoute => Some("Forbidden"),
+            Outcome::Throttled => Some("Too many requests"),
+            Outcome::Trapped(message) | Outcome::Failed(message) => Some(message),
+            Outcome::Invalid(message) => Some(message),
+        }
+    }
+}
+
+impl From<&HandlerError> for Outcome {
+    fn from(error: &HandlerError) -> Self {
+        match error {
+            HandlerError::Trapped(_) => Outcome::Trapped(error.to_string()),
+            HandlerError::Failed(_) => Outcome::Failed(error.to_string()),
+        }
+    }
+}
+
+/// What is recorded about one event: the access log's line and the metrics'
+/// observations.
+#[derive(Debug)]
+pub struct EventRecord<'a> {
+    /// The connection the event belongs to.
+    pub connection: &'a Connection,
+    /// The route that took it (`-` for a message no route took).
+    pub route_key: String,
+    /// Connect, message or disconnect.
+    pub event_type: EventType,
+    /// Unique per event.
+    pub request_id: String,
+    /// Unique per message (messages only).
+    pub message_id: Option<String>,
+    /// When the event arrived (ms since the Unix epoch).
+    pub request_time: u64,
+    /// How it ended.
+    pub outcome: Outcome,
+    /// How long the handler ran, if one ran.
+    pub integration_latency: Option<Duration>,
+    /// The message's size in bytes (messages only).
+    pub message_bytes: usize,
+    /// Whether a route response or an error frame went back to the sender.
+    pub replied: bool,
+    /// How the connection ended (disconnects only).
+    pub disconnect: Option<DisconnectInfo>,
+}
+
+impl<'a> EventRecord<'a> {
+    /// A record of the event `context` describes, handled with status 200
+    /// until told otherwise.
+    pub fn new(connection: &'a Connection, context: &RequestContext) -> Self {
+        EventRecord {
+            connection,
+            route_key: context.route_key.clone(),
+            event_type: context.event_type,
+            request_id: context.request_id.clone(),
+            message_id: context.message_id.clone(),
+            request_time: context.request_time,
+            outcome: Outcome::Status(200),
+            integration_latency: None,
+            message_bytes: 0,
+            replied: false,
+            disconnect: None,
+        }
+    }
+
+    /// The line's fields, in order.
+    fn fields(&self) -> [(&'static str, Value); 14] {
+        let peer = self.connection.peer();
+        let disconnect = self.disconnect.as_ref();
+        let latency_ms = self
+            .integration_latency
+            .map(|latency| (latency.as_secs_f64() * 1e6).round() / 1e3);
+        [
+            ("requestId", self.request_id.as_str().into()),
+            ("connectionId", self.connection.id().as_str().into()),
+            ("routeKey", self.route_key.as_str().into()),
+            ("eventType", self.event_type.as_str().into()),
+            ("messageId", self.message_id.as_deref().into()),
+            ("status", self.outcome.status().into()),
+            ("sourceIp", peer.source_ip.as_str().into()),
+            ("userAgent", peer.user_agent.as_str().into()),
+            ("requestTime", iso8601(self.request_time).into()),
+            ("requestTimeEpoch", self.request_time.into()),
+            ("integrationLatency", latency_ms.into()),
+            ("errorMessage", self.outcome.error_message().into()),
+            (
+                "disconnectStatusCode",
+                disconnect.map(|info| info.code).into(),
+            ),
+            (
+                "disconnectReason",
+                disconnect.map(|info| info.reason.as_str()).into(),
+            ),
+        ]
+    }
+
+    /// The record as one line, newline included.
+    pub fn line(&self, format: AccessLogFormat) -> String {
+        format_line(&self.fields(), format)
+    }
+}
+
+/// A route's component changed by hot swap: logged beside the events.
+#[derive(Debug)]
+pub struct SwapRecord<'a> {
+    /// The route.
+    pub route_key: &'a str,
+    /// `bound`, `swapped` or `unbound`.
+    pub change: &'static str,
+    /// The component now serving the route (none once unbound).
+    pub plugin: Option<&'a PluginInfo>,
+    /// The route's generation (none once unbound).
+    pub generation: Option<u64>,
+    /// When (ms since the Unix epoch).
+    pub time: u64,
+}
+
+impl SwapRecord<'_> {
+    /// The record as one line, newline included.
+    pub fn line(&self, format: AccessLogFormat) -> String {
+        let fields = [
+            ("eventType", "SWAP".into()),
+            ("routeKey", self.route_key.into()),
+            ("change", self.change.into()),
+            (
+                "component",
+                self.plugin.map(|info| info.name.as_str()).into(),
+            ),
+            ("version", self.plugin.map(|info| info.hash.as_str()).into()),
+            ("generation", self.generation.into()),
+            ("requestTime", iso8601(self.time).into()),
+            ("requestTimeEpoch", self.time.into()),
+        ];
+        format_line(&fields, format)
+    }
+}
+
+/// Fields as one JSON object or one `key=value` line, newline included.
+fn format_line(fields: &[(&str, Value)], format: AccessLogFormat) -> String {
+    let mut line = String::new();
+    for (index, (name, value)) in fields.iter().enumerate() {
+        match format {
+            AccessLogFormat::Json => {
+                line.push(if index == 0 { '{' } else { ',' });
+                let _ = write!(line, "\"{name}\":{value}");
+            }
+            AccessLogFormat::Text => {
+                if index > 0 {
+                    line.push(' ');
+                }
+                let _ = write!(line, "{name}={}", text_value(value));
+            }
+        }
+    }
+    if format == AccessLogFormat::Json {
+        line.push('}');
+    }
+    line.push('\n');
+    line
+}
+
+/// A value in a `key=value` line: `-` for none, quoted when it has spaces,
+/// quotes or `=`, or is empty.
+fn text_value(value: &Value) -> String {
+    match value {
+        Value::Null => "-".to_owned(),
+        Value::String(text)
+            if text.is_empty()
+                || text.contains(|c: char| c.is_whitespace() || c == '"' || c == '=') =>
+        {
+            value.to_string()
+        }
+        Value::String(text) => text.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// What the writer thread receives.
+#[derive(Debug)]
+enum Entry {
+    /// A formatted line.
+    Line(String),
+    /// Write everything before this, then say so.
+    Flush(SyncSender<()>),
+}
+
+/// A handle to the access log writer; cheap to clone.
+#[derive(Clone, Debug)]
+pub struct AccessLog {
+    lines: Option<SyncSender<Entry>>,
+    format: AccessLogFormat,
+    dropped: Arc<AtomicU64>,
+}
+
+impl AccessLog {
+    /// Starts writing to `target` (a file is created or appended to).
+    pub fn start(target: &AccessLogTarget, format: AccessLogFormat) -> anyhow::Result<Self> {
+        let out: Box<dyn Write + Send> = match target {
+            AccessLogTarget::Off => return Ok(Self::off()),
+            AccessLogTarget::Stdout => Box::new(std::io::stdout()),
+            AccessLogTarget::Stderr => Box::new(std::io::stderr()),
+            AccessLogTarget::File(path) => Box::new(
+                std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(path)
+                    .with_context(|| format!("cannot open the access log {}", path.display()))?,
+            ),
+        };
+        let (sender, receiver) = sync_channel(BACKLOG);
+        std::thread::Builder::new()
+            .name("access-log".into())
+            .spawn(move || write_lines(&receiver, out))
+            .context("cannot start the access log writer")?;
+        Ok(AccessLog {
+            lines: Some(sender),
+            format,
+            dropped: Arc::default(),
+        })
+    }
+
+    /// An access log that writes nothing.
+    pub fn off() -> Self {
+        AccessLog {
+            lines: None,
+            format: AccessLogFormat::default(),
+            dropped: Arc::default(),
+        }
+    }
+
+    /// Waits (at most `timeout`) until every line logged so far is written:
+    /// at shutdown, after the last `$disconnect`.
+    pub fn flush(&self, timeout: std::time::Duration) {
+        let Some(lines) = &self.lines else {
+            return;
+        };
+        let (done, written) = sync_channel(1);
+        if lines.send(Entry::Flush(done)).is_ok() && written.recv_timeout(timeout).is_err() {
+            tracing::warn!("the access log was not flushed in time");
+        }
+    }
+
+    /// Logs one event.
+    pub fn write(&self, record: &EventRecord<'_>) {
+        if self.lines.is_some() {
+            self.send(record.line(self.format));
+        }
+    }
+
+    /// Logs a hot swap.
+    pub fn swap(&self, record: &SwapRecord<'_>) {
+        if self.lines.is_some() {
+            self.send(record.line(self.format));
+        }
+    }
+
+    fn send(&self, line: String) {
+        let Some(lines) = &self.lines else {
+            return;
+        };
+        if let Err(TrySendError::Full(_)) = lines.try_send(Entry::Line(line)) {
+            let dropped = self.dropped.fetch_add(1, Ordering::Relaxed) + 1;
+            if dropped.is_power_of_two() {
+                tracing::warn!(
+                    dropped,
+                    "the access log writer cannot keep up; lines were dropped"
+                );
+            }
+        }
+    }
+}
+
+/// Writes lines as they come, flushing whenever none is waiting (and
+/// answering flush requests once everything before them is written).
+fn write_lines(entries: &Receiver<Entry>, mut out: Box<dyn Write + Send>) {
+    let mut batch = String::new();
+    let mut flushed = Vec::new();
+    while let Ok(entry) = entries.recv() {
+        let mut next = Some(entry);
+        while let Some(entry) = next.take() {
+            match entry {
+                Entry::Line(line) => batch.push_str(&line),
+                Entry::Flush(done) => flushed.push(done),
+            }
+            if batch.len() < 64 * 1024 {
+                next = entries.try_recv().ok();
+            }
+        }
+        if let Err(error) = out.write_all(batch.as_bytes()).and_then(|()| out.flush()) {
+            tracing::warn!(%error, "cannot write the access log");
+        }
+        batch.clear();
+        for done in flushed.drain(..) {
+            let _ = done.send(());
+        }
+    }
+}

@@ -1,0 +1,379 @@
+//! Routing: turning a connection's upgrade, messages and end into events, picking
+//! the route for each, running its plugin and interpreting the answer.
+
+mod error_frame;
+mod selection;
+mod table;
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use arc_swap::ArcSwap;
+use tokio_tungstenite::tungstenite::Message;
+
+pub use error_frame::ErrorFrame;
+pub use selection::{InvalidSelection, RouteSelection};
+pub use table::{CONNECT, DEFAULT, DISCONNECT, Route, RouteTable};
+
+use crate::connection::{Connection, DisconnectInfo, Fields, event_token, now_ms};
+use crate::event::{
+    ConnectRequest, Event, EventKind, EventType, Payload, RequestContext, Response,
+};
+use crate::observability::access_log::{AccessLog, EventRecord, Outcome};
+use crate::observability::metrics::Metrics;
+use crate::runtime::Plugin;
+
+/// The route key recorded for a message that no route took.
+pub const NO_ROUTE: &str = "-";
+
+/// What `$connect` decided.
+#[derive(Debug, PartialEq, Eq)]
+pub enum ConnectDecision {
+    /// Answer the upgrade with 101.
+    Accept {
+        /// The subprotocol to confirm, one the client offered.
+        subprotocol: Option<String>,
+        /// The connection context for later events.
+        context: Fields,
+    },
+    /// Answer the upgrade with this status and body.
+    Reject {
+        /// An HTTP status other than 2xx.
+        status: u16,
+        /// The response body.
+        body: Vec<u8>,
+    },
+}
+
+impl ConnectDecision {
+    fn internal_error() -> Self {
+        ConnectDecision::Reject {
+            status: 500,
+            body: b"Internal server error".to_vec(),
+        }
+    }
+}
+
+/// What became of a message.
+#[derive(Debug, PartialEq)]
+pub enum Delivery {
+    /// A handler ran (or none matched); send this back to the sender, if anything.
+    Handled(Option<Message>),
+    /// The route is over its rate limit; send this error frame back.
+    Throttled(Message),
+}
+
+/// Routes a connection's events to plugins, and records each in the access
+/// log and the metrics.
+///
+/// Each event reads the route table once, when it starts, and keeps its
+/// plugin until it is done: a swap affects the next event of every
+/// connection, never one in flight.
+#[derive(Debug)]
+pub struct Router {
+    table: ArcSwap<RouteTable>,
+    selection: RouteSelection,
+    stage: String,
+    /// The largest route response a client may be sent.
+    max_message_size: usize,
+    metrics: Arc<Metrics>,
+    access_log: AccessLog,
+}
+
+impl Router {
+    /// A router over `table` that picks message routes with `selection` and
+    /// refuses route responses over `max_message_size` bytes.
+    pub fn new(
+        table: RouteTable,
+        selection: RouteSelection,
+        stage: String,
+        max_message_size: usize,
+        metrics: Arc<Metrics>,
+        access_log: AccessLog,
+    ) -> Self {
+        Router {
+            table: ArcSwap::from_pointee(table),
+            selection,
+            stage,
+            max_message_size,
+            metrics,
+            access_log,
+        }
+    }
+
+    /// Where events are logged.
+    pub fn access_log(&self) -> &AccessLog {
+        &self.access_log
+    }
+
+    /// The current route table.
+    pub fn table(&self) -> Arc<RouteTable> {
+        self.table.load_full()
+    }
+
+    /// Switches every connection's next event to `table`.
+    pub fn swap(&self, table: Arc<RouteTable>) {
+        self.table.store(table);
+    }
+
+    /// The route currently bound to `key`.
+    fn route(&self, key: &str) -> Option<Route> {
+        self.table.load().get(key).cloned()
+    }
+
+    /// Runs `$connect` (accepting when there is none).
+    pub async fn connect(
+        &self,
+        connection: &Connection,
+        request: ConnectRequest,
+    ) -> ConnectDecision {
+        let context = self.context(
+            connection,
+            CONNECT.to_owned(),
+            EventType::Connect,
+            None,
+            now_ms(),
+        );
+        let mut record = EventRecord::new(connection, &context);
+        let decision = match self.route(CONNECT) {
+            Some(route) => {
+                let offered = request.subprotocols.clone();
+                let event = Event {
+                    context,
+                    kind: EventKind::Connect(request),
+                };
+                match self.invoke(&route, event, &mut record).await {
+                    Some(response) => {
+                        self.decide(connection, &route.plugin, response, &offered, &mut record)
+                    }
+                    None => ConnectDecision::internal_error(),
+                }
+            }
+            None => ConnectDecision::Accept {
+                subprotocol: None,
+                context: Fields::new(),
+            },
+        };
+        self.report(&record);
+        decision
+    }
+
+    /// What `$connect`'s response means for the upgrade.
+    fn decide(
+        &self,
+        connection: &Connection,
+        plugin: &Plugin,
+        response: Response,
+        offered: &[String],
+        record: &mut EventRecord<'_>,
+    ) -> ConnectDecision {
+        record.outcome = Outcome::Status(response.status);
+        match response.status {
+            200..=299 => match response.subprotocol {
+                Some(chosen) if !offered.contains(&chosen) => {
+                    let problem = "$connect chose a subprotocol the client did not offer";
+                    tracing::error!(connection = %connection.id(), plugin = plugin.name(), %chosen, ?offered, "{problem}");
+                    record.outcome = Outcome::Invalid(problem);
+                    ConnectDecision::internal_error()
+                }
+                subprotocol => ConnectDecision::Accept {
+                    subprotocol,
+                    context: response.context,
+                },
+            },
+            status @ 300..=599 => ConnectDecision::Reject {
+                status,
+                body: match response.body {
+                    Some(Payload::Text(text)) => text.into_bytes(),
+                    Some(Payload::Binary(bytes)) => bytes,
+                    None => Vec::new(),
+                },
+            },
+            status => {
+                let problem = "$connect returned a status that is neither 2xx nor an HTTP error";
+                tracing::error!(connection = %connection.id(), plugin = plugin.name(), status, "{problem}");
+                record.outcome = Outcome::Invalid(problem);
+                ConnectDecision::internal_error()
+            }
+        }
+    }
+
+    /// Routes one message, received at `received_at` (ms since the Unix
+    /// epoch); says what to send back to the sender (the route response or an
+    /// error frame), if anything.
+    pub async fn message(
+        &self,
+        connection: &Connection,
+        payload: Payload,
+        received_at: u64,
+    ) -> Delivery {
+        let message_bytes = payload.len();
+        let (selected, admitted) = {
+            let table = self.table.load();
+            let selected = self
+                .select(&table, &payload)
+                .map(|(key, route)| (key, route.clone()));
+            let admitted = selected
+                .as_ref()
+                .is_none_or(|(route, _)| table.admit(route));
+            (selected, admitted)
+        };
+        let (route, bound) = match selected {
+            Some((route, bound)) => (route, Some(bound)),
+            None => (NO_ROUTE.to_owned(), None),
+        };
+        let message_id = Some(event_token());
+        let context = self.context(
+            connection,
+            route,
+            EventType::Message,
+            message_id,
+            received_at,
+        );
+        let mut record = EventRecord::new(connection, &context);
+        record.message_bytes = message_bytes;
+        let id = connection.id().as_str();
+        let delivery = match bound {
+            None => {
+                record.outcome = Outcome::NoRoute;
+                Delivery::Handled(Some(
+                    ErrorFrame::Forbidden.to_message(id, &record.request_id),
+                ))
+            }
+            Some(_) if !admitted => {
+                record.outcome = Outcome::Throttled;
+                Delivery::Throttled(ErrorFrame::TooManyRequests.to_message(id, &record.request_id))
+            }
+            Some(bound) => {
+                let event = Event {
+                    context,
+                    kind: EventKind::Message(payload),
+                };
+                let reply = match self.invoke(&bound, event, &mut record).await {
+                    Some(response) => self.route_response(response.body, &bound, &mut record),
+                    None => Err(ErrorFrame::InternalServerError),
+                };
+                Delivery::Handled(match reply {
+                    Ok(body) => body.map(Message::from),
+                    Err(frame) => Some(frame.to_message(id, &record.request_id)),
+                })
+            }
+        };
+        record.replied = delivery != Delivery::Handled(None);
+        self.report(&record);
+        delivery
+    }
+
+    /// A handler's route response, unless it is over the maximum message
+    /// size: then it is never written, the event counts as a handler error
+    /// and the sender gets an error frame naming the limit.
+    fn route_response(
+        &self,
+        body: Option<Payload>,
+        route: &Route,
+        record: &mut EventRecord<'_>,
+    ) -> Result<Option<Payload>, ErrorFrame> {
+        match body {
+            Some(body) if body.len() > self.max_message_size => {
+                let problem = "the route response is larger than the maximum message size";
+                tracing::error!(connection = %record.connection.id(), route = %record.route_key,
+                    plugin = route.plugin.name(), bytes = body.len(), limit = self.max_message_size, "{problem}");
+                record.outcome = Outcome::Invalid(problem);
+                Err(ErrorFrame::ResponseTooLarge(self.max_message_size))
+            }
+            body => Ok(body),
+        }
+    }
+
+    /// Runs `$disconnect`, if bound, for a connection that has ended.
+    pub async fn disconnect(&self, connection: &Connection, info: DisconnectInfo) {
+        let context = self.context(
+            connection,
+            DISCONNECT.to_owned(),
+            EventType::Disconnect,
+            None,
+            now_ms(),
+        );
+        let mut record = EventRecord::new(connection, &context);
+        record.disconnect = Some(info.clone());
+        if let Some(route) = self.route(DISCONNECT) {
+            let event = Event {
+                context,
+                kind: EventKind::Disconnect(info),
+            };
+            self.invoke(&route, event, &mut record).await;
+        }
+        self.report(&record);
+    }
+
+    /// Runs `event` through `route`'s plugin with the route's grants, timing
+    /// it; a failure is logged and recorded, and gives no response.
+    async fn invoke(
+        &self,
+        route: &Route,
+        event: Event,
+        record: &mut EventRecord<'_>,
+    ) -> Option<Response> {
+        let started = Instant::now();
+        let plugin = &route.plugin;
+        let outcome = plugin.handle(event, &route.grants).await;
+        record.integration_latency = Some(started.elapsed());
+        match outcome {
+            Ok(response) => Some(response),
+            Err(error) => {
+                tracing::error!(connection = %record.connection.id(), route = %record.route_key,
+                    plugin = plugin.name(), request_id = %record.request_id, %error, "handler failed");
+                record.outcome = Outcome::from(&error);
+                None
+            }
+        }
+    }
+
+    /// Writes the event's access log line and counts it.
+    fn report(&self, record: &EventRecord<'_>) {
+        self.metrics.record(record);
+        self.access_log.write(record);
+    }
+
+    /// The route a message goes to: the one its route key names if bound,
+    /// otherwise `$default`; none if neither exists.
+    fn select<'t>(&self, table: &'t RouteTable, payload: &Payload) -> Option<(String, &'t Route)> {
+        if let (true, Payload::Text(text)) = (table.has_custom_routes(), payload)
+            && let Some(key) = self.selection.route_key(text)
+            && let Some(route) = table.get(&key)
+        {
+            return Some((key, route));
+        }
+        table.get(DEFAULT).map(|route| (DEFAULT.to_owned(), route))
+    }
+
+    fn context(
+        &self,
+        connection: &Connection,
+        route_key: String,
+        event_type: EventType,
+        message_id: Option<String>,
+        request_time: u64,
+    ) -> RequestContext {
+        let peer = connection.peer();
+        RequestContext {
+            route_key,
+            event_type,
+            connection_id: connection.id().clone(),
+            message_id,
+            request_id: event_token(),
+            connected_at: connection.connected_at(),
+            request_time,
+            source_ip: peer.source_ip.clone(),
+            user_agent: peer.user_agent.clone(),
+            domain_name: peer.domain_name.clone(),
+            stage: self.stage.clone(),
+            context: connection.context().to_vec(),
+        }
+    }
+}
+
+/// An error frame for `connection` with a fresh request id.
+pub fn error_frame(connection: &Connection, frame: ErrorFrame) -> Message {
+    frame.to_message(connection.id().as_str(), &event_token())
+}

@@ -1,0 +1,82 @@
+//! Admission: who may start a WebSocket handshake, decided before `$connect`
+//! runs — not while draining, not from a foreign browser origin, not beyond the
+//! connection limit or the new-connection rate.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::{HeaderMap, Response, StatusCode, header};
+use http_body_util::Full;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+
+use crate::limits::{Rate, TokenBucket};
+use crate::server::probes;
+
+/// Who may connect, checked before `$connect` runs.
+#[derive(Clone, Debug)]
+pub struct AdmissionLimits {
+    /// Most simultaneous connections.
+    pub max_connections: usize,
+    /// New connections per second.
+    pub connections_per_second: Option<Rate>,
+    /// Time allowed for the request head.
+    pub handshake_timeout: Duration,
+    /// Largest request head.
+    pub max_header_size: usize,
+    /// Allowed `Origin`s; empty allows any.
+    pub allowed_origins: Vec<String>,
+}
+
+/// The smallest request head limit: hyper needs a buffer at least this big.
+pub const MIN_HEADER_SIZE: usize = 8192;
+
+/// Decides whether a new connection may be admitted.
+#[derive(Debug)]
+pub struct Admission {
+    allowed_origins: Vec<String>,
+    slots: Arc<Semaphore>,
+    new_connections: Option<TokenBucket>,
+}
+
+impl Admission {
+    /// Admission under `limits`.
+    pub fn new(limits: &AdmissionLimits) -> Self {
+        let slots = limits.max_connections.min(Semaphore::MAX_PERMITS);
+        Admission {
+            allowed_origins: limits.allowed_origins.clone(),
+            slots: Arc::new(Semaphore::new(slots)),
+            new_connections: limits.connections_per_second.map(TokenBucket::new),
+        }
+    }
+
+    /// A place for one more connection, held until it ends; or the HTTP
+    /// response refusing it.
+    #[allow(clippy::result_large_err)]
+    pub fn admit(
+        &self,
+        headers: &HeaderMap,
+    ) -> Result<OwnedSemaphorePermit, Response<Full<Bytes>>> {
+        if let Some(origin) = headers.get(header::ORIGIN)
+            && !self.allowed_origins.is_empty()
+            && !self
+                .allowed_origins
+                .iter()
+                .any(|allowed| allowed.as_bytes() == origin.as_bytes())
+        {
+            return Err(probes::text(StatusCode::FORBIDDEN, "origin not allowed\n"));
+        }
+        let permit = Arc::clone(&self.slots)
+            .try_acquire_owned()
+            .map_err(|_| probes::text(StatusCode::SERVICE_UNAVAILABLE, "too many connections\n"))?;
+        if !self.new_connections.as_ref().is_none_or(TokenBucket::allow) {
+            let mut response =
+                probes::text(StatusCode::TOO_MANY_REQUESTS, "too many new connections\n");
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, http::HeaderValue::from_static("1"));
+            return Err(response);
+        }
+        Ok(permit)
+    }
+}

@@ -1,0 +1,221 @@
+//! The WebSocket upgrade: validating the request, running `$connect` before
+//! answering it, and handing an accepted connection to its task.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use http::{HeaderMap, HeaderValue, Response, StatusCode, header};
+use http_body_util::Full;
+use hyper::Request;
+use hyper::body::Incoming;
+use hyper::upgrade::OnUpgrade;
+use tokio::sync::{OwnedSemaphorePermit, oneshot};
+use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
+
+use super::task;
+use crate::connection::{Connection, Peer};
+use crate::event::{ConnectRequest, query_fields};
+use crate::gateway::Gateway;
+use crate::routing::ConnectDecision;
+use crate::server::probes;
+
+/// Whether a request asks for a WebSocket upgrade.
+pub fn is_upgrade<B>(request: &Request<B>) -> bool {
+    header_is(request.headers(), header::UPGRADE, "websocket")
+}
+
+/// Answers an upgrade request: 101 if `$connect` accepts, its status otherwise.
+pub async fn upgrade(
+    gateway: Arc<Gateway>,
+    mut request: Request<Incoming>,
+    remote: SocketAddr,
+) -> Response<Full<Bytes>> {
+    let key = match validate(&request) {
+        Ok(key) => key,
+        Err(response) => return response,
+    };
+    if gateway.shutdown.is_draining() {
+        gateway.metrics.connection_rejected(503);
+        return probes::text(StatusCode::SERVICE_UNAVAILABLE, "shutting down\n");
+    }
+    if let Some(reason) = gateway.registry.unavailable() {
+        gateway.metrics.connection_rejected(503);
+        return probes::text(StatusCode::SERVICE_UNAVAILABLE, format!("{reason}\n"));
+    }
+    let permit = match gateway.admission.admit(request.headers()) {
+        Ok(permit) => permit,
+        Err(response) => {
+            gateway
+                .metrics
+                .connection_rejected(response.status().as_u16());
+            return response;
+        }
+    };
+    let on_upgrade = hyper::upgrade::on(&mut request);
+    let headers = request.headers();
+    let header = |name: header::HeaderName| {
+        headers
+            .get(name)
+            .and_then(|value| value.to_str().ok())
+            .unwrap_or("")
+            .to_owned()
+    };
+    let peer = Peer {
+        source_ip: remote.ip().to_string(),
+        user_agent: header(header::USER_AGENT),
+        domain_name: header(header::HOST),
+    };
+    let connect = connect_request(&request);
+
+    // From here on the connection belongs to its own task: hyper drops this
+    // future when the client vanishes, at any point of `$connect`, and the
+    // task still ends what `$connect` accepted exactly once.
+    let (answer, answered) = oneshot::channel();
+    let establish = establish(
+        Arc::clone(&gateway),
+        peer,
+        connect,
+        key,
+        on_upgrade,
+        permit,
+        answer,
+    );
+    gateway.shutdown.spawn_connection(establish);
+    answered.await.unwrap_or_else(|_| {
+        probes::text(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "the connection ended during $connect\n",
+        )
+    })
+}
+
+/// A connection's task: registers it, runs `$connect`, hands the answer to
+/// the upgrade request, and runs an accepted connection to its `$disconnect`.
+/// A client that is gone before the answer reaches it fails the upgrade, which
+/// the task ends as a connection lost by the client.
+async fn establish(
+    gateway: Arc<Gateway>,
+    peer: Peer,
+    connect: ConnectRequest,
+    key: String,
+    on_upgrade: OnUpgrade,
+    permit: OwnedSemaphorePermit,
+    answer: oneshot::Sender<Response<Full<Bytes>>>,
+) {
+    let id = gateway.registry.new_id();
+    let connection = Arc::new(Connection::new(id, peer, &gateway.settings.connection));
+    gateway.registry.register(Arc::clone(&connection)).await;
+    match gateway.router.connect(&connection, connect).await {
+        ConnectDecision::Accept {
+            subprotocol,
+            context,
+        } => {
+            connection.set_context(context);
+            let _ = answer.send(switching_protocols(&key, subprotocol.as_deref()));
+            task::run(gateway, connection, on_upgrade, permit).await;
+        }
+        ConnectDecision::Reject { status, body } => {
+            gateway.registry.unregister(connection.id()).await;
+            let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+            let rejection = Response::builder()
+                .status(status)
+                .body(Full::new(Bytes::from(body)))
+                .expect("a rejection response is valid");
+            let _ = answer.send(rejection);
+        }
+    }
+}
+
+/// Checks the upgrade request; returns its `Sec-WebSocket-Key`.
+#[allow(clippy::result_large_err)]
+fn validate<B>(request: &Request<B>) -> Result<String, Response<Full<Bytes>>> {
+    let headers = request.headers();
+    if request.method() != http::Method::GET {
+        return Err(probes::text(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "a WebSocket upgrade must use GET\n",
+        ));
+    }
+    if !header_is(headers, header::CONNECTION, "upgrade") {
+        return Err(probes::text(
+            StatusCode::BAD_REQUEST,
+            "missing `Connection: Upgrade`\n",
+        ));
+    }
+    if headers.get(header::SEC_WEBSOCKET_VERSION) != Some(&HeaderValue::from_static("13")) {
+        let mut response = probes::text(
+            StatusCode::UPGRADE_REQUIRED,
+            "unsupported WebSocket version: use 13\n",
+        );
+        response.headers_mut().insert(
+            header::SEC_WEBSOCKET_VERSION,
+            HeaderValue::from_static("13"),
+        );
+        return Err(response);
+    }
+    headers
+        .get(header::SEC_WEBSOCKET_KEY)
+        .and_then(|key| key.to_str().ok())
+        .map(str::to_owned)
+        .ok_or_else(|| probes::text(StatusCode::BAD_REQUEST, "missing `Sec-WebSocket-Key`\n"))
+}
+
+/// The `$connect` event's view of the upgrade request.
+fn connect_request<B>(request: &Request<B>) -> ConnectRequest {
+    let headers = request
+        .headers()
+        .iter()
+        .filter_map(|(name, value)| {
+            Some((name.as_str().to_owned(), value.to_str().ok()?.to_owned()))
+        })
+        .collect();
+    let query = query_fields(request.uri());
+    let subprotocols = request
+        .headers()
+        .get_all(header::SEC_WEBSOCKET_PROTOCOL)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(','))
+        .map(|protocol| protocol.trim().to_owned())
+        .filter(|protocol| !protocol.is_empty())
+        .collect();
+    ConnectRequest {
+        method: request.method().to_string(),
+        path: request.uri().path().to_owned(),
+        headers,
+        query,
+        subprotocols,
+    }
+}
+
+fn switching_protocols(key: &str, subprotocol: Option<&str>) -> Response<Full<Bytes>> {
+    let mut response = Response::builder()
+        .status(StatusCode::SWITCHING_PROTOCOLS)
+        .header(header::CONNECTION, "Upgrade")
+        .header(header::UPGRADE, "websocket")
+        .header(
+            header::SEC_WEBSOCKET_ACCEPT,
+            derive_accept_key(key.as_bytes()),
+        );
+    if let Some(protocol) = subprotocol {
+        response = response.header(header::SEC_WEBSOCKET_PROTOCOL, protocol);
+    }
+    response
+        .body(Full::default())
+        .expect("a 101 response is valid")
+}
+
+/// Whether a comma-separated header contains `token` (case-insensitively).
+fn header_is(headers: &HeaderMap, name: header::HeaderName, token: &str) -> bool {
+    headers.get_all(name).iter().any(|value| {
+        value
+            .to_str()
+            .map(|value| {
+                value
+                    .split(',')
+                    .any(|part| part.trim().eq_ignore_ascii_case(token))
+            })
+            .unwrap_or(false)
+    })
+}
