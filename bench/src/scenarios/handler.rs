@@ -8,9 +8,9 @@ use std::time::{Duration, Instant};
 
 use wsgate::connection::{ConnectionId, event_token, now_ms};
 use wsgate::event::{Event, EventKind, EventType, Payload, RequestContext};
-use wsgate::plugins::{Plugin, PluginRuntime, Sandbox, Services};
 use wsgate::registry::{LocalRegistry, Registry};
-use wsgate::router::RouteSelection;
+use wsgate::routing::RouteSelection;
+use wsgate::runtime::{Plugin, PluginRuntime, Sandbox, Services};
 
 use super::{Bench, verdict};
 use crate::latency::{self, Summary};
