@@ -116,10 +116,8 @@ impl Settings {
     pub fn resolve(given: Options, config: Option<&Path>) -> anyhow::Result<Self> {
         let (file, base) = match config {
             Some(path) => (read_config(path)?, path.parent().map(Path::to_path_buf)),
-            None => match &given.plugins {
-                Some(dir) if dir.join("wsgate.toml").is_file() => {
-                    (read_config(&dir.join("wsgate.toml"))?, None)
-                }
+            None => match given.plugins.as_deref().map(plugins_config) {
+                Some(path) if path.is_file() => (read_config(&path)?, None),
                 _ => (ConfigFile::default(), None),
             },
         };
@@ -305,22 +303,27 @@ impl Settings {
     /// explicit `--config` file, else `wsgate.toml` in the plugins directory if
     /// there is one now.
     pub fn reread_routes(&self) -> anyhow::Result<RouteConfig> {
-        let path = match &self.config_file {
-            Some(path) => path.clone(),
-            None => self.plugins.join("wsgate.toml"),
-        };
+        let path = self.config_path(&self.plugins);
         if self.config_file.is_none() && !path.is_file() {
             return Ok(RouteConfig::default());
         }
         Ok(read_config(&path)?.routes)
     }
 
-    /// The config file whose changes a reload picks up.
-    pub fn watched_config(&self) -> PathBuf {
+    /// The config file a reload reads, with the plugins directory at
+    /// `plugins` (as given, or as the file watcher sees it): the explicit
+    /// `--config` file, else the one in the plugins directory.
+    pub fn config_path(&self, plugins: &Path) -> PathBuf {
         self.config_file
             .clone()
-            .unwrap_or_else(|| self.plugins.join("wsgate.toml"))
+            .unwrap_or_else(|| plugins_config(plugins))
     }
+}
+
+/// The config file read without `--config`: `wsgate.toml` in the plugins
+/// directory.
+fn plugins_config(plugins: &Path) -> PathBuf {
+    plugins.join("wsgate.toml")
 }
 
 /// `$XDG_DATA_HOME/wsgate`, or `~/.local/share/wsgate`; `./wsgate-data`

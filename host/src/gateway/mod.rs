@@ -2,6 +2,7 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context;
 use tokio::net::TcpListener;
@@ -11,36 +12,23 @@ use crate::config::Settings;
 use crate::connection::CloseInitiator;
 use crate::hot_swap::{self, HotSwap, Watcher};
 use crate::keyvalue;
-use crate::management;
+use crate::management::{self, Api, ApiSettings};
 use crate::observability::access_log::AccessLog;
 use crate::observability::metrics::Metrics;
 use crate::registry::{ClusterRegistry, LocalRegistry, Registry};
 use crate::routing::Router;
 use crate::runtime::{PluginError, PluginRuntime, Services};
 use crate::server::admission::Admission;
+use crate::server::probes::Readiness;
 use crate::server::shutdown::{GOING_AWAY, Shutdown};
-use crate::server::{listener, tls};
+use crate::server::{ClientListener, Pipeline, listener, tls};
 
 /// How long shutdown waits for the access log to reach its file.
-const ACCESS_LOG_FLUSH: std::time::Duration = std::time::Duration::from_secs(5);
+const ACCESS_LOG_FLUSH: Duration = Duration::from_secs(5);
 
-/// What every connection task and request handler shares.
-pub struct Gateway {
-    /// Where connections live.
-    pub registry: Arc<dyn Registry>,
-    /// Routes events to plugins.
-    pub router: Router,
-    /// Who may connect.
-    pub admission: Admission,
-    /// Draining state and the connection tasks a shutdown waits for.
-    pub shutdown: Arc<Shutdown>,
-    /// The resolved settings.
-    pub settings: Settings,
-    /// Counters and histograms for `GET /metrics`.
-    pub metrics: Arc<Metrics>,
-    /// The handlers' key-value store, whose health `/ready` reports.
-    pub key_value: Arc<dyn keyvalue::KeyValueStore>,
-}
+/// The gateway: [`Gateway::start`] assembles the parts from the settings and
+/// starts both listeners.
+pub struct Gateway;
 
 /// A started gateway: its bound addresses and its listener tasks.
 pub struct RunningGateway {
@@ -48,7 +36,10 @@ pub struct RunningGateway {
     pub client_addr: SocketAddr,
     /// Where the management listener answers.
     pub management_addr: SocketAddr,
-    gateway: Arc<Gateway>,
+    registry: Arc<dyn Registry>,
+    router: Arc<Router>,
+    shutdown: Arc<Shutdown>,
+    drain_timeout: Duration,
     hot_swap: Arc<HotSwap>,
     _watcher: Option<Watcher>,
     tasks: JoinSet<()>,
@@ -70,20 +61,15 @@ impl RunningGateway {
     /// waits for every `$disconnect` to run, then leaves the cluster. Says
     /// whether all finished within the drain timeout.
     pub async fn shutdown(&self) -> bool {
-        let gateway = &self.gateway;
-        gateway.shutdown.begin();
+        self.shutdown.begin();
         let (code, reason) = GOING_AWAY;
-        gateway
-            .registry
+        self.registry
             .close_local(code, reason, CloseInitiator::Shutdown)
             .await;
-        let drained = gateway
-            .shutdown
-            .drained(gateway.settings.drain_timeout)
-            .await;
-        gateway.registry.retire().await;
+        let drained = self.shutdown.drained(self.drain_timeout).await;
+        self.registry.retire().await;
         // Every `$disconnect` has been logged by now; let the lines reach disk.
-        let access_log = gateway.router.access_log().clone();
+        let access_log = self.router.access_log().clone();
         let flushed = tokio::task::spawn_blocking(move || access_log.flush(ACCESS_LOG_FLUSH));
         let _ = flushed.await;
         drained
@@ -118,14 +104,14 @@ impl Gateway {
         )?);
         let table = hot_swap::initial_table(&runtime, &settings).await?;
         let access_log = AccessLog::start(&settings.access_log, settings.access_log_format)?;
-        let router = Router::new(
+        let router = Arc::new(Router::new(
             table,
             settings.route_selection.clone(),
             settings.stage.clone(),
             max_message_size,
             Arc::clone(&metrics),
             access_log,
-        );
+        ));
         let tls = settings.tls.as_ref().map(tls::acceptor).transpose()?;
 
         let clients = listener::bind(settings.listen, settings.reuse_port)
@@ -136,31 +122,58 @@ impl Gateway {
         let client_addr = clients.local_addr()?;
         let management_addr = management.local_addr()?;
 
-        let scheme = if tls.is_some() { "wss" } else { "ws" };
-        let gateway = Arc::new(Gateway {
-            registry,
-            router,
-            admission: Admission::new(&settings.admission),
-            shutdown: Arc::new(Shutdown::default()),
-            settings,
-            metrics,
+        let shutdown = Arc::new(Shutdown::default());
+        let readiness = Readiness {
+            shutdown: Arc::clone(&shutdown),
+            registry: Arc::clone(&registry),
             key_value,
+        };
+        let pipeline = Arc::new(Pipeline {
+            router: Arc::clone(&router),
+            registry: Arc::clone(&registry),
+            limits: settings.connection.clone(),
+            metrics: Arc::clone(&metrics),
         });
-        let hot_swap = HotSwap::new(Arc::clone(&gateway), runtime);
+        let client_listener = Arc::new(ClientListener {
+            pipeline,
+            admission: Admission::new(&settings.admission),
+            shutdown: Arc::clone(&shutdown),
+            readiness: readiness.clone(),
+        });
+        let api = Arc::new(Api {
+            registry: Arc::clone(&registry),
+            router: Arc::clone(&router),
+            metrics: Arc::clone(&metrics),
+            readiness,
+            settings: ApiSettings {
+                max_connections: settings.api_max_connections,
+                http: settings.admission.clone(),
+                stage: settings.stage.clone(),
+                max_message_size,
+                credentials: settings.api_credentials.clone(),
+            },
+        });
+        let drain_timeout = settings.drain_timeout;
+        let watch = settings.watch;
+        let hot_swap = HotSwap::new(Arc::clone(&router), metrics, settings, runtime);
         hot_swap.reload_on_sighup()?;
-        let watcher = match gateway.settings.watch {
+        let watcher = match watch {
             true => Some(hot_swap.watch()?),
             false => None,
         };
+        let scheme = if tls.is_some() { "wss" } else { "ws" };
         let mut tasks = JoinSet::new();
-        tasks.spawn(listener::serve(clients, Arc::clone(&gateway), tls));
-        tasks.spawn(management::serve(management, Arc::clone(&gateway)));
+        tasks.spawn(listener::serve(clients, client_listener, tls));
+        tasks.spawn(management::serve(management, api));
         tracing::info!("listening for WebSocket clients on {scheme}://{client_addr}");
         tracing::info!("management listener on http://{management_addr}");
         Ok(RunningGateway {
             client_addr,
             management_addr,
-            gateway,
+            registry,
+            router,
+            shutdown,
+            drain_timeout,
             hot_swap,
             _watcher: watcher,
             tasks,

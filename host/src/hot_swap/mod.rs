@@ -19,9 +19,9 @@ use tokio::sync::{Mutex, mpsc};
 
 use crate::config::{RouteConfig, Settings};
 use crate::connection::now_ms;
-use crate::gateway::Gateway;
 use crate::observability::access_log::SwapRecord;
-use crate::routing::{Route, RouteTable};
+use crate::observability::metrics::Metrics;
+use crate::routing::{Route, RouteTable, Router};
 use crate::runtime::{Plugin, PluginError, PluginRuntime, Problem, directory};
 
 /// How long the directory must stay quiet before a reload: a copy in progress
@@ -32,7 +32,9 @@ const QUIET: Duration = Duration::from_millis(100);
 
 /// Reloads the route table of a running gateway.
 pub struct HotSwap {
-    gateway: Arc<Gateway>,
+    router: Arc<Router>,
+    metrics: Arc<Metrics>,
+    settings: Settings,
     runtime: Arc<PluginRuntime>,
     /// One reload at a time; holds the refusals the last reload reported, so a
     /// file still broken at the next reload is not reported again.
@@ -73,10 +75,18 @@ pub async fn initial_table(
 }
 
 impl HotSwap {
-    /// Hot swap for `gateway`, loading components with `runtime`.
-    pub fn new(gateway: Arc<Gateway>, runtime: Arc<PluginRuntime>) -> Arc<Self> {
+    /// Hot swap for `router`, reading the plugins directory and config file
+    /// of `settings` and loading components with `runtime`.
+    pub fn new(
+        router: Arc<Router>,
+        metrics: Arc<Metrics>,
+        settings: Settings,
+        runtime: Arc<PluginRuntime>,
+    ) -> Arc<Self> {
         Arc::new(HotSwap {
-            gateway,
+            router,
+            metrics,
+            settings,
             runtime,
             reloading: Mutex::new(Vec::new()),
         })
@@ -86,7 +96,7 @@ impl HotSwap {
     /// switches to it. Returns the files that were refused.
     pub async fn reload(&self) -> Vec<PluginError> {
         let mut reported = self.reloading.lock().await;
-        let settings = &self.gateway.settings;
+        let settings = &self.settings;
         let routes = match settings.reread_routes() {
             Ok(routes) => routes,
             Err(error) => {
@@ -94,7 +104,7 @@ impl HotSwap {
                 return Vec::new();
             }
         };
-        let previous = self.gateway.router.table();
+        let previous = self.router.table();
         let (table, refusals) =
             match build(&self.runtime, &settings.plugins, &routes, &previous).await {
                 Ok(built) => built,
@@ -107,17 +117,17 @@ impl HotSwap {
         for (refusal, text) in refusals.iter().zip(&now_refused) {
             if !reported.contains(text) {
                 tracing::error!(file = %refusal.file, "component refused, the previous version keeps serving: {}", refusal.problem);
-                self.gateway.metrics.refused();
+                self.metrics.refused();
             }
         }
         *reported = now_refused;
         let next = Arc::new(table);
-        self.gateway.router.swap(Arc::clone(&next));
+        self.router.swap(Arc::clone(&next));
         // Logged after the switch: whoever reads "route swapped" can rely on it.
         for change in changes(&previous, &next) {
             change.log();
-            self.gateway.metrics.swap(change.route);
-            self.gateway.router.access_log().swap(&change.record());
+            self.metrics.swap(change.route);
+            self.router.access_log().swap(&change.record());
         }
         for route in reconfigured(&previous, &next) {
             tracing::info!(route = %route, "route reconfigured: its next event reads the new config and http settings");
@@ -130,14 +140,11 @@ impl HotSwap {
     /// again (a deploy that replaces it) is watched anew and what it then holds
     /// is loaded.
     pub fn watch(self: &Arc<Self>) -> anyhow::Result<Watcher> {
-        let settings = &self.gateway.settings;
+        let settings = &self.settings;
         let (changed, mut changes) = mpsc::unbounded_channel();
         // The watcher reports absolute paths.
         let plugins = std::fs::canonicalize(&settings.plugins)?;
-        let config = match &settings.config_file {
-            Some(path) => std::path::absolute(path)?,
-            None => plugins.join("wsgate.toml"),
-        };
+        let config = std::path::absolute(settings.config_path(&plugins))?;
         let mut dirs: Vec<PathBuf> = [Some(plugins.as_path()), plugins.parent(), config.parent()]
             .into_iter()
             .flatten()
@@ -281,7 +288,8 @@ impl Change<'_> {
         SwapRecord {
             route_key: self.route,
             change: self.kind,
-            plugin: self.entry.map(|entry| entry.plugin.info()),
+            component: self.entry.map(|entry| entry.plugin.info().name.as_str()),
+            version: self.entry.map(|entry| entry.plugin.info().hash.as_str()),
             generation: self.entry.map(|entry| entry.generation),
             time: now_ms(),
         }

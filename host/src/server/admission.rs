@@ -34,7 +34,7 @@ pub const MIN_HEADER_SIZE: usize = 8192;
 /// Decides whether a new connection may be admitted.
 #[derive(Debug)]
 pub struct Admission {
-    allowed_origins: Vec<String>,
+    limits: AdmissionLimits,
     slots: Arc<Semaphore>,
     new_connections: Option<TokenBucket>,
 }
@@ -44,10 +44,15 @@ impl Admission {
     pub fn new(limits: &AdmissionLimits) -> Self {
         let slots = limits.max_connections.min(Semaphore::MAX_PERMITS);
         Admission {
-            allowed_origins: limits.allowed_origins.clone(),
+            limits: limits.clone(),
             slots: Arc::new(Semaphore::new(slots)),
             new_connections: limits.connections_per_second.map(TokenBucket::new),
         }
+    }
+
+    /// The limits it admits under (also the HTTP limits of both listeners).
+    pub fn limits(&self) -> &AdmissionLimits {
+        &self.limits
     }
 
     /// A place for one more connection, held until it ends; or the HTTP
@@ -58,8 +63,9 @@ impl Admission {
         headers: &HeaderMap,
     ) -> Result<OwnedSemaphorePermit, Response<Full<Bytes>>> {
         if let Some(origin) = headers.get(header::ORIGIN)
-            && !self.allowed_origins.is_empty()
+            && !self.limits.allowed_origins.is_empty()
             && !self
+                .limits
                 .allowed_origins
                 .iter()
                 .any(|allowed| allowed.as_bytes() == origin.as_bytes())

@@ -13,10 +13,9 @@ use hyper::upgrade::OnUpgrade;
 use tokio::sync::{OwnedSemaphorePermit, oneshot};
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
 
-use super::task;
+use super::{ClientListener, Pipeline, task};
 use crate::connection::{Connection, Peer};
 use crate::event::{ConnectRequest, query_fields};
-use crate::gateway::Gateway;
 use crate::routing::ConnectDecision;
 use crate::server::probes;
 
@@ -27,7 +26,7 @@ pub fn is_upgrade<B>(request: &Request<B>) -> bool {
 
 /// Answers an upgrade request: 101 if `$connect` accepts, its status otherwise.
 pub async fn upgrade(
-    gateway: Arc<Gateway>,
+    listener: Arc<ClientListener>,
     mut request: Request<Incoming>,
     remote: SocketAddr,
 ) -> Response<Full<Bytes>> {
@@ -35,18 +34,19 @@ pub async fn upgrade(
         Ok(key) => key,
         Err(response) => return response,
     };
-    if gateway.shutdown.is_draining() {
-        gateway.metrics.connection_rejected(503);
+    let pipeline = &listener.pipeline;
+    if listener.shutdown.is_draining() {
+        pipeline.metrics.connection_rejected(503);
         return probes::text(StatusCode::SERVICE_UNAVAILABLE, "shutting down\n");
     }
-    if let Some(reason) = gateway.registry.unavailable() {
-        gateway.metrics.connection_rejected(503);
+    if let Some(reason) = pipeline.registry.unavailable() {
+        pipeline.metrics.connection_rejected(503);
         return probes::text(StatusCode::SERVICE_UNAVAILABLE, format!("{reason}\n"));
     }
-    let permit = match gateway.admission.admit(request.headers()) {
+    let permit = match listener.admission.admit(request.headers()) {
         Ok(permit) => permit,
         Err(response) => {
-            gateway
+            pipeline
                 .metrics
                 .connection_rejected(response.status().as_u16());
             return response;
@@ -73,7 +73,7 @@ pub async fn upgrade(
     // task still ends what `$connect` accepted exactly once.
     let (answer, answered) = oneshot::channel();
     let establish = establish(
-        Arc::clone(&gateway),
+        Arc::clone(pipeline),
         peer,
         connect,
         key,
@@ -81,7 +81,7 @@ pub async fn upgrade(
         permit,
         answer,
     );
-    gateway.shutdown.spawn_connection(establish);
+    listener.shutdown.spawn_connection(establish);
     answered.await.unwrap_or_else(|_| {
         probes::text(
             StatusCode::INTERNAL_SERVER_ERROR,
@@ -95,7 +95,7 @@ pub async fn upgrade(
 /// A client that is gone before the answer reaches it fails the upgrade, which
 /// the task ends as a connection lost by the client.
 async fn establish(
-    gateway: Arc<Gateway>,
+    pipeline: Arc<Pipeline>,
     peer: Peer,
     connect: ConnectRequest,
     key: String,
@@ -103,20 +103,20 @@ async fn establish(
     permit: OwnedSemaphorePermit,
     answer: oneshot::Sender<Response<Full<Bytes>>>,
 ) {
-    let id = gateway.registry.new_id();
-    let connection = Arc::new(Connection::new(id, peer, &gateway.settings.connection));
-    gateway.registry.register(Arc::clone(&connection)).await;
-    match gateway.router.connect(&connection, connect).await {
+    let id = pipeline.registry.new_id();
+    let connection = Arc::new(Connection::new(id, peer, &pipeline.limits));
+    pipeline.registry.register(Arc::clone(&connection)).await;
+    match pipeline.router.connect(&connection, connect).await {
         ConnectDecision::Accept {
             subprotocol,
             context,
         } => {
             connection.set_context(context);
             let _ = answer.send(switching_protocols(&key, subprotocol.as_deref()));
-            task::run(gateway, connection, on_upgrade, permit).await;
+            task::run(pipeline, connection, on_upgrade, permit).await;
         }
         ConnectDecision::Reject { status, body } => {
-            gateway.registry.unregister(connection.id()).await;
+            pipeline.registry.unregister(connection.id()).await;
             let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
             let rejection = Response::builder()
                 .status(status)

@@ -2,22 +2,24 @@
 //! upgrades for everything else, on one port, over TCP or TLS (wss).
 
 use std::convert::Infallible;
+use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
+use bytes::Bytes;
+use http_body_util::Full;
 use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
-use hyper::{Method, Request, StatusCode};
+use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::{TokioIo, TokioTimer};
 use socket2::{Domain, Protocol, Socket, Type};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpListener, TcpStream};
 use tokio_rustls::TlsAcceptor;
 
-use super::{handshake, probes};
-use crate::gateway::Gateway;
-use crate::server::admission::AdmissionLimits;
+use super::admission::AdmissionLimits;
+use super::{ClientListener, handshake, probes};
 
 /// Pending connections the kernel queues before `accept`: enough for a burst
 /// of reconnecting clients after a node restarts.
@@ -39,22 +41,22 @@ pub fn bind(addr: SocketAddr, reuse_port: bool) -> std::io::Result<TcpListener> 
 }
 
 /// Accepts client connections until shutdown begins.
-pub async fn serve(listener: TcpListener, gateway: Arc<Gateway>, tls: Option<TlsAcceptor>) {
+pub async fn serve(listener: TcpListener, clients: Arc<ClientListener>, tls: Option<TlsAcceptor>) {
     loop {
         let (stream, remote) = tokio::select! {
             accepted = accept(&listener) => accepted,
-            () = gateway.shutdown.stopped_accepting() => return,
+            () = clients.shutdown.stopped_accepting() => return,
         };
         let _ = stream.set_nodelay(true);
-        let gateway = Arc::clone(&gateway);
+        let clients = Arc::clone(&clients);
         let tls = tls.clone();
         tokio::spawn(async move {
             match tls {
-                None => serve_http(stream, remote, gateway).await,
+                None => serve_client(stream, remote, clients).await,
                 Some(tls) => {
-                    let timeout = gateway.settings.admission.handshake_timeout;
+                    let timeout = clients.admission.limits().handshake_timeout;
                     match tokio::time::timeout(timeout, tls.accept(stream)).await {
-                        Ok(Ok(stream)) => serve_http(stream, remote, gateway).await,
+                        Ok(Ok(stream)) => serve_client(stream, remote, clients).await,
                         Ok(Err(error)) => tracing::debug!(%remote, %error, "TLS handshake failed"),
                         Err(_) => tracing::debug!(%remote, "TLS handshake timed out"),
                     }
@@ -65,34 +67,46 @@ pub async fn serve(listener: TcpListener, gateway: Arc<Gateway>, tls: Option<Tls
 }
 
 /// Serves HTTP/1.1 on one client connection, handing upgrades to the handshake.
-async fn serve_http<S>(stream: S, remote: SocketAddr, gateway: Arc<Gateway>)
+async fn serve_client<S>(stream: S, remote: SocketAddr, clients: Arc<ClientListener>)
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
-    let http = http1(&gateway.settings.admission);
+    let limits = clients.admission.limits().clone();
+    let respond = move |request| respond(Arc::clone(&clients), request, remote);
+    serve_http(stream, remote, &limits, "client", respond).await;
+}
+
+/// Serves HTTP/1.1 on one accepted connection of either listener, answering
+/// each request with `respond`, under `limits`: a request head must arrive
+/// within the handshake timeout, and hyper's header-read timer also runs while
+/// a kept-alive connection waits for its next request, so the same timeout
+/// closes idle keep-alive connections; a head larger than `max_header_size` is
+/// answered 431.
+pub async fn serve_http<S, F, R>(
+    stream: S,
+    remote: SocketAddr,
+    limits: &AdmissionLimits,
+    listener: &'static str,
+    respond: F,
+) where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    F: Fn(Request<Incoming>) -> R + Send + 'static,
+    R: Future<Output = Response<Full<Bytes>>> + Send + 'static,
+{
+    let mut http = http1::Builder::new();
+    http.timer(TokioTimer::new())
+        .header_read_timeout(limits.handshake_timeout)
+        .max_buf_size(limits.max_header_size);
     let service = service_fn(move |request| {
-        let gateway = Arc::clone(&gateway);
-        async move { Ok::<_, Infallible>(respond(gateway, request, remote).await) }
+        let response = respond(request);
+        async move { Ok::<_, Infallible>(response.await) }
     });
     let connection = http
         .serve_connection(TokioIo::new(stream), service)
         .with_upgrades();
     if let Err(error) = connection.await {
-        tracing::debug!(%remote, %error, "client connection ended with an error");
+        tracing::debug!(%remote, %error, "{listener} connection ended with an error");
     }
-}
-
-/// The HTTP/1.1 server both listeners run, hardened by `limits`: a request
-/// head must arrive within the handshake timeout, and hyper's header-read
-/// timer also runs while a kept-alive connection waits for its next request,
-/// so the same timeout closes idle keep-alive connections; a head larger than
-/// `max_header_size` is answered 431.
-pub fn http1(limits: &AdmissionLimits) -> http1::Builder {
-    let mut http = http1::Builder::new();
-    http.timer(TokioTimer::new())
-        .header_read_timeout(limits.handshake_timeout)
-        .max_buf_size(limits.max_header_size);
-    http
 }
 
 /// The next connection of `listener`. Accept errors (out of file descriptors,
@@ -110,20 +124,16 @@ pub async fn accept(listener: &TcpListener) -> (TcpStream, SocketAddr) {
 }
 
 async fn respond(
-    gateway: Arc<Gateway>,
+    clients: Arc<ClientListener>,
     request: Request<Incoming>,
     remote: SocketAddr,
-) -> http::Response<http_body_util::Full<bytes::Bytes>> {
+) -> Response<Full<Bytes>> {
     if handshake::is_upgrade(&request) {
-        return handshake::upgrade(gateway, request, remote).await;
+        return handshake::upgrade(clients, request, remote).await;
     }
     match (request.method(), request.uri().path()) {
         (&Method::GET, "/health") => probes::health(),
-        (&Method::GET, "/ready") => probes::ready(
-            &gateway.shutdown,
-            gateway.registry.as_ref(),
-            gateway.key_value.as_ref(),
-        ),
+        (&Method::GET, "/ready") => clients.readiness.respond(),
         _ => probes::text(
             StatusCode::UPGRADE_REQUIRED,
             "this endpoint speaks WebSocket; GET /health for liveness\n",

@@ -11,3 +11,37 @@ pub mod probes;
 pub mod shutdown;
 pub mod task;
 pub mod tls;
+
+use std::sync::Arc;
+
+use crate::connection::ConnectionLimits;
+use crate::observability::metrics::Metrics;
+use crate::registry::Registry;
+use crate::routing::Router;
+
+/// What a connection's messages pass through after the upgrade, shared by
+/// every connection: this, and nothing else, is what the handshake and the
+/// connection's task see of the gateway.
+pub struct Pipeline {
+    /// Routes each event to its handler.
+    pub router: Arc<Router>,
+    /// Where connections live.
+    pub registry: Arc<dyn Registry>,
+    /// What one connection may do and how long it may live.
+    pub limits: ConnectionLimits,
+    /// Counters and histograms for `GET /metrics`.
+    pub metrics: Arc<Metrics>,
+}
+
+/// What the client listener needs: the pipeline, who may connect, the
+/// draining state and the readiness probe.
+pub struct ClientListener {
+    /// The stages after the upgrade.
+    pub pipeline: Arc<Pipeline>,
+    /// Who may connect.
+    pub admission: admission::Admission,
+    /// Draining state and the connection tasks a shutdown waits for.
+    pub shutdown: Arc<shutdown::Shutdown>,
+    /// `GET /ready`.
+    pub readiness: probes::Readiness,
+}

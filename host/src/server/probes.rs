@@ -1,6 +1,8 @@
 //! Health and readiness probes for load balancers and orchestrators, served on
 //! both listeners.
 
+use std::sync::Arc;
+
 use bytes::Bytes;
 use http::{Response, StatusCode, header};
 use http_body_util::Full;
@@ -28,20 +30,30 @@ pub fn health() -> Response<Full<Bytes>> {
 /// load balancers stop sending new clients before connections are closed,
 /// and 503 with the reason while the key-value store cannot serve handlers or
 /// a cluster node holds no lease.
-pub fn ready(
-    shutdown: &Shutdown,
-    registry: &dyn Registry,
-    key_value: &dyn KeyValueStore,
-) -> Response<Full<Bytes>> {
-    if shutdown.is_draining() {
-        return text(StatusCode::SERVICE_UNAVAILABLE, "draining\n");
-    }
-    let reason = registry
-        .unavailable()
-        .map(str::to_owned)
-        .or_else(|| key_value.unavailable());
-    match reason {
-        None => text(StatusCode::OK, "ready\n"),
-        Some(reason) => text(StatusCode::SERVICE_UNAVAILABLE, format!("{reason}\n")),
+#[derive(Clone)]
+pub struct Readiness {
+    /// Draining once shutdown begins.
+    pub shutdown: Arc<Shutdown>,
+    /// Unavailable while a cluster node holds no lease.
+    pub registry: Arc<dyn Registry>,
+    /// Unavailable while the store cannot serve handlers.
+    pub key_value: Arc<dyn KeyValueStore>,
+}
+
+impl Readiness {
+    /// The probe's answer now.
+    pub fn respond(&self) -> Response<Full<Bytes>> {
+        if self.shutdown.is_draining() {
+            return text(StatusCode::SERVICE_UNAVAILABLE, "draining\n");
+        }
+        let reason = self
+            .registry
+            .unavailable()
+            .map(str::to_owned)
+            .or_else(|| self.key_value.unavailable());
+        match reason {
+            None => text(StatusCode::OK, "ready\n"),
+            Some(reason) => text(StatusCode::SERVICE_UNAVAILABLE, format!("{reason}\n")),
+        }
     }
 }

@@ -25,8 +25,6 @@ use crate::connection::Connection;
 use crate::connection::DisconnectInfo;
 use crate::connection::clock::iso8601;
 use crate::event::{EventType, RequestContext};
-use crate::runtime::HandlerError;
-use crate::runtime::PluginInfo;
 
 /// Lines waiting for the writer before new ones are dropped.
 pub const BACKLOG: usize = 65_536;
@@ -124,15 +122,6 @@ impl Outcome {
     }
 }
 
-impl From<&HandlerError> for Outcome {
-    fn from(error: &HandlerError) -> Self {
-        match error {
-            HandlerError::Trapped(_) => Outcome::Trapped(error.to_string()),
-            HandlerError::Failed(_) => Outcome::Failed(error.to_string()),
-        }
-    }
-}
-
 /// What is recorded about one event: the access log's line and the metrics'
 /// observations.
 #[derive(Debug)]
@@ -224,8 +213,11 @@ pub struct SwapRecord<'a> {
     pub route_key: &'a str,
     /// `bound`, `swapped` or `unbound`.
     pub change: &'static str,
-    /// The component now serving the route (none once unbound).
-    pub plugin: Option<&'a PluginInfo>,
+    /// The file name of the component now serving the route (none once
+    /// unbound).
+    pub component: Option<&'a str>,
+    /// Its version: the hex SHA-256 of the file.
+    pub version: Option<&'a str>,
     /// The route's generation (none once unbound).
     pub generation: Option<u64>,
     /// When (ms since the Unix epoch).
@@ -239,11 +231,8 @@ impl SwapRecord<'_> {
             ("eventType", "SWAP".into()),
             ("routeKey", self.route_key.into()),
             ("change", self.change.into()),
-            (
-                "component",
-                self.plugin.map(|info| info.name.as_str()).into(),
-            ),
-            ("version", self.plugin.map(|info| info.hash.as_str()).into()),
+            ("component", self.component.into()),
+            ("version", self.version.into()),
             ("generation", self.generation.into()),
             ("requestTime", iso8601(self.time).into()),
             ("requestTimeEpoch", self.time.into()),

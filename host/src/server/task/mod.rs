@@ -26,9 +26,10 @@ use rate::RateGuard;
 use timers::{Alarm, Timers};
 use writer::Writer;
 
+use super::Pipeline;
+
 use crate::connection::{CloseInitiator, Connection, DisconnectInfo, ending, now_ms};
 use crate::event::Payload;
-use crate::gateway::Gateway;
 use crate::routing::Delivery;
 
 /// How long a closing connection waits for the client's close frame, and then
@@ -56,14 +57,14 @@ pub(super) type Socket = WebSocketStream<TokioIo<Upgraded>>;
 /// Runs an accepted connection to its end, then its `$disconnect`. `permit`
 /// holds the connection's place under the connection limit until then.
 pub async fn run(
-    gateway: Arc<Gateway>,
+    pipeline: Arc<Pipeline>,
     connection: Arc<Connection>,
     upgrade: OnUpgrade,
     permit: OwnedSemaphorePermit,
 ) {
     let info = match upgrade.await {
         Ok(upgraded) => {
-            let limits = &gateway.settings.connection;
+            let limits = &pipeline.limits;
             let config = WebSocketConfig::default()
                 .read_buffer_size(READ_BUFFER)
                 .write_buffer_size(WRITE_BUFFER)
@@ -76,7 +77,7 @@ pub async fn run(
                 Some(config),
             )
             .await;
-            serve(&gateway, &connection, socket).await
+            serve(&pipeline, &connection, socket).await
         }
         Err(error) => DisconnectInfo {
             code: 1006,
@@ -85,8 +86,8 @@ pub async fn run(
         },
     };
     tracing::debug!(connection = %connection.id(), code = info.code, initiator = info.initiator.as_str(), "disconnected");
-    gateway.registry.unregister(connection.id()).await;
-    gateway.router.disconnect(&connection, info).await;
+    pipeline.registry.unregister(connection.id()).await;
+    pipeline.router.disconnect(&connection, info).await;
     drop(permit);
 }
 
@@ -96,9 +97,9 @@ pub async fn run(
 /// handled in order), but the writer keeps draining the outbound queue; while
 /// a reply waits for the socket, nothing more is read either, which slows a
 /// client that sends faster than it reads to its reading pace.
-async fn serve(gateway: &Gateway, connection: &Connection, mut socket: Socket) -> DisconnectInfo {
-    let limits = &gateway.settings.connection;
-    let mut writer = Writer::new(connection.outbound(), &gateway.metrics);
+async fn serve(pipeline: &Pipeline, connection: &Connection, mut socket: Socket) -> DisconnectInfo {
+    let limits = &pipeline.limits;
+    let mut writer = Writer::new(connection.outbound(), &pipeline.metrics);
     let mut timers = Timers::new(limits);
     let mut rate = RateGuard::new(limits);
     let mut client_close = None;
@@ -175,7 +176,7 @@ async fn serve(gateway: &Gateway, connection: &Connection, mut socket: Socket) -
                 }
                 // Boxed: the handler call's state lives on the heap only while
                 // it runs, which keeps every idle connection's task small.
-                handling = Some(Box::pin(gateway.router.message(connection, payload, now)));
+                handling = Some(Box::pin(pipeline.router.message(connection, payload, now)));
             }
         }
     }
