@@ -12,6 +12,13 @@ use tokio_tungstenite::tungstenite::{self, Message};
 
 use super::Connection;
 
+/// The close code and reason of a connection the gateway ends as it goes
+/// away: at shutdown, and (with a reason of their own) by the timers.
+pub const GOING_AWAY: (u16, &str) = (1001, "going away");
+
+/// The close code and reason of a client that does not read what it is sent.
+pub(super) const TOO_SLOW: (u16, &str) = (1013, "outbound queue full: the client reads too slowly");
+
 /// A request to close a connection, by someone other than the client.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CloseRequest {

@@ -18,14 +18,12 @@ use std::sync::{Mutex, OnceLock};
 use tokio_tungstenite::tungstenite::Message;
 
 pub use clock::{iso8601, now_ms};
+use close::TOO_SLOW;
 pub(crate) use close::ending;
-pub use close::{CloseInitiator, CloseRequest, CloseState, DisconnectInfo};
+pub use close::{CloseInitiator, CloseRequest, CloseState, DisconnectInfo, GOING_AWAY};
 pub use id::{ConnectionId, event_token, node_tag, random_token};
 pub use limits::ConnectionLimits;
 pub(crate) use queue::OutboundQueue;
-
-/// The close code and reason of a client that does not read what it is sent.
-const TOO_SLOW: (u16, &str) = (1013, "outbound queue full: the client reads too slowly");
 
 /// Ordered key/value pairs: headers, query parameters, connection context.
 pub type Fields = Vec<(String, String)>;

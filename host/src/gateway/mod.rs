@@ -9,7 +9,7 @@ use tokio::net::TcpListener;
 use tokio::task::JoinSet;
 
 use crate::config::Settings;
-use crate::connection::CloseInitiator;
+use crate::connection::{CloseInitiator, GOING_AWAY};
 use crate::hot_swap::{self, HotSwap, Watcher};
 use crate::keyvalue;
 use crate::management::{self, Api, ApiSettings};
@@ -20,7 +20,7 @@ use crate::routing::Router;
 use crate::runtime::{PluginError, PluginRuntime, Services};
 use crate::server::admission::Admission;
 use crate::server::probes::Readiness;
-use crate::server::shutdown::{GOING_AWAY, Shutdown};
+use crate::server::shutdown::Shutdown;
 use crate::server::{ClientListener, Pipeline, listener, tls};
 
 /// How long shutdown waits for the access log to reach its file.

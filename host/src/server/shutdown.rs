@@ -9,9 +9,6 @@ use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-/// The close code and reason every connection gets at shutdown.
-pub const GOING_AWAY: (u16, &str) = (1001, "going away");
-
 /// Whether the gateway is draining, and the connection tasks it waits for.
 #[derive(Debug, Default)]
 pub struct Shutdown {

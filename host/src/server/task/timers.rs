@@ -15,9 +15,7 @@ use tokio::time::{Instant, Sleep, sleep_until};
 use super::{Connection, now_ms};
 use crate::connection::CloseInitiator;
 use crate::connection::ConnectionLimits;
-
-/// The close code for a connection a timer ends ("going away").
-const GOING_AWAY: u16 = 1001;
+use crate::connection::GOING_AWAY;
 
 /// What a timer asks of the connection.
 #[derive(Debug, PartialEq, Eq)]
@@ -65,7 +63,7 @@ impl Timers {
 
     /// The close code timers use.
     pub fn close_code() -> u16 {
-        GOING_AWAY
+        GOING_AWAY.0
     }
 
     /// Waits for the next alarm; never resolves if every timer is off.
