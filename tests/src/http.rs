@@ -76,6 +76,12 @@ pub async fn request(
     parse(&exchange(addr, &bytes).await)
 }
 
+/// Sends a raw HTTP/1.1 `GET` and returns the whole response text.
+pub async fn http_get(addr: SocketAddr, path: &str) -> String {
+    let request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+    String::from_utf8_lossy(&exchange(addr, request.as_bytes()).await).into_owned()
+}
+
 /// Writes `request` and reads until the server closes the connection.
 pub async fn exchange(addr: SocketAddr, request: &[u8]) -> Vec<u8> {
     let mut stream = TcpStream::connect(addr).await.expect("connect");

@@ -6,7 +6,8 @@ use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::{target_dir, workspace_root, wsgate_binary};
+use crate::artifacts::{assert_prepared, target_dir};
+use crate::{workspace_root, wsgate_binary};
 
 /// A `PATH` with the installed guest toolchains first.
 pub fn toolchain_path() -> OsString {
@@ -16,11 +17,7 @@ pub fn toolchain_path() -> OsString {
         toolchains.join("node/node_modules/.bin"),
     ];
     for dir in &dirs {
-        assert!(
-            dir.is_dir(),
-            "{} is missing: run the suite with `cargo xtask test`",
-            dir.display()
-        );
+        assert_prepared(dir, Path::is_dir);
     }
     let system = std::env::var_os("PATH").unwrap_or_default();
     std::env::join_paths(dirs.into_iter().chain(std::env::split_paths(&system)))

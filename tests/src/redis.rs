@@ -4,16 +4,18 @@
 //! again on the same port, to test the loss of Redis, and frozen (SIGSTOP)
 //! and thawed (SIGCONT), to test a hung one.
 
-use crate::{WAIT, eventually_blocking};
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
+
+use crate::process::Process;
+use crate::{WAIT, eventually_blocking};
 
 /// A running (or stopped) `redis-server`.
 pub struct Redis {
     addr: SocketAddr,
     dir: tempfile::TempDir,
-    child: Option<Child>,
+    child: Option<Process>,
     frozen: bool,
 }
 
@@ -60,36 +62,36 @@ impl Redis {
     }
 
     fn signal(&self, signal: i32) {
-        let child = self.child.as_ref().expect("redis-server is running");
-        // SAFETY: kill has no memory-safety preconditions.
-        let result = unsafe { libc::kill(child.id() as i32, signal) };
-        assert_eq!(result, 0, "kill redis-server failed");
+        self.child
+            .as_ref()
+            .expect("redis-server is running")
+            .signal(signal);
     }
 
     /// Kills the server (its data is lost, as persistence is off), thawing it
     /// first if it is frozen.
     pub fn stop(&mut self) {
         self.thaw();
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
+        // Dropping the process kills it and waits for it.
+        self.child = None;
     }
 
     /// Starts the server again on the same port and waits until it answers.
     pub fn restart(&mut self) {
         self.stop();
-        let child = Command::new("redis-server")
+        let mut command = Command::new("redis-server");
+        command
             .args(["--port", &self.addr.port().to_string()])
             .args(["--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
             .arg("--dir")
             .arg(self.dir.path())
             .stdin(Stdio::null())
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start redis-server (installed by `cargo xtask test`)");
-        self.child = Some(child);
+            .stderr(Stdio::null());
+        self.child = Some(Process::spawn(
+            command,
+            "start redis-server (installed by `cargo xtask test`)",
+        ));
         eventually_blocking("redis-server answers PING", WAIT, || {
             self.answers().then_some(()).ok_or("no PONG")
         });
