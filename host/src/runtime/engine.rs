@@ -5,12 +5,13 @@ use std::collections::VecDeque;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
-use wasmtime::component::{HasSelf, Linker};
+use wasmtime::component::Linker;
 use wasmtime::{Config, Engine};
 
-use super::bindings::{HandlerPre, RouteHandler};
+use super::bindings::{HandlerPre, connections, groups, keyvalue, types};
 use super::check::{self, PluginError, Problem};
 use super::compile_cache::{CompileCache, Origin, content_hash};
+use super::host::{Connections, Groups, KeyValue, Types};
 use super::memory::MemoryBudget;
 use super::plugin::{Plugin, PluginInfo};
 use super::sandbox::{self, Sandbox};
@@ -49,11 +50,7 @@ impl PluginRuntime {
         sandbox::start_ticker(&engine);
 
         let mut linker = Linker::new(&engine);
-        wasmtime_wasi::p2::add_to_linker_async(&mut linker).map_err(anyhow_from)?;
-        wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker).map_err(anyhow_from)?;
-        wasmtime_wasi_config::add_to_linker(&mut linker, HostState::config).map_err(anyhow_from)?;
-        RouteHandler::add_to_linker::<_, HasSelf<HostState>>(&mut linker, |state| state)
-            .map_err(anyhow_from)?;
+        add_host_imports(&mut linker).map_err(anyhow_from)?;
         Ok(PluginRuntime {
             cache: CompileCache::new(cache_dir, &engine),
             engine,
@@ -128,6 +125,21 @@ impl PluginRuntime {
         }
         recent.push_back((hash.to_owned(), pre.clone()));
     }
+}
+
+/// Every import a handler may use, one interface a line, each given only its
+/// view of the store.
+fn add_host_imports(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
+    wasmtime_wasi::p2::add_to_linker_async(linker)?;
+    wasmtime_wasi_http::p2::add_only_http_to_linker_async(linker)?;
+    wasmtime_wasi_config::add_to_linker(linker, HostState::config)?;
+    types::add_to_linker::<HostState, Types>(linker, |_| Types)?;
+    connections::add_to_linker::<HostState, Connections>(linker, HostState::connections)?;
+    groups::add_to_linker::<HostState, Groups>(linker, HostState::groups)?;
+    keyvalue::store::add_to_linker::<HostState, KeyValue>(linker, HostState::key_value)?;
+    keyvalue::atomics::add_to_linker::<HostState, KeyValue>(linker, HostState::key_value)?;
+    keyvalue::batch::add_to_linker::<HostState, KeyValue>(linker, HostState::key_value)?;
+    Ok(())
 }
 
 fn refused(path: &Path, problem: Problem) -> PluginError {

@@ -5,6 +5,8 @@
 //! - [`plugin`]: one component and its pool of ready instances;
 //! - [`sandbox`]: CPU deadline and memory cap per call;
 //! - [`memory`]: the memory budget all instances share;
+//! - [`host`]: the imports a handler calls, one module per WIT interface, each
+//!   seeing only its view of the store's state;
 //! - [`grants`]: a route's configuration values and outbound HTTP policy;
 //! - [`check`]: validation with errors in plain words;
 //! - [`compile_cache`]: compiled components on disk, by content hash;

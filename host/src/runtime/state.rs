@@ -1,11 +1,12 @@
-//! The state of one handler instance's store: everything host imports can see.
+//! The state of one handler instance's store, and the views that hand each
+//! WIT interface only its slice of it.
 
 use std::sync::Arc;
 
 use wasmtime::component::ResourceTable;
 use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 use wasmtime_wasi_config::WasiConfig;
-use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpHooks};
+use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 
 use super::grants::RouteGrants;
 use super::guest_log::{GuestOutput, LogTags};
@@ -13,6 +14,7 @@ use super::memory::InstanceMemory;
 use crate::keyvalue::KeyValueStore;
 use crate::registry::Registry;
 use crate::runtime::host::http::OutboundHttp;
+use crate::runtime::host::{ConnectionsView, GroupsView, KeyValueView};
 
 /// What the gateway offers every handler instance: the connection registry
 /// and, if configured, the key-value store.
@@ -85,46 +87,33 @@ impl HostState {
         }
     }
 
-    /// Tags for log lines about this instance's current event.
-    pub(crate) fn log_tags(&self) -> &LogTags {
-        &self.log_tags
+    /// What `connections` sees.
+    pub(crate) fn connections(&mut self) -> ConnectionsView<'_> {
+        ConnectionsView {
+            registry: self.services.registry.as_ref(),
+        }
     }
 
-    /// The grants of the route being handled.
-    pub fn grants(&self) -> &RouteGrants {
-        &self.grants
+    /// What `groups` sees.
+    pub(crate) fn groups(&mut self) -> GroupsView<'_> {
+        GroupsView {
+            registry: self.services.registry.as_ref(),
+        }
     }
 
-    /// The key-value store, if the gateway has one.
-    pub fn key_value(&self) -> Option<&dyn KeyValueStore> {
-        self.services.key_value.as_deref()
+    /// What `wasi:keyvalue` sees.
+    pub(crate) fn key_value(&mut self) -> KeyValueView<'_> {
+        KeyValueView {
+            store: self.services.key_value.as_deref(),
+            table: &mut self.table,
+            grants: &self.grants,
+            log_tags: &self.log_tags,
+        }
     }
 
-    /// The instance's resources.
-    pub(crate) fn table_ref(&self) -> &ResourceTable {
-        &self.table
-    }
-
-    /// The instance's resources, to add or remove one.
-    pub(crate) fn table_mut(&mut self) -> &mut ResourceTable {
-        &mut self.table
-    }
-
-    /// What `wasi:config/store` reads.
-    pub fn config(&mut self) -> WasiConfig<'_> {
+    /// What `wasi:config/store` sees.
+    pub(crate) fn config(&mut self) -> WasiConfig<'_> {
         self.grants.wasi_config()
-    }
-
-    /// The pieces `wasi:http` works with.
-    pub(crate) fn http_parts(
-        &mut self,
-    ) -> (&mut WasiHttpCtx, &mut ResourceTable, &mut dyn WasiHttpHooks) {
-        (&mut self.http, &mut self.table, &mut self.outbound)
-    }
-
-    /// The connection registry, for the `connections` and `groups` imports.
-    pub fn registry(&self) -> &dyn Registry {
-        self.services.registry.as_ref()
     }
 }
 
@@ -133,6 +122,16 @@ impl WasiView for HostState {
         WasiCtxView {
             ctx: &mut self.wasi,
             table: &mut self.table,
+        }
+    }
+}
+
+impl WasiHttpView for HostState {
+    fn http(&mut self) -> WasiHttpCtxView<'_> {
+        WasiHttpCtxView {
+            ctx: &mut self.http,
+            table: &mut self.table,
+            hooks: &mut self.outbound,
         }
     }
 }

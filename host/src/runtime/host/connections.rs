@@ -1,18 +1,30 @@
 //! `wsgate:gateway/connections`: send to, close and inspect any connection.
 
+use wasmtime::component::HasData;
+
 use crate::connection::CloseInitiator;
 use crate::connection::ConnectionId;
 use crate::event::Payload;
-use crate::runtime::HostState;
+use crate::registry::Registry;
 use crate::runtime::bindings::{connections, types};
 
-impl connections::Host for HostState {
+/// What `connections` sees of a handler's store: the registry.
+pub(crate) struct ConnectionsView<'a> {
+    /// Every connection, local or clustered.
+    pub(crate) registry: &'a dyn Registry,
+}
+
+/// Links `connections` to a [`ConnectionsView`] of the store.
+pub(crate) struct Connections;
+
+impl HasData for Connections {
+    type Data<'a> = ConnectionsView<'a>;
+}
+
+impl connections::Host for ConnectionsView<'_> {
     async fn send(&mut self, id: String, message: types::Payload) -> Result<(), types::SendError> {
         let message = Payload::from(message).into();
-        Ok(self
-            .registry()
-            .send(&ConnectionId::from(id), message)
-            .await?)
+        Ok(self.registry.send(&ConnectionId::from(id), message).await?)
     }
 
     async fn close(
@@ -22,8 +34,8 @@ impl connections::Host for HostState {
         reason: String,
     ) -> Result<(), types::SendError> {
         let code = application_close_code(code);
-        let registry = self.registry();
-        Ok(registry
+        Ok(self
+            .registry
             .close(
                 &ConnectionId::from(id),
                 code,
@@ -34,7 +46,7 @@ impl connections::Host for HostState {
     }
 
     async fn info(&mut self, id: String) -> Result<types::ConnectionInfo, types::SendError> {
-        Ok(self.registry().info(&ConnectionId::from(id)).await?.into())
+        Ok(self.registry.info(&ConnectionId::from(id)).await?.into())
     }
 }
 

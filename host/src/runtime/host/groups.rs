@@ -1,20 +1,32 @@
 //! `wsgate:gateway/groups`: named sets of connections, and broadcast.
 
+use wasmtime::component::HasData;
+
 use crate::connection::ConnectionId;
 use crate::event::Payload;
-use crate::runtime::HostState;
+use crate::registry::Registry;
 use crate::runtime::bindings::{groups, types};
 
-impl groups::Host for HostState {
+/// What `groups` sees of a handler's store: the registry.
+pub(crate) struct GroupsView<'a> {
+    /// Every connection and group, local or clustered.
+    pub(crate) registry: &'a dyn Registry,
+}
+
+/// Links `groups` to a [`GroupsView`] of the store.
+pub(crate) struct Groups;
+
+impl HasData for Groups {
+    type Data<'a> = GroupsView<'a>;
+}
+
+impl groups::Host for GroupsView<'_> {
     async fn join(&mut self, group: String, id: String) -> Result<(), types::SendError> {
-        Ok(self
-            .registry()
-            .join(&group, &ConnectionId::from(id))
-            .await?)
+        Ok(self.registry.join(&group, &ConnectionId::from(id)).await?)
     }
 
     async fn leave(&mut self, group: String, id: String) {
-        self.registry().leave(&group, &ConnectionId::from(id)).await
+        self.registry.leave(&group, &ConnectionId::from(id)).await
     }
 
     async fn send(
@@ -25,8 +37,8 @@ impl groups::Host for HostState {
     ) -> Result<(), types::SendError> {
         let exclude = exclude.map(ConnectionId::from);
         let message = Payload::from(message).into();
-        let registry = self.registry();
-        Ok(registry
+        Ok(self
+            .registry
             .send_to_group(&group, message, exclude.as_ref())
             .await?)
     }
@@ -38,11 +50,11 @@ impl groups::Host for HostState {
     ) -> Result<(), types::SendError> {
         let exclude = exclude.map(ConnectionId::from);
         let message = Payload::from(message).into();
-        Ok(self.registry().broadcast(message, exclude.as_ref()).await?)
+        Ok(self.registry.broadcast(message, exclude.as_ref()).await?)
     }
 
     async fn members(&mut self, group: String, cursor: Option<String>, limit: u32) -> types::Page {
-        self.registry()
+        self.registry
             .members(&group, cursor.as_deref(), limit)
             .await
             .into()

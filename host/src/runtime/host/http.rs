@@ -16,12 +16,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use http_body_util::{BodyExt, Full, Limited};
-use wasmtime_wasi_http::{
-    Error, RequestOptions, WasiBody, WasiHttpCtxView, WasiHttpHooks, WasiHttpView,
-    default_send_request,
-};
+use wasmtime_wasi_http::{Error, RequestOptions, WasiBody, WasiHttpHooks, default_send_request};
 
-use crate::runtime::HostState;
 use crate::runtime::LogTags;
 use crate::runtime::grants::RouteGrants;
 
@@ -114,11 +110,4 @@ async fn send(
             .map_err(|error| Error::InternalError(Some(error.to_string())))?
     };
     Ok((http::Response::from_parts(head, body), Box::new(connection)))
-}
-
-impl WasiHttpView for HostState {
-    fn http(&mut self) -> WasiHttpCtxView<'_> {
-        let (ctx, table, hooks) = self.http_parts();
-        WasiHttpCtxView { ctx, table, hooks }
-    }
 }

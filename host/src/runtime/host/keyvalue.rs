@@ -2,11 +2,32 @@
 //! gateway's key-value store. Opening checks the bucket's name and the
 //! route's `buckets` list; the operations go to the configured back end.
 
-use wasmtime::component::Resource;
+use wasmtime::component::{HasData, Resource, ResourceTable};
 
 use crate::keyvalue::{KeyValueStore, KvError, OpenBucket, valid_bucket_name};
-use crate::runtime::HostState;
 use crate::runtime::bindings::keyvalue::{atomics, batch, store};
+use crate::runtime::{LogTags, RouteGrants};
+
+/// What `wasi:keyvalue` sees of a handler's store: the gateway's key-value
+/// store, the open buckets, and the route's `buckets` list.
+pub(crate) struct KeyValueView<'a> {
+    /// The gateway's key-value store; none refuses every `open`.
+    pub(crate) store: Option<&'a dyn KeyValueStore>,
+    /// Where the open buckets live.
+    pub(crate) table: &'a mut ResourceTable,
+    /// The grants of the route being handled.
+    pub(crate) grants: &'a RouteGrants,
+    /// Tags for the warning about a denied bucket.
+    pub(crate) log_tags: &'a LogTags,
+}
+
+/// Links `wasi:keyvalue` (store, atomics, batch) to a [`KeyValueView`] of the
+/// store.
+pub(crate) struct KeyValue;
+
+impl HasData for KeyValue {
+    type Data<'a> = KeyValueView<'a>;
+}
 
 impl From<KvError> for store::Error {
     fn from(error: KvError) -> Self {
@@ -14,24 +35,24 @@ impl From<KvError> for store::Error {
     }
 }
 
-impl HostState {
+impl KeyValueView<'_> {
     /// The store and the name of the bucket behind `bucket`.
     fn bucket(
         &self,
         bucket: &Resource<OpenBucket>,
     ) -> Result<(&dyn KeyValueStore, &str), store::Error> {
         let open = self
-            .table_ref()
+            .table
             .get(bucket)
             .map_err(|error| store::Error::Other(format!("invalid bucket handle: {error}")))?;
-        let store = self.key_value().ok_or(store::Error::NoSuchStore)?;
+        let store = self.store.ok_or(store::Error::NoSuchStore)?;
         Ok((store, &open.name))
     }
 }
 
-impl store::Host for HostState {
+impl store::Host for KeyValueView<'_> {
     async fn open(&mut self, identifier: String) -> Result<Resource<OpenBucket>, store::Error> {
-        if self.key_value().is_none() {
+        if self.store.is_none() {
             return Err(store::Error::Other(
                 "this gateway has no key-value store".into(),
             ));
@@ -41,19 +62,19 @@ impl store::Host for HostState {
                 "`{identifier}` is not a bucket name: use 1 to 128 letters, digits, `-`, `_` or `.`"
             )));
         }
-        if !self.grants().allows_bucket(&identifier) {
-            self.log_tags().warn(&format!(
+        if !self.grants.allows_bucket(&identifier) {
+            self.log_tags.warn(&format!(
                 "key-value bucket `{identifier}` denied: not in the route's buckets"
             ));
             return Err(store::Error::AccessDenied);
         }
-        self.table_mut()
+        self.table
             .push(OpenBucket { name: identifier })
             .map_err(|error| store::Error::Other(error.to_string()))
     }
 }
 
-impl store::HostBucket for HostState {
+impl store::HostBucket for KeyValueView<'_> {
     async fn get(
         &mut self,
         bucket: Resource<OpenBucket>,
@@ -102,12 +123,12 @@ impl store::HostBucket for HostState {
     }
 
     async fn drop(&mut self, bucket: Resource<OpenBucket>) -> wasmtime::Result<()> {
-        self.table_mut().delete(bucket)?;
+        self.table.delete(bucket)?;
         Ok(())
     }
 }
 
-impl atomics::Host for HostState {
+impl atomics::Host for KeyValueView<'_> {
     async fn increment(
         &mut self,
         bucket: Resource<OpenBucket>,
@@ -119,7 +140,7 @@ impl atomics::Host for HostState {
     }
 }
 
-impl batch::Host for HostState {
+impl batch::Host for KeyValueView<'_> {
     async fn get_many(
         &mut self,
         bucket: Resource<OpenBucket>,

@@ -1,6 +1,9 @@
 //! The host side of the WIT imports a route handler can call, one module per
-//! interface. Each reaches connections only through the [`Registry`];
-//! [`http`] reaches only the hosts a route allows.
+//! interface. Each implements its interface on a view holding only its slice
+//! of the store (in the manner of wasmtime's `WasiCtxView`), and names a
+//! [`HasData`] marker the linker wires it with. `connections` and `groups`
+//! reach connections only through the [`Registry`]; [`http`] reaches only the
+//! hosts a route allows.
 //!
 //! [`Registry`]: crate::registry::Registry
 
@@ -9,7 +12,20 @@ mod groups;
 pub mod http;
 mod keyvalue;
 
-use crate::runtime::HostState;
+use wasmtime::component::HasData;
+
+pub(crate) use connections::{Connections, ConnectionsView};
+pub(crate) use groups::{Groups, GroupsView};
+pub(crate) use keyvalue::{KeyValue, KeyValueView};
+
 use crate::runtime::bindings::types;
 
-impl types::Host for HostState {}
+/// Links `wsgate:gateway/types`, which declares types only and so sees
+/// nothing of the store.
+pub(crate) struct Types;
+
+impl HasData for Types {
+    type Data<'a> = Types;
+}
+
+impl types::Host for Types {}
