@@ -85,13 +85,20 @@ impl Gateway {
             .check_exposure(settings.api_listen)?;
         let metrics = Arc::new(Metrics::new());
         let max_message_size = settings.connection.max_message_size;
+        let mut cluster_redis = None;
         let registry: Arc<dyn Registry> = match &settings.cluster {
             Some(cluster) => {
-                ClusterRegistry::start(cluster.clone(), max_message_size, Arc::clone(&metrics))?
+                let registry = ClusterRegistry::start(
+                    cluster.clone(),
+                    max_message_size,
+                    Arc::clone(&metrics),
+                )?;
+                cluster_redis = Some((cluster.redis_url.as_str(), registry.redis()));
+                registry
             }
             None => Arc::new(LocalRegistry::new(max_message_size)),
         };
-        let key_value = keyvalue::open(&settings.kv, &settings.data_dir).await?;
+        let key_value = keyvalue::open(&settings.kv, &settings.data_dir, cluster_redis).await?;
         let services = Services {
             registry: Arc::clone(&registry),
             key_value: Some(Arc::clone(&key_value)),

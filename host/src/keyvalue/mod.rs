@@ -16,6 +16,7 @@ pub mod redis;
 use std::path::Path;
 use std::sync::Arc;
 
+use ::redis::aio::ConnectionManager;
 use anyhow::Context;
 
 /// Most keys one `list-keys` call answers.
@@ -105,7 +106,13 @@ impl<'de> serde::Deserialize<'de> for KvBackend {
 }
 
 /// Opens the store `backend` names; the embedded one lives in `data_dir`.
-pub async fn open(backend: &KvBackend, data_dir: &Path) -> anyhow::Result<Arc<dyn KeyValueStore>> {
+/// `cluster` is the cluster's Redis URL and this node's connection to it: a
+/// Redis store on that URL shares the connection instead of opening its own.
+pub async fn open(
+    backend: &KvBackend,
+    data_dir: &Path,
+    cluster: Option<(&str, ConnectionManager)>,
+) -> anyhow::Result<Arc<dyn KeyValueStore>> {
     Ok(match backend {
         KvBackend::Embedded => {
             let dir = data_dir.to_path_buf();
@@ -114,7 +121,11 @@ pub async fn open(backend: &KvBackend, data_dir: &Path) -> anyhow::Result<Arc<dy
                 .context("opening the key-value store")??;
             Arc::new(store)
         }
-        KvBackend::Redis(url) => Arc::new(redis::RedisStore::new(url)?),
+        KvBackend::Redis(url) => {
+            let shared =
+                cluster.and_then(|(cluster_url, redis)| (cluster_url == url).then_some(redis));
+            Arc::new(redis::RedisStore::new(url, shared)?)
+        }
     })
 }
 

@@ -10,11 +10,10 @@ use percent_encoding::percent_decode_str;
 use super::response::ApiError;
 use crate::connection::ConnectionId;
 use crate::event::query_fields;
+use crate::registry::MAX_PAGE;
 
 /// Ids on a listing's page unless `limit` says otherwise.
 const DEFAULT_PAGE: u32 = 100;
-/// The most ids a listing's page holds.
-const MAX_PAGE: u32 = 1000;
 
 /// What a management request asks for.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -8,12 +8,9 @@ use async_trait::async_trait;
 use dashmap::DashMap;
 use tokio_tungstenite::tungstenite::Message;
 
-use super::{ConnectionInfo, Page, Registry, SendError};
+use super::{ConnectionInfo, MAX_PAGE, Page, Registry, SendError};
 use crate::connection::CloseInitiator;
 use crate::connection::{Connection, ConnectionId};
-
-/// The most ids one page of a listing holds.
-const MAX_PAGE: u32 = 1000;
 
 /// Connections and groups of one gateway process.
 #[derive(Debug)]

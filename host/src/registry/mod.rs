@@ -40,6 +40,10 @@ pub struct ConnectionInfo {
     pub context: Fields,
 }
 
+/// The most ids one page of a listing holds, whatever `limit` asks for: the
+/// management API refuses a larger `limit`, and both registries clamp to it.
+pub const MAX_PAGE: u32 = 1000;
+
 /// One page of a paginated listing.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Page {

@@ -20,6 +20,7 @@
 //!   when Redis lost them, and forgets dead nodes; [`link`] bounds every
 //!   request and opens a circuit breaker when Redis does not answer.
 //! - [`inbox`] carries out what other nodes publish for this node.
+//! - [`operations`] implements [`Registry`] on these rules.
 
 mod delivery;
 mod fanout;
@@ -28,6 +29,7 @@ mod inbox;
 mod keys;
 mod lease;
 mod link;
+mod operations;
 mod requests;
 mod writer;
 
@@ -36,28 +38,17 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use async_trait::async_trait;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
-use tokio_tungstenite::tungstenite::Message;
 
-pub use self::lease::FENCED;
-
-use self::delivery::{Ask, Delivery, Envelope, Frame};
+use self::delivery::{Delivery, Envelope};
 use self::fanout::FanOut;
 use self::lease::Lease;
 use self::link::Link;
-use self::requests::{Answer, Pending};
+use self::requests::Pending;
 use self::writer::{Change, Changes};
-use super::{ConnectionInfo, LocalRegistry, Page, Registry, SendError};
-use crate::connection::CloseInitiator;
-use crate::connection::{Connection, ConnectionId, node_tag, now_ms};
+use super::{LocalRegistry, Registry, SendError};
+use crate::connection::{Connection, ConnectionId, node_tag};
 use crate::observability::metrics::Metrics;
-
-/// The most ids one page of a listing holds (as the local registry).
-const MAX_PAGE: u32 = 1000;
-
-/// How many ids a listing scans past those of dead nodes, per id it returns.
-const SCAN_PER_ID: u32 = 10;
 
 /// How this node joins the cluster.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -78,6 +69,8 @@ pub struct ClusterSettings {
 pub struct ClusterRegistry {
     local: LocalRegistry,
     link: Arc<Link>,
+    /// The connection the link runs on, for the key-value store to share.
+    redis: ConnectionManager,
     client: redis::Client,
     settings: ClusterSettings,
     /// This process's tag, which every connection id it hands out ends in.
@@ -115,11 +108,16 @@ impl ClusterRegistry {
             .set_number_of_retries(1)
             .set_max_delay(Duration::from_millis(200));
         let redis = ConnectionManager::new_lazy_with_config(client.clone(), config)?;
-        let link = Arc::new(Link::new(redis, settings.timeout, Arc::clone(&metrics)));
+        let link = Arc::new(Link::new(
+            redis.clone(),
+            settings.timeout,
+            Arc::clone(&metrics),
+        ));
         let (changes, written) = Changes::new();
         let registry = Arc::new(ClusterRegistry {
             local: LocalRegistry::new(max_message_size),
             link: Arc::clone(&link),
+            redis,
             client,
             lease: Lease::new(settings.node_expiry),
             settings,
@@ -149,6 +147,13 @@ impl ClusterRegistry {
         &self.settings.node_id
     }
 
+    /// This node's connection to the cluster's Redis, which a key-value store
+    /// on the same Redis shares (its requests are then bounded by the cluster
+    /// timeout too, but not guarded by the circuit breaker).
+    pub fn redis(&self) -> ConnectionManager {
+        self.redis.clone()
+    }
+
     /// Whether Redis answers (the circuit breaker is closed).
     pub fn is_reachable(&self) -> bool {
         self.link.is_closed()
@@ -173,44 +178,6 @@ impl ClusterRegistry {
         let _ = self.link.query::<()>(publish).await;
     }
 
-    /// Asks the node holding `id` to carry out `delivery`, and waits for its
-    /// answer at most the cluster timeout: `Unavailable` then, and the owner,
-    /// past the request's deadline, will not carry it out.
-    async fn ask(&self, id: &ConnectionId, delivery: Delivery) -> Answer {
-        let timeout = self.settings.timeout;
-        let mut waiter = self.pending.open();
-        let ask = Ask {
-            request: waiter.id,
-            reply_to: self.node().to_owned(),
-            // The owner stops taking it a fifth of the timeout before the
-            // caller stops waiting, which leaves time for the answer.
-            accept_by: now_ms() + (timeout * 4 / 5).as_millis() as u64,
-        };
-        let envelope = Envelope {
-            ask: Some(ask),
-            delivery,
-        };
-        let asked = async {
-            // Not an id a cluster node handed out: never was.
-            let tag = id.tag().ok_or(SendError::Gone)?;
-            let mut route = keys::eval(keys::ROUTE, &keys::ROUTE_KEYS);
-            route
-                .arg(self.node())
-                .arg(keys::NODE_PREFIX)
-                .arg(keys::INBOX_PREFIX)
-                .arg(envelope.encode())
-                .arg(tag);
-            match self.link.query::<i64>(route).await? {
-                -1 => Err(SendError::Gone),
-                0 => Err(SendError::Unavailable),
-                _ => waiter.answer().await,
-            }
-        };
-        tokio::time::timeout(timeout, asked)
-            .await
-            .unwrap_or(Err(SendError::Unavailable))
-    }
-
     /// Adds a connection held here to a group, and tells Redis.
     async fn join_held(&self, group: &str, id: &ConnectionId) -> Result<(), SendError> {
         self.local.join(group, id).await?;
@@ -230,13 +197,6 @@ impl ClusterRegistry {
             id: id.clone(),
             joined: false,
         });
-    }
-
-    fn check_size(&self, message: &Message) -> Result<Frame, SendError> {
-        if message.len() > self.max_message_size {
-            return Err(SendError::PayloadTooLarge);
-        }
-        Frame::of(message).ok_or(SendError::Gone)
     }
 
     /// The Redis commands that make `connection` known cluster-wide.
@@ -274,31 +234,6 @@ impl ClusterRegistry {
             .ignore()
             .srem(keys::node_connections(self.node()), id.as_str())
             .ignore();
-    }
-
-    /// A page of a lexical sorted set of connection ids after `cursor`,
-    /// without the ids of dead nodes ([`keys::LIST`]).
-    async fn page(&self, key: String, cursor: Option<&str>, limit: u32) -> Result<Page, SendError> {
-        let limit = limit.clamp(1, MAX_PAGE);
-        let start = cursor.map_or("-".to_owned(), |cursor| format!("({cursor}"));
-        let mut list = keys::eval(keys::LIST, &[&key]);
-        list.arg(start)
-            .arg(limit)
-            .arg(keys::NODE_PREFIX)
-            .arg(keys::CONNECTION_PREFIX)
-            .arg(limit * SCAN_PER_ID + 100);
-        let (mut ids, scanned_to): (Vec<String>, String) = self.link.query(list).await?;
-        let more = ids.len() > limit as usize;
-        ids.truncate(limit as usize);
-        let next_cursor = match (more, scanned_to.is_empty()) {
-            (true, _) => ids.last().cloned(),
-            (false, false) => Some(scanned_to),
-            (false, true) => None,
-        };
-        Ok(Page {
-            ids: ids.into_iter().map(ConnectionId::from).collect(),
-            next_cursor,
-        })
     }
 
     /// Forgets what is known of other nodes' groups (a notice may have been
@@ -341,197 +276,4 @@ fn context_json(connection: &Connection) -> String {
         .map(|(key, value)| (key.as_str(), value.as_str()))
         .collect();
     serde_json::to_string(&context).unwrap_or_default()
-}
-
-#[async_trait]
-impl Registry for ClusterRegistry {
-    async fn register(&self, connection: Arc<Connection>) {
-        self.local.register(Arc::clone(&connection)).await;
-        self.record(Change::Register(Arc::clone(&connection)));
-        // Fenced meanwhile: the fence may have closed the others already.
-        if self.lease.is_fenced() {
-            let (code, reason) = FENCED;
-            connection.close(code, reason, CloseInitiator::Server);
-        }
-    }
-
-    async fn unregister(&self, id: &ConnectionId) {
-        let groups = self
-            .local
-            .lookup(id)
-            .map(|connection| connection.groups())
-            .unwrap_or_default();
-        self.local.unregister(id).await;
-        self.record(Change::Unregister {
-            id: id.clone(),
-            groups,
-        });
-    }
-
-    async fn send(&self, id: &ConnectionId, message: Message) -> Result<(), SendError> {
-        if let Some(connection) = self.local.lookup(id) {
-            return self.local.send_to(&connection, message);
-        }
-        let frame = self.check_size(&message)?;
-        let id_text = id.to_string();
-        self.ask(id, Delivery::Send { id: id_text, frame })
-            .await
-            .map(drop)
-    }
-
-    async fn close(
-        &self,
-        id: &ConnectionId,
-        code: u16,
-        reason: &str,
-        initiator: CloseInitiator,
-    ) -> Result<(), SendError> {
-        if let Some(connection) = self.local.lookup(id) {
-            return LocalRegistry::close_held(&connection, code, reason, initiator);
-        }
-        let delivery = Delivery::Close {
-            id: id.to_string(),
-            code,
-            reason: reason.to_owned(),
-            by_handler: initiator == CloseInitiator::Handler,
-        };
-        self.ask(id, delivery).await.map(drop)
-    }
-
-    async fn close_local(&self, code: u16, reason: &str, initiator: CloseInitiator) {
-        self.local.close_local(code, reason, initiator).await;
-    }
-
-    async fn info(&self, id: &ConnectionId) -> Result<ConnectionInfo, SendError> {
-        if let Some(connection) = self.local.lookup(id) {
-            return LocalRegistry::info_of(&connection);
-        }
-        let delivery = Delivery::Info { id: id.to_string() };
-        let identity = self.ask(id, delivery).await?;
-        identity
-            .map(|identity| identity.info(id.clone()))
-            .ok_or(SendError::Unavailable)
-    }
-
-    async fn join(&self, group: &str, id: &ConnectionId) -> Result<(), SendError> {
-        if self.local.lookup(id).is_some() {
-            return self.join_held(group, id).await;
-        }
-        // Listed cluster-wide before the owner answers; undone unless it
-        // joined.
-        let members = keys::group_members(group);
-        self.link
-            .query::<()>(redis::Cmd::zadd(&members, id.as_str(), 0))
-            .await?;
-        let delivery = Delivery::Join {
-            group: group.to_owned(),
-            id: id.to_string(),
-        };
-        let asked = self.ask(id, delivery).await.map(drop);
-        if asked.is_err() {
-            let _ = self
-                .link
-                .query::<()>(redis::Cmd::zrem(&members, id.as_str()))
-                .await;
-        }
-        asked
-    }
-
-    async fn leave(&self, group: &str, id: &ConnectionId) {
-        if self.local.lookup(id).is_some() {
-            return self.leave_held(group, id).await;
-        }
-        let delivery = Delivery::Leave {
-            group: group.to_owned(),
-            id: id.to_string(),
-        };
-        if self.ask(id, delivery).await.is_ok() {
-            return;
-        }
-        // The owner did not answer: unlisted anyway (it is gone, or its
-        // node registers its groups again when it returns).
-        let _ = self
-            .link
-            .query::<()>(redis::Cmd::zrem(keys::group_members(group), id.as_str()))
-            .await;
-    }
-
-    async fn send_to_group(
-        &self,
-        group: &str,
-        message: Message,
-        exclude: Option<&ConnectionId>,
-    ) -> Result<(), SendError> {
-        let frame = self.check_size(&message)?;
-        self.local.send_to_group(group, message, exclude).await?;
-        let nodes = self.group_nodes(group).await?;
-        if nodes.is_empty() {
-            return Ok(());
-        }
-        let delivery = Envelope::told(Delivery::Group {
-            group: group.to_owned(),
-            frame,
-            exclude: exclude.map(ToString::to_string),
-        })
-        .encode();
-        let mut pipe = redis::pipe();
-        for node in &nodes {
-            pipe.publish(keys::inbox(node), &delivery).ignore();
-        }
-        self.link.query(pipe).await
-    }
-
-    async fn broadcast(
-        &self,
-        message: Message,
-        exclude: Option<&ConnectionId>,
-    ) -> Result<(), SendError> {
-        let frame = self.check_size(&message)?;
-        self.local.broadcast(message, exclude).await?;
-        let delivery = Envelope::told(Delivery::Broadcast {
-            origin: self.node().to_owned(),
-            frame,
-            exclude: exclude.map(ToString::to_string),
-        });
-        self.link
-            .query(redis::Cmd::publish(keys::BROADCAST, delivery.encode()))
-            .await
-    }
-
-    async fn members(&self, group: &str, cursor: Option<&str>, limit: u32) -> Page {
-        match self.page(keys::group_members(group), cursor, limit).await {
-            Ok(page) => page,
-            Err(_) => {
-                tracing::warn!(
-                    group,
-                    "cluster unreachable: listing this node's members only"
-                );
-                self.local.members(group, cursor, limit).await
-            }
-        }
-    }
-
-    async fn connections(&self, cursor: Option<&str>, limit: u32) -> Page {
-        match self.page(keys::CONNECTIONS.to_owned(), cursor, limit).await {
-            Ok(page) => page,
-            Err(_) => {
-                tracing::warn!("cluster unreachable: listing this node's connections only");
-                self.local.connections(cursor, limit).await
-            }
-        }
-    }
-
-    fn new_id(&self) -> ConnectionId {
-        ConnectionId::tagged(&self.tag)
-    }
-
-    fn unavailable(&self) -> Option<&'static str> {
-        self.lease
-            .is_fenced()
-            .then_some("this node holds no cluster lease (Redis cannot be reached)")
-    }
-
-    async fn retire(&self) {
-        heartbeat::retire(self).await;
-    }
 }

@@ -12,34 +12,27 @@
 //! that passed: [`verify_head`] checks everything the head carries, and the
 //! [`PendingSignature`] it returns checks the body. A client that declares the
 //! body's hash (`x-amz-content-sha256`) has its signature checked on the head.
+//!
+//! The parts: [`authorization`] parses the header and checks its scope, key
+//! and date; [`canonical`] rebuilds the canonical request; [`signature`]
+//! derives the signing key and checks the signature.
 
-use hmac::{Hmac, Mac};
+mod authorization;
+mod canonical;
+mod signature;
+
 use http::HeaderMap;
-use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, percent_decode_str, utf8_percent_encode};
-use sha2::{Digest, Sha256};
-use time::macros::format_description;
-use time::{Duration, OffsetDateTime, PrimitiveDateTime};
+use time::OffsetDateTime;
 
-type HmacSha256 = Hmac<Sha256>;
+pub use self::signature::PendingSignature;
+
+use self::authorization::Authorization;
 
 /// The `Authorization` scheme of a SigV4 signature.
 pub const SCHEME: &str = "AWS4-HMAC-SHA256";
 
 /// The service AWS's management API signs for, in every credential scope.
 pub const SERVICE: &str = "execute-api";
-
-/// How far `X-Amz-Date` may be from the server's clock, either way.
-const MAX_SKEW: Duration = Duration::minutes(15);
-
-/// What SigV4 leaves unencoded: the RFC 3986 unreserved characters.
-const UNRESERVED: &AsciiSet = &NON_ALPHANUMERIC
-    .remove(b'-')
-    .remove(b'_')
-    .remove(b'.')
-    .remove(b'~');
-
-/// In the canonical URI, `/` separates segments and stays as it is.
-const PATH: &AsciiSet = &UNRESERVED.remove(b'/');
 
 /// Why a signature was not accepted.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -93,162 +86,6 @@ pub struct SignedHead<'a> {
     pub headers: &'a HeaderMap,
 }
 
-/// The fields of `Authorization: AWS4-HMAC-SHA256 Credential=…, SignedHeaders=…, Signature=…`.
-struct Authorization<'a> {
-    access_key: &'a str,
-    /// `date/region/service/aws4_request`.
-    scope: &'a str,
-    scope_parts: [&'a str; 3],
-    signed_headers: &'a str,
-    signature: &'a str,
-}
-
-impl<'a> Authorization<'a> {
-    /// Parses the header's value after the scheme.
-    fn parse(fields: &'a str) -> Result<Self, SignatureError> {
-        let (mut credential, mut signed_headers, mut signature) = (None, None, None);
-        for field in fields.split(',') {
-            match field.trim().split_once('=') {
-                Some(("Credential", value)) => credential = Some(value),
-                Some(("SignedHeaders", value)) => signed_headers = Some(value),
-                Some(("Signature", value)) => signature = Some(value),
-                _ => return Err(SignatureError::Malformed("unexpected field")),
-            }
-        }
-        let credential = credential.ok_or(SignatureError::Malformed("no Credential"))?;
-        let (access_key, scope) = credential
-            .split_once('/')
-            .ok_or(SignatureError::Malformed("Credential has no scope"))?;
-        let parts: Vec<&str> = scope.split('/').collect();
-        let [date, region, service, "aws4_request"] = parts.as_slice() else {
-            return Err(SignatureError::Malformed(
-                "the scope is not date/region/service/aws4_request",
-            ));
-        };
-        Ok(Authorization {
-            access_key,
-            scope,
-            scope_parts: [date, region, service],
-            signed_headers: signed_headers.ok_or(SignatureError::Malformed("no SignedHeaders"))?,
-            signature: signature.ok_or(SignatureError::Malformed("no Signature"))?,
-        })
-    }
-
-    /// Refuses a scope or header list AWS would refuse, whatever the signature.
-    fn check_scope(&self, region: &str) -> Result<(), SignatureError> {
-        let [_, presented_region, service] = self.scope_parts;
-        if service != SERVICE {
-            return Err(SignatureError::WrongService(service.to_owned()));
-        }
-        if presented_region != region {
-            return Err(SignatureError::WrongRegion {
-                presented: presented_region.to_owned(),
-                expected: region.to_owned(),
-            });
-        }
-        if !self.signed_headers.split(';').any(|name| name == "host") {
-            return Err(SignatureError::HostNotSigned);
-        }
-        Ok(())
-    }
-
-    /// Checks the key and the date, whatever the scope says, and prepares
-    /// the signature's check.
-    fn pending<'s>(
-        &self,
-        head: &SignedHead<'_>,
-        secret_of: impl Fn(&str) -> Option<&'s str>,
-        now: OffsetDateTime,
-    ) -> Result<PendingSignature, SignatureError> {
-        let secret = secret_of(self.access_key)
-            .ok_or_else(|| SignatureError::UnknownKey(self.access_key.to_owned()))?;
-        let amz_date = header(head.headers, "x-amz-date")?;
-        let signed_at = PrimitiveDateTime::parse(
-            amz_date,
-            format_description!("[year][month][day]T[hour][minute][second]Z"),
-        )
-        .map_err(|_| SignatureError::Malformed("X-Amz-Date is not YYYYMMDDTHHMMSSZ"))?
-        .assume_utc();
-        if (now - signed_at).abs() > MAX_SKEW {
-            return Err(SignatureError::Expired);
-        }
-        let [date, region, service] = self.scope_parts;
-        if !amz_date.starts_with(date) {
-            return Err(SignatureError::Malformed(
-                "the scope's date is not X-Amz-Date's",
-            ));
-        }
-        let mut signing_key = hmac(format!("AWS4{secret}").as_bytes(), date.as_bytes());
-        for part in [region, service, "aws4_request"] {
-            signing_key = hmac(&signing_key, part.as_bytes());
-        }
-        let declared_hash = match head.headers.get("x-amz-content-sha256") {
-            Some(value) => Some(
-                value
-                    .to_str()
-                    .map_err(|_| SignatureError::BodyMismatch)?
-                    .to_owned(),
-            ),
-            None => None,
-        };
-        let pending = PendingSignature {
-            canonical_head: canonical_head(head, self.signed_headers)?,
-            amz_date: amz_date.to_owned(),
-            scope: self.scope.to_owned(),
-            signing_key,
-            presented: hex::decode(self.signature).map_err(|_| SignatureError::Mismatch)?,
-            declared_hash,
-        };
-        Ok(pending)
-    }
-}
-
-/// A signature whose head passed: what is left to check needs the body.
-#[derive(Debug)]
-pub struct PendingSignature {
-    /// The canonical request without its last line, the payload hash.
-    canonical_head: String,
-    amz_date: String,
-    scope: String,
-    signing_key: Vec<u8>,
-    presented: Vec<u8>,
-    /// The body's hash as the client declared it in `x-amz-content-sha256`:
-    /// the signature is then checked on the head already.
-    declared_hash: Option<String>,
-}
-
-impl PendingSignature {
-    /// Checks the body against the signature (or against the declared hash
-    /// the signature was checked with).
-    pub fn verify_body(&self, body: &[u8]) -> Result<(), SignatureError> {
-        let payload_hash = hex::encode(Sha256::digest(body));
-        match &self.declared_hash {
-            Some(declared) if *declared == payload_hash => Ok(()),
-            Some(_) => Err(SignatureError::BodyMismatch),
-            None => self.verify_signature(&payload_hash),
-        }
-    }
-
-    fn verify_signature(&self, payload_hash: &str) -> Result<(), SignatureError> {
-        let mut mac =
-            HmacSha256::new_from_slice(&self.signing_key).expect("HMAC takes any key length");
-        mac.update(self.string_to_sign(payload_hash).as_bytes());
-        // `verify_slice` compares in constant time.
-        mac.verify_slice(&self.presented)
-            .map_err(|_| SignatureError::Mismatch)
-    }
-
-    fn string_to_sign(&self, payload_hash: &str) -> String {
-        let canonical = format!("{}\n{payload_hash}", self.canonical_head);
-        format!(
-            "{SCHEME}\n{}\n{}\n{}",
-            self.amz_date,
-            self.scope,
-            hex::encode(Sha256::digest(canonical.as_bytes()))
-        )
-    }
-}
-
 /// Verifies what the head of a request signed as `authorization` says (the
 /// header's value after the scheme) carries: the scope names `execute-api`
 /// in `region` and the signed headers `host`, the access key is one
@@ -270,100 +107,15 @@ pub fn verify_head<'s>(
     Ok(pending)
 }
 
-fn hmac(key: &[u8], data: &[u8]) -> Vec<u8> {
-    let mut mac = HmacSha256::new_from_slice(key).expect("HMAC takes any key length");
-    mac.update(data);
-    mac.finalize().into_bytes().to_vec()
-}
-
-fn header<'h>(headers: &'h HeaderMap, name: &'static str) -> Result<&'h str, SignatureError> {
-    headers
-        .get(name)
-        .and_then(|value| value.to_str().ok())
-        .ok_or(SignatureError::Malformed(
-            "a signed header is missing or not text",
-        ))
-}
-
-/// Method, canonical URI, canonical query, canonical headers and signed
-/// headers, one per line: the canonical request but its payload hash.
-fn canonical_head(head: &SignedHead<'_>, signed_headers: &str) -> Result<String, SignatureError> {
-    let mut headers = String::new();
-    for name in signed_headers.split(';') {
-        let values: Vec<String> = head
-            .headers
-            .get_all(name)
-            .iter()
-            .map(|value| {
-                let value = value
-                    .to_str()
-                    .map_err(|_| SignatureError::Malformed("a signed header is not text"))?;
-                Ok(value.split_whitespace().collect::<Vec<_>>().join(" "))
-            })
-            .collect::<Result<_, _>>()?;
-        if values.is_empty() {
-            return Err(SignatureError::Malformed("a signed header is missing"));
-        }
-        headers.push_str(&format!("{name}:{}\n", values.join(",")));
-    }
-    Ok(format!(
-        "{}\n{}\n{}\n{headers}\n{signed_headers}",
-        head.method,
-        canonical_uri(head.path),
-        canonical_query(head.query),
-    ))
-}
-
-/// The path without empty and dot segments, each byte outside the unreserved
-/// set and `/` percent-encoded (so an escape the client sent is encoded again,
-/// as every AWS service but S3 expects).
-fn canonical_uri(path: &str) -> String {
-    let mut segments: Vec<&str> = Vec::new();
-    for segment in path.split('/') {
-        match segment {
-            "" | "." => {}
-            ".." => {
-                segments.pop();
-            }
-            segment => segments.push(segment),
-        }
-    }
-    let trailing = if path.ends_with('/') && !segments.is_empty() {
-        "/"
-    } else {
-        ""
-    };
-    let normalized = format!("/{}{trailing}", segments.join("/"));
-    utf8_percent_encode(&normalized, PATH).to_string()
-}
-
-/// Each `name=value` decoded then encoded the SigV4 way, sorted.
-fn canonical_query(query: &str) -> String {
-    let encode = |part: &str| {
-        let decoded = percent_decode_str(part).collect::<Vec<u8>>();
-        percent_encoding::percent_encode(&decoded, UNRESERVED).to_string()
-    };
-    let mut pairs: Vec<(String, String)> = query
-        .split('&')
-        .filter(|pair| !pair.is_empty())
-        .map(|pair| {
-            let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
-            (encode(name), encode(value))
-        })
-        .collect();
-    pairs.sort();
-    pairs
-        .iter()
-        .map(|(name, value)| format!("{name}={value}"))
-        .collect::<Vec<_>>()
-        .join("&")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use time::macros::datetime;
 
+    use sha2::{Digest, Sha256};
+    use time::Duration;
+
+    use super::signature::hmac;
     const SECRET: &str = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY";
     const SIGNED_AT: OffsetDateTime = datetime!(2015-08-30 12:36:00 UTC);
     const REGION: &str = "us-east-1";
@@ -564,17 +316,5 @@ mod tests {
             verify_head(&head, fields(&forged), REGION, secret_of, SIGNED_AT).unwrap_err(),
             SignatureError::Mismatch
         );
-    }
-
-    #[test]
-    fn canonical_forms_match_the_sdks() {
-        assert_eq!(
-            canonical_uri("/prod/@connections/abc%3D"),
-            "/prod/%40connections/abc%253D"
-        );
-        assert_eq!(canonical_uri("/a//b/./c/../d/"), "/a/b/d/");
-        assert_eq!(canonical_uri(""), "/");
-        assert_eq!(canonical_query("b=2&a=x%20y&a=1"), "a=1&a=x%20y&b=2");
-        assert_eq!(canonical_query("limit"), "limit=");
     }
 }

@@ -1,0 +1,287 @@
+//! The [`Registry`] operations of a cluster node: a connection held here is
+//! served by the local registry; any other is asked of the node that holds
+//! it, through its inbox, within the cluster timeout; group sends and
+//! broadcasts reach the local members, then the other nodes' inboxes; and
+//! listings page through what Redis holds, falling back to this node's own
+//! connections while Redis cannot be reached.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use tokio_tungstenite::tungstenite::Message;
+
+use super::delivery::{Ask, Delivery, Envelope, Frame};
+use super::lease::FENCED;
+use super::requests::Answer;
+use super::writer::Change;
+use super::{ClusterRegistry, heartbeat, keys};
+use crate::connection::{CloseInitiator, Connection, ConnectionId, now_ms};
+use crate::registry::{ConnectionInfo, LocalRegistry, MAX_PAGE, Page, Registry, SendError};
+
+/// How many ids a listing scans past those of dead nodes, per id it returns.
+const SCAN_PER_ID: u32 = 10;
+impl ClusterRegistry {
+    /// Asks the node holding `id` to carry out `delivery`, and waits for its
+    /// answer at most the cluster timeout: `Unavailable` then, and the owner,
+    /// past the request's deadline, will not carry it out.
+    async fn ask(&self, id: &ConnectionId, delivery: Delivery) -> Answer {
+        let timeout = self.settings.timeout;
+        let mut waiter = self.pending.open();
+        let ask = Ask {
+            request: waiter.id,
+            reply_to: self.node().to_owned(),
+            // The owner stops taking it a fifth of the timeout before the
+            // caller stops waiting, which leaves time for the answer.
+            accept_by: now_ms() + (timeout * 4 / 5).as_millis() as u64,
+        };
+        let envelope = Envelope {
+            ask: Some(ask),
+            delivery,
+        };
+        let asked = async {
+            // Not an id a cluster node handed out: never was.
+            let tag = id.tag().ok_or(SendError::Gone)?;
+            let mut route = keys::eval(keys::ROUTE, &keys::ROUTE_KEYS);
+            route
+                .arg(self.node())
+                .arg(keys::NODE_PREFIX)
+                .arg(keys::INBOX_PREFIX)
+                .arg(envelope.encode())
+                .arg(tag);
+            match self.link.query::<i64>(route).await? {
+                -1 => Err(SendError::Gone),
+                0 => Err(SendError::Unavailable),
+                _ => waiter.answer().await,
+            }
+        };
+        tokio::time::timeout(timeout, asked)
+            .await
+            .unwrap_or(Err(SendError::Unavailable))
+    }
+
+    /// The frame that carries `message` across Redis, if it is not too large.
+    fn check_size(&self, message: &Message) -> Result<Frame, SendError> {
+        if message.len() > self.max_message_size {
+            return Err(SendError::PayloadTooLarge);
+        }
+        Frame::of(message).ok_or(SendError::Gone)
+    }
+
+    /// A page of a lexical sorted set of connection ids after `cursor`,
+    /// without the ids of dead nodes ([`keys::LIST`]).
+    async fn page(&self, key: String, cursor: Option<&str>, limit: u32) -> Result<Page, SendError> {
+        let limit = limit.clamp(1, MAX_PAGE);
+        let start = cursor.map_or("-".to_owned(), |cursor| format!("({cursor}"));
+        let mut list = keys::eval(keys::LIST, &[&key]);
+        list.arg(start)
+            .arg(limit)
+            .arg(keys::NODE_PREFIX)
+            .arg(keys::CONNECTION_PREFIX)
+            .arg(limit * SCAN_PER_ID + 100);
+        let (mut ids, scanned_to): (Vec<String>, String) = self.link.query(list).await?;
+        let more = ids.len() > limit as usize;
+        ids.truncate(limit as usize);
+        let next_cursor = match (more, scanned_to.is_empty()) {
+            (true, _) => ids.last().cloned(),
+            (false, false) => Some(scanned_to),
+            (false, true) => None,
+        };
+        Ok(Page {
+            ids: ids.into_iter().map(ConnectionId::from).collect(),
+            next_cursor,
+        })
+    }
+}
+
+#[async_trait]
+impl Registry for ClusterRegistry {
+    async fn register(&self, connection: Arc<Connection>) {
+        self.local.register(Arc::clone(&connection)).await;
+        self.record(Change::Register(Arc::clone(&connection)));
+        // Fenced meanwhile: the fence may have closed the others already.
+        if self.lease.is_fenced() {
+            let (code, reason) = FENCED;
+            connection.close(code, reason, CloseInitiator::Server);
+        }
+    }
+
+    async fn unregister(&self, id: &ConnectionId) {
+        let groups = self
+            .local
+            .lookup(id)
+            .map(|connection| connection.groups())
+            .unwrap_or_default();
+        self.local.unregister(id).await;
+        self.record(Change::Unregister {
+            id: id.clone(),
+            groups,
+        });
+    }
+
+    async fn send(&self, id: &ConnectionId, message: Message) -> Result<(), SendError> {
+        if let Some(connection) = self.local.lookup(id) {
+            return self.local.send_to(&connection, message);
+        }
+        let frame = self.check_size(&message)?;
+        let id_text = id.to_string();
+        self.ask(id, Delivery::Send { id: id_text, frame })
+            .await
+            .map(drop)
+    }
+
+    async fn close(
+        &self,
+        id: &ConnectionId,
+        code: u16,
+        reason: &str,
+        initiator: CloseInitiator,
+    ) -> Result<(), SendError> {
+        if let Some(connection) = self.local.lookup(id) {
+            return LocalRegistry::close_held(&connection, code, reason, initiator);
+        }
+        let delivery = Delivery::Close {
+            id: id.to_string(),
+            code,
+            reason: reason.to_owned(),
+            by_handler: initiator == CloseInitiator::Handler,
+        };
+        self.ask(id, delivery).await.map(drop)
+    }
+
+    async fn close_local(&self, code: u16, reason: &str, initiator: CloseInitiator) {
+        self.local.close_local(code, reason, initiator).await;
+    }
+
+    async fn info(&self, id: &ConnectionId) -> Result<ConnectionInfo, SendError> {
+        if let Some(connection) = self.local.lookup(id) {
+            return LocalRegistry::info_of(&connection);
+        }
+        let delivery = Delivery::Info { id: id.to_string() };
+        let identity = self.ask(id, delivery).await?;
+        identity
+            .map(|identity| identity.info(id.clone()))
+            .ok_or(SendError::Unavailable)
+    }
+
+    async fn join(&self, group: &str, id: &ConnectionId) -> Result<(), SendError> {
+        if self.local.lookup(id).is_some() {
+            return self.join_held(group, id).await;
+        }
+        // Listed cluster-wide before the owner answers; undone unless it
+        // joined.
+        let members = keys::group_members(group);
+        self.link
+            .query::<()>(redis::Cmd::zadd(&members, id.as_str(), 0))
+            .await?;
+        let delivery = Delivery::Join {
+            group: group.to_owned(),
+            id: id.to_string(),
+        };
+        let asked = self.ask(id, delivery).await.map(drop);
+        if asked.is_err() {
+            let _ = self
+                .link
+                .query::<()>(redis::Cmd::zrem(&members, id.as_str()))
+                .await;
+        }
+        asked
+    }
+
+    async fn leave(&self, group: &str, id: &ConnectionId) {
+        if self.local.lookup(id).is_some() {
+            return self.leave_held(group, id).await;
+        }
+        let delivery = Delivery::Leave {
+            group: group.to_owned(),
+            id: id.to_string(),
+        };
+        if self.ask(id, delivery).await.is_ok() {
+            return;
+        }
+        // The owner did not answer: unlisted anyway (it is gone, or its
+        // node registers its groups again when it returns).
+        let _ = self
+            .link
+            .query::<()>(redis::Cmd::zrem(keys::group_members(group), id.as_str()))
+            .await;
+    }
+
+    async fn send_to_group(
+        &self,
+        group: &str,
+        message: Message,
+        exclude: Option<&ConnectionId>,
+    ) -> Result<(), SendError> {
+        let frame = self.check_size(&message)?;
+        self.local.send_to_group(group, message, exclude).await?;
+        let nodes = self.group_nodes(group).await?;
+        if nodes.is_empty() {
+            return Ok(());
+        }
+        let delivery = Envelope::told(Delivery::Group {
+            group: group.to_owned(),
+            frame,
+            exclude: exclude.map(ToString::to_string),
+        })
+        .encode();
+        let mut pipe = redis::pipe();
+        for node in &nodes {
+            pipe.publish(keys::inbox(node), &delivery).ignore();
+        }
+        self.link.query(pipe).await
+    }
+
+    async fn broadcast(
+        &self,
+        message: Message,
+        exclude: Option<&ConnectionId>,
+    ) -> Result<(), SendError> {
+        let frame = self.check_size(&message)?;
+        self.local.broadcast(message, exclude).await?;
+        let delivery = Envelope::told(Delivery::Broadcast {
+            origin: self.node().to_owned(),
+            frame,
+            exclude: exclude.map(ToString::to_string),
+        });
+        self.link
+            .query(redis::Cmd::publish(keys::BROADCAST, delivery.encode()))
+            .await
+    }
+
+    async fn members(&self, group: &str, cursor: Option<&str>, limit: u32) -> Page {
+        match self.page(keys::group_members(group), cursor, limit).await {
+            Ok(page) => page,
+            Err(_) => {
+                tracing::warn!(
+                    group,
+                    "cluster unreachable: listing this node's members only"
+                );
+                self.local.members(group, cursor, limit).await
+            }
+        }
+    }
+
+    async fn connections(&self, cursor: Option<&str>, limit: u32) -> Page {
+        match self.page(keys::CONNECTIONS.to_owned(), cursor, limit).await {
+            Ok(page) => page,
+            Err(_) => {
+                tracing::warn!("cluster unreachable: listing this node's connections only");
+                self.local.connections(cursor, limit).await
+            }
+        }
+    }
+
+    fn new_id(&self) -> ConnectionId {
+        ConnectionId::tagged(&self.tag)
+    }
+
+    fn unavailable(&self) -> Option<&'static str> {
+        self.lease
+            .is_fenced()
+            .then_some("this node holds no cluster lease (Redis cannot be reached)")
+    }
+
+    async fn retire(&self) {
+        heartbeat::retire(self).await;
+    }
+}
