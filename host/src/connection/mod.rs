@@ -1,10 +1,13 @@
-//! A live client connection: its identity, its outbound queue and how it ends.
+//! A live client connection as every layer sees it: its identity, the clock
+//! its times are kept in, its outbound queue, its limits and how it ends
+//! (close requests and close codes). The bottom layer: it uses only
+//! [`crate::limits`].
 //!
 //! [`Connection`] is the handle every other part of the gateway holds (the
 //! registry, host imports, the management API). The connection's own task
-//! ([`task`]) owns the socket: it reads frames and routes them, and its writer
-//! drains the outbound queue, so messages to one connection leave in the order
-//! they were queued.
+//! ([`crate::server::task`]) owns the socket: it reads frames and routes them,
+//! and its writer drains the outbound queue, so messages to one connection
+//! leave in the order they were queued.
 
 pub mod clock;
 mod close;

@@ -1,5 +1,5 @@
 //! The events the gateway routes to handlers, and a handler's response, in the
-//! host's own types (the WIT-generated twins live in `plugins::bindings`).
+//! host's own types (the WIT-generated twins live in `runtime::bindings`).
 
 use crate::connection::{ConnectionId, DisconnectInfo, Fields};
 

@@ -2,9 +2,11 @@
 //! backends push to clients through, AWS-compatible so the AWS SDKs work with
 //! just an `endpoint_url`, plus `GET /health`, `GET /ready` and `GET /metrics`.
 //!
-//! The listener is hardened like the client listener (the same header-read
-//! and keep-alive timeout and head-size limit, [`listener::http1`]) and has a
-//! connection cap of its own, so it can never starve the client port.
+//! The listener is served by the client listener's HTTP loop
+//! ([`listener::serve_http`]: the same header-read and keep-alive timeout and
+//! head-size limit) and has a connection cap of its own, so it can never
+//! starve the client port. It sees only its [`Api`]: the registry, the
+//! router's table, the metrics, the readiness probe and its own settings.
 //!
 //! A request's way through: [`endpoint`] names the operation (404, 405 or 400
 //! otherwise), [`auth`] checks the bearer token or SigV4 signature on the
