@@ -4,6 +4,12 @@
 //! A flag beats its environment variable, which beats the file, which beats the
 //! built-in default. The file is `--config FILE` if given, otherwise
 //! `wsgate.toml` in the plugins directory if there is one.
+//!
+//! Each module owns the type of its own settings ([`ConnectionLimits`] in
+//! `connection`, [`AdmissionLimits`] in `server`, [`Sandbox`] in `runtime`,
+//! [`ClusterSettings`] in `registry`…); this module only parses the outside
+//! world into them, so it sits above the modules it configures and none of
+//! them depends on it: only the gateway's assembly, hot swap and the CLI do.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};

@@ -154,11 +154,6 @@ impl ClusterRegistry {
         self.redis.clone()
     }
 
-    /// Whether Redis answers (the circuit breaker is closed).
-    pub fn is_reachable(&self) -> bool {
-        self.link.is_closed()
-    }
-
     /// Marks that Redis missed changes: the next heartbeat reconciles.
     fn mark_stale(&self) {
         self.stale.store(true, Ordering::Release);
