@@ -85,20 +85,16 @@ impl Gateway {
             .check_exposure(settings.api_listen)?;
         let metrics = Arc::new(Metrics::new());
         let max_message_size = settings.connection.max_message_size;
-        let mut cluster_redis = None;
         let registry: Arc<dyn Registry> = match &settings.cluster {
             Some(cluster) => {
-                let registry = ClusterRegistry::start(
-                    cluster.clone(),
-                    max_message_size,
-                    Arc::clone(&metrics),
-                )?;
-                cluster_redis = Some((cluster.redis_url.as_str(), registry.redis()));
-                registry
+                ClusterRegistry::start(cluster.clone(), max_message_size, Arc::clone(&metrics))?
             }
             None => Arc::new(LocalRegistry::new(max_message_size)),
         };
-        let key_value = keyvalue::open(&settings.kv, &settings.data_dir, cluster_redis).await?;
+        // A Redis store keeps its own connection even to the cluster's Redis:
+        // handlers' traffic (large values, scans) then never queues ahead of
+        // the lease renewals and lookups that run under the cluster timeout.
+        let key_value = keyvalue::open(&settings.kv, &settings.data_dir).await?;
         let services = Services {
             registry: Arc::clone(&registry),
             key_value: Some(Arc::clone(&key_value)),

@@ -16,7 +16,6 @@ pub mod redis;
 use std::path::Path;
 use std::sync::Arc;
 
-use ::redis::aio::ConnectionManager;
 use anyhow::Context;
 
 /// Most keys one `list-keys` call answers.
@@ -106,13 +105,7 @@ impl<'de> serde::Deserialize<'de> for KvBackend {
 }
 
 /// Opens the store `backend` names; the embedded one lives in `data_dir`.
-/// `cluster` is the cluster's Redis URL and this node's connection to it: a
-/// Redis store on that URL shares the connection instead of opening its own.
-pub async fn open(
-    backend: &KvBackend,
-    data_dir: &Path,
-    cluster: Option<(&str, ConnectionManager)>,
-) -> anyhow::Result<Arc<dyn KeyValueStore>> {
+pub async fn open(backend: &KvBackend, data_dir: &Path) -> anyhow::Result<Arc<dyn KeyValueStore>> {
     Ok(match backend {
         KvBackend::Embedded => {
             let dir = data_dir.to_path_buf();
@@ -121,11 +114,7 @@ pub async fn open(
                 .context("opening the key-value store")??;
             Arc::new(store)
         }
-        KvBackend::Redis(url) => {
-            let shared =
-                cluster.and_then(|(cluster_url, redis)| (cluster_url == url).then_some(redis));
-            Arc::new(redis::RedisStore::new(url, shared)?)
-        }
+        KvBackend::Redis(url) => Arc::new(redis::RedisStore::new(url)?),
     })
 }
 

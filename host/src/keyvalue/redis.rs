@@ -6,9 +6,7 @@
 //! while Redis is still coming up); an operation that finds the connection
 //! broken is tried once more
 //! on the new one (an increment only when it cannot have reached Redis), and
-//! while Redis is away operations fail with a clear error. On a cluster's own
-//! Redis the store shares the cluster's connection, whose timeouts are
-//! `--cluster-timeout`.
+//! while Redis is away operations fail with a clear error.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -28,14 +26,13 @@ pub struct RedisStore {
 }
 
 impl RedisStore {
-    /// A store on the Redis at `url`, on `connection` if one is open to it
-    /// already (the cluster's); otherwise it connects on first use.
-    pub fn new(url: &str, connection: Option<ConnectionManager>) -> anyhow::Result<Self> {
+    /// A store on the Redis at `url`; connects on first use.
+    pub fn new(url: &str) -> anyhow::Result<Self> {
         let client = redis::Client::open(url)
             .map_err(|error| anyhow::anyhow!("invalid Redis URL for --kv: {error}"))?;
         Ok(RedisStore {
             client,
-            redis: Arc::new(OnceCell::new_with(connection)),
+            redis: Arc::default(),
         })
     }
 

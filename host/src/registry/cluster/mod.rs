@@ -69,8 +69,6 @@ pub struct ClusterSettings {
 pub struct ClusterRegistry {
     local: LocalRegistry,
     link: Arc<Link>,
-    /// The connection the link runs on, for the key-value store to share.
-    redis: ConnectionManager,
     client: redis::Client,
     settings: ClusterSettings,
     /// This process's tag, which every connection id it hands out ends in.
@@ -108,16 +106,11 @@ impl ClusterRegistry {
             .set_number_of_retries(1)
             .set_max_delay(Duration::from_millis(200));
         let redis = ConnectionManager::new_lazy_with_config(client.clone(), config)?;
-        let link = Arc::new(Link::new(
-            redis.clone(),
-            settings.timeout,
-            Arc::clone(&metrics),
-        ));
+        let link = Arc::new(Link::new(redis, settings.timeout, Arc::clone(&metrics)));
         let (changes, written) = Changes::new();
         let registry = Arc::new(ClusterRegistry {
             local: LocalRegistry::new(max_message_size),
             link: Arc::clone(&link),
-            redis,
             client,
             lease: Lease::new(settings.node_expiry),
             settings,
@@ -145,13 +138,6 @@ impl ClusterRegistry {
     /// This node's id.
     pub fn node(&self) -> &str {
         &self.settings.node_id
-    }
-
-    /// This node's connection to the cluster's Redis, which a key-value store
-    /// on the same Redis shares (its requests are then bounded by the cluster
-    /// timeout too, but not guarded by the circuit breaker).
-    pub fn redis(&self) -> ConnectionManager {
-        self.redis.clone()
     }
 
     /// Marks that Redis missed changes: the next heartbeat reconciles.
