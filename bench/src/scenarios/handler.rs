@@ -6,7 +6,8 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use wsgate::connection::{ConnectionId, event_token, now_ms};
+use wsgate::clock::now_ms;
+use wsgate::connection::{ConnectionId, event_token};
 use wsgate::event::{Event, EventKind, EventType, Payload, RequestContext};
 use wsgate::registry::{LocalRegistry, Registry};
 use wsgate::routing::RouteSelection;

@@ -15,7 +15,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use anyhow::{Context, bail};
+use anyhow::bail;
 
 use crate::connection::{ConnectionLimits, random_token};
 use crate::keyvalue::KvBackend;
@@ -32,9 +32,12 @@ use crate::server::tls::TlsFiles;
 mod options;
 mod ranges;
 mod routes;
+mod sources;
 
 pub use options::Options;
 pub use routes::RouteConfig;
+pub use sources::RouteSources;
+use sources::read_config;
 
 /// The contents of `wsgate.toml`: the options as top-level keys, plus the
 /// `[routes]` and `[config]` tables (see [`routes`]).
@@ -120,13 +123,12 @@ impl Settings {
     /// Resolves flags/environment (`given`) against the config file (`--config`
     /// or the plugins directory's `wsgate.toml`) and the defaults.
     pub fn resolve(given: Options, config: Option<&Path>) -> anyhow::Result<Self> {
-        let (file, base) = match config {
-            Some(path) => (read_config(path)?, path.parent().map(Path::to_path_buf)),
-            None => match given.plugins.as_deref().map(plugins_config) {
-                Some(path) if path.is_file() => (read_config(&path)?, None),
-                _ => (ConfigFile::default(), None),
-            },
+        let file = match sources::to_read(config, given.plugins.as_deref()) {
+            Some(path) => read_config(&path)?,
+            None => ConfigFile::default(),
         };
+        // Paths in an explicit file are relative to the file.
+        let base = config.and_then(Path::parent).map(Path::to_path_buf);
         let ConfigFile {
             options: file,
             routes,
@@ -305,31 +307,13 @@ impl Settings {
 }
 
 impl Settings {
-    /// Reads the `[routes]` of the config file again (for a reload): the
-    /// explicit `--config` file, else `wsgate.toml` in the plugins directory if
-    /// there is one now.
-    pub fn reread_routes(&self) -> anyhow::Result<RouteConfig> {
-        let path = self.config_path(&self.plugins);
-        if self.config_file.is_none() && !path.is_file() {
-            return Ok(RouteConfig::default());
+    /// What a reload reads again: the plugins directory and the config file.
+    pub fn route_sources(&self) -> RouteSources {
+        RouteSources {
+            plugins: self.plugins.clone(),
+            config_file: self.config_file.clone(),
         }
-        Ok(read_config(&path)?.routes)
     }
-
-    /// The config file a reload reads, with the plugins directory at
-    /// `plugins` (as given, or as the file watcher sees it): the explicit
-    /// `--config` file, else the one in the plugins directory.
-    pub fn config_path(&self, plugins: &Path) -> PathBuf {
-        self.config_file
-            .clone()
-            .unwrap_or_else(|| plugins_config(plugins))
-    }
-}
-
-/// The config file read without `--config`: `wsgate.toml` in the plugins
-/// directory.
-fn plugins_config(plugins: &Path) -> PathBuf {
-    plugins.join("wsgate.toml")
 }
 
 /// `$XDG_DATA_HOME/wsgate`, or `~/.local/share/wsgate`; `./wsgate-data`
@@ -353,13 +337,6 @@ fn default_node_id() -> String {
 /// `$XDG_CACHE_HOME/wsgate`, or `~/.cache/wsgate`.
 pub fn default_cache_dir() -> Option<PathBuf> {
     dirs::cache_dir().map(|dir| dir.join("wsgate"))
-}
-
-fn read_config(path: &Path) -> anyhow::Result<ConfigFile> {
-    let text = std::fs::read_to_string(path)
-        .with_context(|| format!("cannot read the config file {}", path.display()))?;
-    text.parse()
-        .with_context(|| format!("invalid config file {}", path.display()))
 }
 
 #[cfg(test)]

@@ -1,6 +1,6 @@
-//! A live client connection as every layer sees it: its identity, the clock
-//! its times are kept in, its outbound queue, its limits and how it ends
-//! (close requests and close codes). The bottom layer: it uses only
+//! A live client connection as every layer sees it: its identity, its
+//! outbound queue, its limits and how it ends (close requests and close
+//! codes). Near the bottom: it uses only [`crate::clock`] and
 //! [`crate::limits`].
 //!
 //! [`Connection`] is the handle every other part of the gateway holds (the
@@ -9,7 +9,6 @@
 //! and its writer drains the outbound queue, so messages to one connection
 //! leave in the order they were queued.
 
-pub mod clock;
 mod close;
 mod id;
 mod limits;
@@ -20,8 +19,9 @@ use std::sync::{Mutex, OnceLock};
 
 use tokio_tungstenite::tungstenite::Message;
 
-pub use clock::{iso8601, now_ms};
 use close::TOO_SLOW;
+
+use crate::clock::now_ms;
 pub(crate) use close::ending;
 pub use close::{CloseInitiator, CloseRequest, CloseState, DisconnectInfo, GOING_AWAY};
 pub use id::{ConnectionId, event_token, node_tag, random_token};

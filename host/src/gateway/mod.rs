@@ -12,7 +12,7 @@ use crate::config::Settings;
 use crate::connection::{CloseInitiator, GOING_AWAY};
 use crate::hot_swap::{self, HotSwap, Watcher};
 use crate::keyvalue;
-use crate::management::{self, Api, ApiSettings};
+use crate::management::{self, ApiContext, ApiSettings};
 use crate::observability::access_log::AccessLog;
 use crate::observability::metrics::Metrics;
 use crate::registry::{ClusterRegistry, LocalRegistry, Registry};
@@ -21,7 +21,7 @@ use crate::runtime::{PluginError, PluginRuntime, Services};
 use crate::server::admission::Admission;
 use crate::server::probes::Readiness;
 use crate::server::shutdown::Shutdown;
-use crate::server::{ClientListener, Pipeline, listener, tls};
+use crate::server::{ClientContext, Pipeline, listener, tls};
 
 /// How long shutdown waits for the access log to reach its file.
 const ACCESS_LOG_FLUSH: Duration = Duration::from_secs(5);
@@ -137,20 +137,20 @@ impl Gateway {
             limits: settings.connection.clone(),
             metrics: Arc::clone(&metrics),
         });
-        let client_listener = Arc::new(ClientListener {
+        let client_context = Arc::new(ClientContext {
             pipeline,
             admission: Admission::new(&settings.admission),
             shutdown: Arc::clone(&shutdown),
             readiness: readiness.clone(),
         });
-        let api = Arc::new(Api {
+        let api = Arc::new(ApiContext {
             registry: Arc::clone(&registry),
             router: Arc::clone(&router),
             metrics: Arc::clone(&metrics),
             readiness,
             settings: ApiSettings {
                 max_connections: settings.api_max_connections,
-                http: settings.admission.clone(),
+                http: settings.admission.http(),
                 stage: settings.stage.clone(),
                 max_message_size,
                 credentials: settings.api_credentials.clone(),
@@ -158,7 +158,12 @@ impl Gateway {
         });
         let drain_timeout = settings.drain_timeout;
         let watch = settings.watch;
-        let hot_swap = HotSwap::new(Arc::clone(&router), metrics, settings, runtime);
+        let hot_swap = HotSwap::new(
+            Arc::clone(&router),
+            metrics,
+            settings.route_sources(),
+            runtime,
+        );
         hot_swap.reload_on_sighup()?;
         let watcher = match watch {
             true => Some(hot_swap.watch()?),
@@ -166,7 +171,7 @@ impl Gateway {
         };
         let scheme = if tls.is_some() { "wss" } else { "ws" };
         let mut tasks = JoinSet::new();
-        tasks.spawn(listener::serve(clients, client_listener, tls));
+        tasks.spawn(listener::serve(clients, client_context, tls));
         tasks.spawn(management::serve(management, api));
         tracing::info!("listening for WebSocket clients on {scheme}://{client_addr}");
         tracing::info!("management listener on http://{management_addr}");

@@ -17,8 +17,8 @@ use notify_debouncer_mini::notify::RecursiveMode;
 use notify_debouncer_mini::{DebounceEventResult, Debouncer, new_debouncer};
 use tokio::sync::{Mutex, mpsc};
 
-use crate::config::{RouteConfig, Settings};
-use crate::connection::now_ms;
+use crate::clock::now_ms;
+use crate::config::{RouteConfig, RouteSources, Settings};
 use crate::observability::access_log::SwapRecord;
 use crate::observability::metrics::Metrics;
 use crate::routing::{Route, RouteTable, Router};
@@ -34,7 +34,7 @@ const QUIET: Duration = Duration::from_millis(100);
 pub struct HotSwap {
     router: Arc<Router>,
     metrics: Arc<Metrics>,
-    settings: Settings,
+    sources: RouteSources,
     runtime: Arc<PluginRuntime>,
     /// One reload at a time; holds the refusals the last reload reported, so a
     /// file still broken at the next reload is not reported again.
@@ -75,18 +75,18 @@ pub async fn initial_table(
 }
 
 impl HotSwap {
-    /// Hot swap for `router`, reading the plugins directory and config file
-    /// of `settings` and loading components with `runtime`.
+    /// Hot swap for `router`, reading `sources` and loading components with
+    /// `runtime`.
     pub fn new(
         router: Arc<Router>,
         metrics: Arc<Metrics>,
-        settings: Settings,
+        sources: RouteSources,
         runtime: Arc<PluginRuntime>,
     ) -> Arc<Self> {
         Arc::new(HotSwap {
             router,
             metrics,
-            settings,
+            sources,
             runtime,
             reloading: Mutex::new(Vec::new()),
         })
@@ -96,8 +96,8 @@ impl HotSwap {
     /// switches to it. Returns the files that were refused.
     pub async fn reload(&self) -> Vec<PluginError> {
         let mut reported = self.reloading.lock().await;
-        let settings = &self.settings;
-        let routes = match settings.reread_routes() {
+        let sources = &self.sources;
+        let routes = match sources.reread_routes() {
             Ok(routes) => routes,
             Err(error) => {
                 tracing::error!("reload refused, nothing changed: {error:#}");
@@ -106,7 +106,7 @@ impl HotSwap {
         };
         let previous = self.router.table();
         let (table, refusals) =
-            match build(&self.runtime, &settings.plugins, &routes, &previous).await {
+            match build(&self.runtime, &sources.plugins, &routes, &previous).await {
                 Ok(built) => built,
                 Err(error) => {
                     tracing::error!("reload refused, nothing changed: {error:#}");
@@ -140,11 +140,11 @@ impl HotSwap {
     /// again (a deploy that replaces it) is watched anew and what it then holds
     /// is loaded.
     pub fn watch(self: &Arc<Self>) -> anyhow::Result<Watcher> {
-        let settings = &self.settings;
+        let sources = &self.sources;
         let (changed, mut changes) = mpsc::unbounded_channel();
         // The watcher reports absolute paths.
-        let plugins = std::fs::canonicalize(&settings.plugins)?;
-        let config = std::path::absolute(settings.config_path(&plugins))?;
+        let plugins = std::fs::canonicalize(&sources.plugins)?;
+        let config = std::path::absolute(sources.config_path(&plugins))?;
         let mut dirs: Vec<PathBuf> = [Some(plugins.as_path()), plugins.parent(), config.parent()]
             .into_iter()
             .flatten()
@@ -185,7 +185,7 @@ impl HotSwap {
                 hot_swap.reload().await;
             }
         });
-        tracing::info!(plugins = %settings.plugins.display(), "watching for component changes");
+        tracing::info!(plugins = %sources.plugins.display(), "watching for component changes");
         Ok(Watcher {
             _debouncer: debouncer,
         })

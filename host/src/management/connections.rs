@@ -13,10 +13,9 @@ use tokio_tungstenite::tungstenite::Message;
 use super::endpoint::Query;
 use super::payload;
 use super::response::{ApiError, ApiResponse, empty, json, page};
-use crate::connection::CloseInitiator;
-use crate::connection::ConnectionId;
-use crate::connection::clock::iso8601;
-use crate::registry::{Registry, SendError};
+use crate::clock::iso8601;
+use crate::connection::{CloseInitiator, ConnectionId, SendError};
+use crate::registry::Registry;
 
 /// The most connection ids one batch request may name.
 pub const MAX_BATCH: usize = 1000;

@@ -2,10 +2,10 @@
 //! backends push to clients through, AWS-compatible so the AWS SDKs work with
 //! just an `endpoint_url`, plus `GET /health`, `GET /ready` and `GET /metrics`.
 //!
-//! The listener is served by the client listener's HTTP loop
+//! The listener runs the HTTP loop both ports share
 //! ([`listener::serve_http`]: the same header-read and keep-alive timeout and
-//! head-size limit) and has a connection cap of its own, so it can never
-//! starve the client port. It sees only its [`Api`]: the registry, the
+//! head-size limit, but no upgrades) and has a connection cap of its own, so it can never
+//! starve the client port. It sees only its [`ApiContext`]: the registry, the
 //! router's table, the metrics, the readiness probe and its own settings.
 //!
 //! A request's way through: [`endpoint`] names the operation (404, 405 or 400
@@ -45,12 +45,11 @@ use crate::connection::random_token;
 use crate::observability::metrics::{self, Metrics};
 use crate::registry::Registry;
 use crate::routing::Router;
-use crate::server::admission::AdmissionLimits;
-use crate::server::listener;
+use crate::server::listener::{self, HttpLimits, Port};
 use crate::server::probes::{self, Readiness};
 
 /// What the management API sees of the gateway.
-pub struct Api {
+pub struct ApiContext {
     /// Where connections live.
     pub registry: Arc<dyn Registry>,
     /// The router, whose route table `GET /@routes` lists.
@@ -68,8 +67,8 @@ pub struct Api {
 pub struct ApiSettings {
     /// Most simultaneous management connections.
     pub max_connections: usize,
-    /// Request head limits, as on the client listener.
-    pub http: AdmissionLimits,
+    /// Request head limits, as on the client port.
+    pub http: HttpLimits,
     /// The stage name in `@connections` paths.
     pub stage: String,
     /// Largest message a request may send.
@@ -84,7 +83,7 @@ pub struct ApiSettings {
 /// (answering 503 would mean reading its request first, under its own
 /// timeout, while it holds the descriptor), so the API can never exhaust the
 /// descriptors the client port needs; HTTP clients retry a closed connection.
-pub async fn serve(listener: TcpListener, api: Arc<Api>) {
+pub async fn serve(listener: TcpListener, api: Arc<ApiContext>) {
     let slots = Arc::new(Semaphore::new(
         api.settings.max_connections.min(Semaphore::MAX_PERMITS),
     ));
@@ -96,19 +95,19 @@ pub async fn serve(listener: TcpListener, api: Arc<Api>) {
         };
         let api = Arc::clone(&api);
         tokio::spawn(async move {
-            let limits = api.settings.http.clone();
+            let limits = api.settings.http;
             let respond = move |request| {
                 let api = Arc::clone(&api);
                 async move { respond(&api, request).await }
             };
-            listener::serve_http(stream, remote, &limits, "management", respond).await;
+            listener::serve_http(stream, remote, limits, Port::Management, respond).await;
             // The slot is held for as long as the connection lives.
             drop(slot);
         });
     }
 }
 
-async fn respond(api: &Api, request: Request<Incoming>) -> ApiResponse {
+async fn respond(api: &ApiContext, request: Request<Incoming>) -> ApiResponse {
     let probe = matches!(request.uri().path(), "/health" | "/ready" | "/metrics");
     match (request.method(), request.uri().path()) {
         (&Method::GET, "/health") => return probes::health(),
@@ -130,7 +129,7 @@ async fn respond(api: &Api, request: Request<Incoming>) -> ApiResponse {
 }
 
 /// An `@connections`, `@groups` or `@broadcast` request.
-async fn operate(api: &Api, request: Request<Incoming>) -> Result<ApiResponse, ApiError> {
+async fn operate(api: &ApiContext, request: Request<Incoming>) -> Result<ApiResponse, ApiError> {
     let (parts, body) = request.into_parts();
     let settings = &api.settings;
     let operation = Operation::parse(&parts.method, &parts.uri, &settings.stage)?;
@@ -164,7 +163,7 @@ async fn operate(api: &Api, request: Request<Incoming>) -> Result<ApiResponse, A
     }
 }
 
-fn metrics_text(api: &Api) -> ApiResponse {
+fn metrics_text(api: &ApiContext) -> ApiResponse {
     Response::builder()
         .status(StatusCode::OK)
         .header(header::CONTENT_TYPE, metrics::CONTENT_TYPE)

@@ -6,7 +6,8 @@ use bytes::Bytes;
 use http::{HeaderValue, Response, StatusCode, header};
 use http_body_util::Full;
 
-use crate::registry::{Page, SendError};
+use crate::connection::SendError;
+use crate::registry::Page;
 
 /// A management API response.
 pub type ApiResponse = Response<Full<Bytes>>;

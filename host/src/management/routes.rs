@@ -4,7 +4,7 @@ use http::StatusCode;
 use serde_json::json;
 
 use super::response::{ApiResponse, json};
-use crate::connection::clock::iso8601;
+use crate::clock::iso8601;
 use crate::routing::RouteTable;
 
 /// Every bound route with its component's file, content hash (the version),

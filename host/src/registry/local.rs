@@ -8,9 +8,8 @@ use async_trait::async_trait;
 use dashmap::DashMap;
 use tokio_tungstenite::tungstenite::Message;
 
-use super::{ConnectionInfo, MAX_PAGE, Page, Registry, SendError};
-use crate::connection::CloseInitiator;
-use crate::connection::{Connection, ConnectionId};
+use super::{ConnectionInfo, MAX_PAGE, Page, Registry};
+use crate::connection::{CloseInitiator, Connection, ConnectionId, SendError};
 
 /// Connections and groups of one gateway process.
 #[derive(Debug)]

@@ -18,10 +18,7 @@ use tokio_tungstenite::tungstenite::Message;
 pub use cluster::{ClusterRegistry, ClusterSettings};
 pub use local::LocalRegistry;
 
-pub use crate::connection::SendError;
-
-use crate::connection::{CloseInitiator, Fields};
-use crate::connection::{Connection, ConnectionId};
+use crate::connection::{CloseInitiator, Connection, ConnectionId, Fields, SendError};
 
 /// What the registry knows about a live connection.
 #[derive(Clone, Debug, PartialEq, Eq)]

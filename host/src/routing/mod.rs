@@ -15,13 +15,14 @@ pub use error_frame::ErrorFrame;
 pub use selection::{InvalidSelection, RouteSelection};
 pub use table::{CONNECT, DEFAULT, DISCONNECT, Route, RouteTable};
 
-use crate::connection::{Connection, DisconnectInfo, Fields, event_token, now_ms};
+use crate::clock::now_ms;
+use crate::connection::{Connection, DisconnectInfo, Fields, event_token};
 use crate::event::{
     ConnectRequest, Event, EventKind, EventType, Payload, RequestContext, Response,
 };
 use crate::observability::access_log::{AccessLog, EventRecord, Outcome};
 use crate::observability::metrics::Metrics;
-use crate::runtime::Plugin;
+use crate::runtime::{HandlerError, Plugin};
 
 /// The route key recorded for a message that no route took.
 pub const NO_ROUTE: &str = "-";
@@ -376,4 +377,14 @@ impl Router {
 /// An error frame for `connection` with a fresh request id.
 pub fn error_frame(connection: &Connection, frame: ErrorFrame) -> Message {
     frame.to_message(connection.id().as_str(), &event_token())
+}
+
+/// How a failed handler call is logged.
+impl From<&HandlerError> for Outcome {
+    fn from(error: &HandlerError) -> Self {
+        match error {
+            HandlerError::Trapped(_) => Outcome::Trapped(error.to_string()),
+            HandlerError::Failed(_) => Outcome::Failed(error.to_string()),
+        }
+    }
 }

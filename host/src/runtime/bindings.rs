@@ -29,9 +29,9 @@ pub use generated::wasi::keyvalue;
 pub use generated::wsgate::gateway::{connections, groups, types};
 pub use generated::{GatewayHost as RouteHandler, GatewayHostPre as HandlerPre};
 
-use crate::connection::CloseInitiator;
+use crate::connection::{CloseInitiator, SendError};
 use crate::event;
-use crate::registry::{ConnectionInfo, Page, SendError};
+use crate::registry::{ConnectionInfo, Page};
 
 /// The fully qualified name of the interface every route handler exports.
 pub const HANDLER_EXPORT: &str = "wsgate:gateway/handler@0.1.0";

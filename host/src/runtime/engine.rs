@@ -16,7 +16,7 @@ use super::memory::MemoryBudget;
 use super::plugin::{Plugin, PluginInfo};
 use super::sandbox::{self, Sandbox};
 use super::state::{HostState, Services};
-use crate::connection::now_ms;
+use crate::clock::now_ms;
 
 /// How many recently loaded versions are kept compiled in memory.
 const RECENT_VERSIONS: usize = 16;

@@ -18,7 +18,6 @@ use super::memory::MemoryBudget;
 use super::sandbox::Sandbox;
 use super::state::{HostState, Services};
 use crate::event::{Event, Response};
-use crate::observability::access_log::Outcome;
 
 /// Why a handler call failed. Either way only this event fails.
 #[derive(Debug, thiserror::Error)]
@@ -30,15 +29,6 @@ pub enum HandlerError {
     /// The handler returned an error.
     #[error("the handler returned an error: {0}")]
     Failed(String),
-}
-
-impl From<&HandlerError> for Outcome {
-    fn from(error: &HandlerError) -> Self {
-        match error {
-            HandlerError::Trapped(_) => Outcome::Trapped(error.to_string()),
-            HandlerError::Failed(_) => Outcome::Failed(error.to_string()),
-        }
-    }
 }
 
 /// One ready instance of a component, with its own store.

@@ -10,8 +10,9 @@ use http::{HeaderMap, Response, StatusCode, header};
 use http_body_util::Full;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
+use super::listener::HttpLimits;
+use super::probes;
 use crate::limits::{Rate, TokenBucket};
-use crate::server::probes;
 
 /// Who may connect, checked before `$connect` runs.
 #[derive(Clone, Debug)]
@@ -26,6 +27,16 @@ pub struct AdmissionLimits {
     pub max_header_size: usize,
     /// Allowed `Origin`s; empty allows any.
     pub allowed_origins: Vec<String>,
+}
+
+impl AdmissionLimits {
+    /// The HTTP limits of a request head (both ports use the same).
+    pub fn http(&self) -> HttpLimits {
+        HttpLimits {
+            head_timeout: self.handshake_timeout,
+            max_header_size: self.max_header_size,
+        }
+    }
 }
 
 /// The smallest request head limit: hyper needs a buffer at least this big.
@@ -50,7 +61,7 @@ impl Admission {
         }
     }
 
-    /// The limits it admits under (also the HTTP limits of both listeners).
+    /// The limits it admits under.
     pub fn limits(&self) -> &AdmissionLimits {
         &self.limits
     }

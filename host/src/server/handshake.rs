@@ -13,7 +13,7 @@ use hyper::upgrade::OnUpgrade;
 use tokio::sync::{OwnedSemaphorePermit, oneshot};
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
 
-use super::{ClientListener, Pipeline, task};
+use super::{ClientContext, Pipeline, task};
 use crate::connection::{Connection, Peer};
 use crate::event::{ConnectRequest, query_fields};
 use crate::routing::ConnectDecision;
@@ -26,7 +26,7 @@ pub fn is_upgrade<B>(request: &Request<B>) -> bool {
 
 /// Answers an upgrade request: 101 if `$connect` accepts, its status otherwise.
 pub async fn upgrade(
-    listener: Arc<ClientListener>,
+    context: &ClientContext,
     mut request: Request<Incoming>,
     remote: SocketAddr,
 ) -> Response<Full<Bytes>> {
@@ -34,8 +34,8 @@ pub async fn upgrade(
         Ok(key) => key,
         Err(response) => return response,
     };
-    let pipeline = &listener.pipeline;
-    if listener.shutdown.is_draining() {
+    let pipeline = &context.pipeline;
+    if context.shutdown.is_draining() {
         pipeline.metrics.connection_rejected(503);
         return probes::text(StatusCode::SERVICE_UNAVAILABLE, "shutting down\n");
     }
@@ -43,7 +43,7 @@ pub async fn upgrade(
         pipeline.metrics.connection_rejected(503);
         return probes::text(StatusCode::SERVICE_UNAVAILABLE, format!("{reason}\n"));
     }
-    let permit = match listener.admission.admit(request.headers()) {
+    let permit = match context.admission.admit(request.headers()) {
         Ok(permit) => permit,
         Err(response) => {
             pipeline
@@ -81,7 +81,7 @@ pub async fn upgrade(
         permit,
         answer,
     );
-    listener.shutdown.spawn_connection(establish);
+    context.shutdown.spawn_connection(establish);
     answered.await.unwrap_or_else(|_| {
         probes::text(
             StatusCode::INTERNAL_SERVER_ERROR,

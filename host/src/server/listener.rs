@@ -1,10 +1,12 @@
 //! The client listener: plain HTTP for `GET /health` and `GET /ready`, WebSocket
-//! upgrades for everything else, on one port, over TCP or TLS (wss).
+//! upgrades for everything else, on one port, over TCP or TLS (wss); and the
+//! HTTP/1.1 serve loop both ports run ([`serve_http`]).
 
 use std::convert::Infallible;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use bytes::Bytes;
 use http_body_util::Full;
@@ -18,8 +20,7 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpListener, TcpStream};
 use tokio_rustls::TlsAcceptor;
 
-use super::admission::AdmissionLimits;
-use super::{ClientListener, handshake, probes};
+use super::{ClientContext, handshake, probes};
 
 /// Pending connections the kernel queues before `accept`: enough for a burst
 /// of reconnecting clients after a node restarts.
@@ -41,22 +42,22 @@ pub fn bind(addr: SocketAddr, reuse_port: bool) -> std::io::Result<TcpListener> 
 }
 
 /// Accepts client connections until shutdown begins.
-pub async fn serve(listener: TcpListener, clients: Arc<ClientListener>, tls: Option<TlsAcceptor>) {
+pub async fn serve(listener: TcpListener, context: Arc<ClientContext>, tls: Option<TlsAcceptor>) {
     loop {
         let (stream, remote) = tokio::select! {
             accepted = accept(&listener) => accepted,
-            () = clients.shutdown.stopped_accepting() => return,
+            () = context.shutdown.stopped_accepting() => return,
         };
         let _ = stream.set_nodelay(true);
-        let clients = Arc::clone(&clients);
+        let context = Arc::clone(&context);
         let tls = tls.clone();
         tokio::spawn(async move {
             match tls {
-                None => serve_client(stream, remote, clients).await,
+                None => serve_client(stream, remote, context).await,
                 Some(tls) => {
-                    let timeout = clients.admission.limits().handshake_timeout;
+                    let timeout = context.admission.limits().handshake_timeout;
                     match tokio::time::timeout(timeout, tls.accept(stream)).await {
-                        Ok(Ok(stream)) => serve_client(stream, remote, clients).await,
+                        Ok(Ok(stream)) => serve_client(stream, remote, context).await,
                         Ok(Err(error)) => tracing::debug!(%remote, %error, "TLS handshake failed"),
                         Err(_) => tracing::debug!(%remote, "TLS handshake timed out"),
                     }
@@ -67,26 +68,45 @@ pub async fn serve(listener: TcpListener, clients: Arc<ClientListener>, tls: Opt
 }
 
 /// Serves HTTP/1.1 on one client connection, handing upgrades to the handshake.
-async fn serve_client<S>(stream: S, remote: SocketAddr, clients: Arc<ClientListener>)
+async fn serve_client<S>(stream: S, remote: SocketAddr, context: Arc<ClientContext>)
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
-    let limits = clients.admission.limits().clone();
-    let respond = move |request| respond(Arc::clone(&clients), request, remote);
-    serve_http(stream, remote, &limits, "client", respond).await;
+    let limits = context.admission.limits().http();
+    let respond = move |request| respond(Arc::clone(&context), request, remote);
+    serve_http(stream, remote, limits, Port::Client, respond).await;
 }
 
-/// Serves HTTP/1.1 on one accepted connection of either listener, answering
-/// each request with `respond`, under `limits`: a request head must arrive
-/// within the handshake timeout, and hyper's header-read timer also runs while
-/// a kept-alive connection waits for its next request, so the same timeout
+/// The HTTP limits both ports serve under.
+#[derive(Clone, Copy, Debug)]
+pub struct HttpLimits {
+    /// Time allowed for a request head, and for a kept-alive connection's
+    /// next one.
+    pub head_timeout: Duration,
+    /// Largest request head.
+    pub max_header_size: usize,
+}
+
+/// Which of the gateway's two ports a connection came in on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Port {
+    /// WebSocket clients: upgrades allowed.
+    Client,
+    /// The management API: no upgrades.
+    Management,
+}
+
+/// Serves HTTP/1.1 on one accepted connection of either port, answering each
+/// request with `respond`, under `limits`: a request head must arrive within
+/// the head timeout, and hyper's header-read timer also runs while a
+/// kept-alive connection waits for its next request, so the same timeout
 /// closes idle keep-alive connections; a head larger than `max_header_size` is
-/// answered 431.
+/// answered 431. Only the client port allows upgrades.
 pub async fn serve_http<S, F, R>(
     stream: S,
     remote: SocketAddr,
-    limits: &AdmissionLimits,
-    listener: &'static str,
+    limits: HttpLimits,
+    port: Port,
     respond: F,
 ) where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
@@ -95,17 +115,23 @@ pub async fn serve_http<S, F, R>(
 {
     let mut http = http1::Builder::new();
     http.timer(TokioTimer::new())
-        .header_read_timeout(limits.handshake_timeout)
+        .header_read_timeout(limits.head_timeout)
         .max_buf_size(limits.max_header_size);
     let service = service_fn(move |request| {
         let response = respond(request);
         async move { Ok::<_, Infallible>(response.await) }
     });
-    let connection = http
-        .serve_connection(TokioIo::new(stream), service)
-        .with_upgrades();
-    if let Err(error) = connection.await {
-        tracing::debug!(%remote, %error, "{listener} connection ended with an error");
+    let connection = http.serve_connection(TokioIo::new(stream), service);
+    let served = match port {
+        Port::Client => connection.with_upgrades().await,
+        Port::Management => connection.await,
+    };
+    if let Err(error) = served {
+        let port = match port {
+            Port::Client => "client",
+            Port::Management => "management",
+        };
+        tracing::debug!(%remote, %error, "{port} connection ended with an error");
     }
 }
 
@@ -124,16 +150,16 @@ pub async fn accept(listener: &TcpListener) -> (TcpStream, SocketAddr) {
 }
 
 async fn respond(
-    clients: Arc<ClientListener>,
+    context: Arc<ClientContext>,
     request: Request<Incoming>,
     remote: SocketAddr,
 ) -> Response<Full<Bytes>> {
     if handshake::is_upgrade(&request) {
-        return handshake::upgrade(clients, request, remote).await;
+        return handshake::upgrade(&context, request, remote).await;
     }
     match (request.method(), request.uri().path()) {
         (&Method::GET, "/health") => probes::health(),
-        (&Method::GET, "/ready") => clients.readiness.respond(),
+        (&Method::GET, "/ready") => context.readiness.respond(),
         _ => probes::text(
             StatusCode::UPGRADE_REQUIRED,
             "this endpoint speaks WebSocket; GET /health for liveness\n",

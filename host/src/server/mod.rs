@@ -20,8 +20,8 @@ use crate::registry::Registry;
 use crate::routing::Router;
 
 /// What a connection's messages pass through after the upgrade, shared by
-/// every connection: this, and nothing else, is what the handshake and the
-/// connection's task see of the gateway.
+/// every connection: this, and nothing else, is what a connection's task sees
+/// of the gateway, from its `$connect` to its `$disconnect`.
 pub struct Pipeline {
     /// Routes each event to its handler.
     pub router: Arc<Router>,
@@ -33,9 +33,9 @@ pub struct Pipeline {
     pub metrics: Arc<Metrics>,
 }
 
-/// What the client listener needs: the pipeline, who may connect, the
-/// draining state and the readiness probe.
-pub struct ClientListener {
+/// What the client port sees of the gateway: the pipeline, who may connect,
+/// the draining state and the readiness probe.
+pub struct ClientContext {
     /// The stages after the upgrade.
     pub pipeline: Arc<Pipeline>,
     /// Who may connect.

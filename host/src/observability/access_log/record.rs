@@ -7,7 +7,7 @@ use std::time::Duration;
 use serde_json::Value;
 
 use super::AccessLogFormat;
-use crate::connection::clock::iso8601;
+use crate::clock::iso8601;
 use crate::connection::{Connection, DisconnectInfo};
 use crate::event::{EventType, RequestContext};
 

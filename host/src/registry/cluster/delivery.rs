@@ -13,10 +13,8 @@ use serde::{Deserialize, Serialize};
 use tokio_tungstenite::tungstenite::Message;
 
 use super::ClusterRegistry;
-use crate::connection::CloseInitiator;
-use crate::connection::ConnectionId;
-use crate::connection::Fields;
-use crate::registry::{ConnectionInfo, Registry, SendError};
+use crate::connection::{CloseInitiator, ConnectionId, Fields, SendError};
+use crate::registry::{ConnectionInfo, Registry};
 
 /// A message to a client, as it crosses Redis.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

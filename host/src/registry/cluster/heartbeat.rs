@@ -14,8 +14,8 @@ use super::lease::FENCED;
 use super::link::Request;
 use super::writer::Change;
 use super::{ClusterRegistry, keys};
+use crate::clock::now_ms;
 use crate::connection::CloseInitiator;
-use crate::connection::now_ms;
 use crate::registry::Registry;
 
 /// How many connections one sweeping script forgets.

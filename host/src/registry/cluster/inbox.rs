@@ -9,7 +9,7 @@ use futures_util::StreamExt;
 use super::delivery::{Ask, Delivery, Envelope};
 use super::requests::Answer;
 use super::{ClusterRegistry, keys};
-use crate::connection::now_ms;
+use crate::clock::now_ms;
 
 /// The pause before subscribing again after Redis was lost.
 const RESUBSCRIBE_AFTER: Duration = Duration::from_millis(500);

@@ -46,8 +46,8 @@ use self::lease::Lease;
 use self::link::Link;
 use self::requests::Pending;
 use self::writer::{Change, Changes};
-use super::{LocalRegistry, Registry, SendError};
-use crate::connection::{Connection, ConnectionId, node_tag};
+use super::{LocalRegistry, Registry};
+use crate::connection::{Connection, ConnectionId, SendError, node_tag};
 use crate::observability::metrics::Metrics;
 
 /// How this node joins the cluster.

@@ -15,8 +15,9 @@ use super::lease::FENCED;
 use super::requests::Answer;
 use super::writer::Change;
 use super::{ClusterRegistry, heartbeat, keys};
-use crate::connection::{CloseInitiator, Connection, ConnectionId, now_ms};
-use crate::registry::{ConnectionInfo, LocalRegistry, MAX_PAGE, Page, Registry, SendError};
+use crate::clock::now_ms;
+use crate::connection::{CloseInitiator, Connection, ConnectionId, SendError};
+use crate::registry::{ConnectionInfo, LocalRegistry, MAX_PAGE, Page, Registry};
 
 /// How many ids a listing scans past those of dead nodes, per id it returns.
 const SCAN_PER_ID: u32 = 10;

@@ -2,8 +2,7 @@
 
 use wasmtime::component::HasData;
 
-use crate::connection::CloseInitiator;
-use crate::connection::ConnectionId;
+use crate::connection::{CloseInitiator, ConnectionId};
 use crate::event::Payload;
 use crate::registry::Registry;
 use crate::runtime::bindings::{connections, types};

@@ -28,7 +28,8 @@ use writer::Writer;
 
 use super::Pipeline;
 
-use crate::connection::{CloseInitiator, Connection, DisconnectInfo, ending, now_ms};
+use crate::clock::now_ms;
+use crate::connection::{CloseInitiator, Connection, DisconnectInfo, ending};
 use crate::event::Payload;
 use crate::routing::Delivery;
 

@@ -3,9 +3,7 @@
 
 use tokio_tungstenite::tungstenite::Message;
 
-use super::Connection;
-use crate::connection::CloseInitiator;
-use crate::connection::ConnectionLimits;
+use crate::connection::{CloseInitiator, Connection, ConnectionLimits};
 use crate::limits::{Strikes, TokenBucket};
 use crate::routing::{ErrorFrame, error_frame};
 

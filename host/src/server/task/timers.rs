@@ -12,10 +12,8 @@ use std::time::Duration;
 
 use tokio::time::{Instant, Sleep, sleep_until};
 
-use super::{Connection, now_ms};
-use crate::connection::CloseInitiator;
-use crate::connection::ConnectionLimits;
-use crate::connection::GOING_AWAY;
+use crate::clock::now_ms;
+use crate::connection::{CloseInitiator, Connection, ConnectionLimits, GOING_AWAY};
 
 /// What a timer asks of the connection.
 #[derive(Debug, PartialEq, Eq)]

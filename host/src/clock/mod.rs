@@ -1,5 +1,6 @@
-//! Timestamps: the gateway keeps milliseconds since the Unix epoch; the
-//! management API and the access log show them in ISO-8601, like AWS.
+//! The clock: the gateway keeps times in milliseconds since the Unix epoch;
+//! the management API and the access log show them in ISO-8601, like AWS.
+//! The bottom layer: it uses nothing else in the crate.
 
 use time::OffsetDateTime;
 use time::macros::format_description;
