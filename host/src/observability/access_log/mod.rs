@@ -4,26 +4,37 @@
 //! errorMessage…), as JSON lines or `key=value` text, to stdout, stderr or a
 //! file, or off.
 //!
-//! Lines are formatted on the event's task and written by a dedicated thread,
-//! so a slow disk never holds up a connection; if the writer falls more than
-//! [`BACKLOG`] lines behind, further lines are dropped and counted in the log.
+//! A line is formatted on the event's task, from fields borrowed from the
+//! event, into that thread's reused buffer, and appended to a shared batch;
+//! a dedicated thread writes the batch (every [`BATCH_INTERVAL`] while lines
+//! keep coming, at once after a quiet spell), so a slow disk never holds up a
+//! connection and a busy gateway makes one `write` per batch, not per line.
+//! If the writer falls [`BACKLOG`] bytes behind, further lines are dropped and
+//! counted in the log.
 
+use std::cell::RefCell;
 use std::io::Write;
 use std::path::PathBuf;
 use std::str::FromStr;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
+use std::sync::mpsc::{SyncSender, sync_channel};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::time::Duration;
 
 use anyhow::Context;
 use serde::Deserialize;
 
 mod record;
+#[cfg(test)]
+mod tests;
 
 pub use record::{EventRecord, Outcome, SwapRecord};
 
-/// Lines waiting for the writer before new ones are dropped.
-pub const BACKLOG: usize = 65_536;
+/// Bytes of lines waiting for the writer before new ones are dropped.
+pub const BACKLOG: usize = 16 * 1024 * 1024;
+
+/// How often the writer writes while lines keep coming.
+pub const BATCH_INTERVAL: Duration = Duration::from_millis(5);
 
 /// Where access log lines go.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
@@ -78,21 +89,38 @@ pub enum AccessLogFormat {
     Text,
 }
 
-/// What the writer thread receives.
-#[derive(Debug)]
-enum Entry {
-    /// A formatted line.
-    Line(String),
-    /// Write everything before this, then say so.
-    Flush(SyncSender<()>),
-}
-
 /// A handle to the access log writer; cheap to clone.
 #[derive(Clone, Debug)]
 pub struct AccessLog {
-    lines: Option<SyncSender<Entry>>,
+    shared: Option<Arc<Shared>>,
     format: AccessLogFormat,
-    dropped: Arc<AtomicU64>,
+}
+
+/// What the event tasks and the writer thread share.
+#[derive(Debug, Default)]
+struct Shared {
+    batch: Mutex<Batch>,
+    /// Wakes a writer that is asleep (or asked to flush).
+    wake: Condvar,
+    dropped: AtomicU64,
+}
+
+/// Lines not yet written, and who waits for them to be.
+#[derive(Debug, Default)]
+struct Batch {
+    lines: Vec<u8>,
+    flushes: Vec<SyncSender<()>>,
+    /// The writer waits without a timeout: the next line must wake it.
+    asleep: bool,
+}
+
+impl Shared {
+    fn batch(&self) -> MutexGuard<'_, Batch> {
+        // A panic while holding the lock leaves a batch that is still whole.
+        self.batch
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
 }
 
 impl AccessLog {
@@ -110,91 +138,137 @@ impl AccessLog {
                     .with_context(|| format!("cannot open the access log {}", path.display()))?,
             ),
         };
-        let (sender, receiver) = sync_channel(BACKLOG);
+        Self::start_writing(out, format)
+    }
+
+    /// Starts the writer thread on `out`.
+    fn start_writing(out: Box<dyn Write + Send>, format: AccessLogFormat) -> anyhow::Result<Self> {
+        let shared = Arc::new(Shared::default());
+        let writer = Arc::clone(&shared);
         std::thread::Builder::new()
             .name("access-log".into())
-            .spawn(move || write_lines(&receiver, out))
+            .spawn(move || write_batches(&writer, out))
             .context("cannot start the access log writer")?;
         Ok(AccessLog {
-            lines: Some(sender),
+            shared: Some(shared),
             format,
-            dropped: Arc::default(),
         })
     }
 
     /// An access log that writes nothing.
     pub fn off() -> Self {
         AccessLog {
-            lines: None,
+            shared: None,
             format: AccessLogFormat::default(),
-            dropped: Arc::default(),
         }
     }
 
     /// Waits (at most `timeout`) until every line logged so far is written:
     /// at shutdown, after the last `$disconnect`.
-    pub fn flush(&self, timeout: std::time::Duration) {
-        let Some(lines) = &self.lines else {
+    pub fn flush(&self, timeout: Duration) {
+        let Some(shared) = &self.shared else {
             return;
         };
         let (done, written) = sync_channel(1);
-        if lines.send(Entry::Flush(done)).is_ok() && written.recv_timeout(timeout).is_err() {
+        shared.batch().flushes.push(done);
+        shared.wake.notify_one();
+        if written.recv_timeout(timeout).is_err() {
             tracing::warn!("the access log was not flushed in time");
         }
     }
 
     /// Logs one event.
     pub fn write(&self, record: &EventRecord<'_>) {
-        if self.lines.is_some() {
-            self.send(record.line(self.format));
-        }
+        self.append(|format, line| record.write_line(format, line));
     }
 
     /// Logs a hot swap.
     pub fn swap(&self, record: &SwapRecord<'_>) {
-        if self.lines.is_some() {
-            self.send(record.line(self.format));
-        }
+        self.append(|format, line| record.write_line(format, line));
     }
 
-    fn send(&self, line: String) {
-        let Some(lines) = &self.lines else {
+    /// Formats a line into this thread's buffer and adds it to the batch.
+    fn append(&self, format_line: impl FnOnce(AccessLogFormat, &mut Vec<u8>)) {
+        thread_local! {
+            static LINE: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+        }
+        let Some(shared) = &self.shared else {
             return;
         };
-        if let Err(TrySendError::Full(_)) = lines.try_send(Entry::Line(line)) {
-            let dropped = self.dropped.fetch_add(1, Ordering::Relaxed) + 1;
-            if dropped.is_power_of_two() {
-                tracing::warn!(
-                    dropped,
-                    "the access log writer cannot keep up; lines were dropped"
-                );
+        LINE.with_borrow_mut(|line| {
+            line.clear();
+            format_line(self.format, line);
+            let mut batch = shared.batch();
+            if batch.lines.len() + line.len() > BACKLOG {
+                drop(batch);
+                let dropped = shared.dropped.fetch_add(1, Ordering::Relaxed) + 1;
+                if dropped.is_power_of_two() {
+                    tracing::warn!(
+                        dropped,
+                        "the access log writer cannot keep up; lines were dropped"
+                    );
+                }
+                return;
             }
-        }
+            batch.lines.extend_from_slice(line);
+            if batch.asleep {
+                batch.asleep = false;
+                drop(batch);
+                shared.wake.notify_one();
+            }
+        });
     }
 }
 
-/// Writes lines as they come, flushing whenever none is waiting (and
-/// answering flush requests once everything before them is written).
-fn write_lines(entries: &Receiver<Entry>, mut out: Box<dyn Write + Send>) {
-    let mut batch = String::new();
+/// The writer thread: waits [`BATCH_INTERVAL`] for lines to gather (less when
+/// asked to flush), takes the whole batch, writes it in one go and answers
+/// the flush requests made before it. With nothing to write it sleeps until a
+/// line or a flush wakes it. Ends with the last handle.
+fn write_batches(shared: &Arc<Shared>, mut out: Box<dyn Write + Send>) {
+    let mut writing = Vec::new();
     let mut flushed = Vec::new();
-    while let Ok(entry) = entries.recv() {
-        let mut next = Some(entry);
-        while let Some(entry) = next.take() {
-            match entry {
-                Entry::Line(line) => batch.push_str(&line),
-                Entry::Flush(done) => flushed.push(done),
+    loop {
+        {
+            let mut batch = shared.batch();
+            if batch.lines.is_empty() && batch.flushes.is_empty() {
+                if Arc::strong_count(shared) == 1 {
+                    return;
+                }
+                batch.asleep = true;
+                // Woken by a line or a flush; looks for the last handle now and then.
+                let mut batch = wait(shared, batch, Duration::from_secs(1));
+                batch.asleep = false;
+                continue;
             }
-            if batch.len() < 64 * 1024 {
-                next = entries.try_recv().ok();
+            if batch.flushes.is_empty() {
+                batch = wait(shared, batch, BATCH_INTERVAL);
             }
+            std::mem::swap(&mut writing, &mut batch.lines);
+            flushed.append(&mut batch.flushes);
         }
-        if let Err(error) = out.write_all(batch.as_bytes()).and_then(|()| out.flush()) {
+        if !writing.is_empty()
+            && let Err(error) = out.write_all(&writing).and_then(|()| out.flush())
+        {
             tracing::warn!(%error, "cannot write the access log");
         }
-        batch.clear();
+        writing.clear();
+        // A burst can leave a huge buffer behind; keep a reasonable one.
+        writing.shrink_to(1024 * 1024);
         for done in flushed.drain(..) {
             let _ = done.send(());
         }
     }
+}
+
+/// Waits on the writer's condition variable at most `timeout`.
+fn wait<'a>(
+    shared: &Shared,
+    batch: MutexGuard<'a, Batch>,
+    timeout: Duration,
+) -> MutexGuard<'a, Batch> {
+    shared
+        .wake
+        .wait_timeout(batch, timeout)
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+        .0
 }

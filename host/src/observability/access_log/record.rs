@@ -1,13 +1,10 @@
 //! The records the access log writes: an event's, and a hot swap's, each
 //! formatted as one JSON object or one `key=value` line.
 
-use std::fmt::Write as _;
 use std::time::Duration;
 
-use serde_json::Value;
-
 use super::AccessLogFormat;
-use crate::clock::iso8601;
+use crate::clock::write_iso8601;
 use crate::connection::{Connection, DisconnectInfo};
 use crate::event::{EventType, RequestContext};
 
@@ -98,29 +95,32 @@ impl<'a> EventRecord<'a> {
         }
     }
 
-    /// The line's fields, in order.
-    fn fields(&self) -> [(&'static str, Value); 14] {
+    /// The line's fields, in order, borrowed from the record.
+    fn fields(&self) -> [(&'static str, Value<'_>); 14] {
         let peer = self.connection.peer();
         let disconnect = self.disconnect.as_ref();
         let latency_ms = self
             .integration_latency
             .map(|latency| (latency.as_secs_f64() * 1e6).round() / 1e3);
         [
-            ("requestId", self.request_id.as_str().into()),
-            ("connectionId", self.connection.id().as_str().into()),
-            ("routeKey", self.route_key.as_str().into()),
-            ("eventType", self.event_type.as_str().into()),
+            ("requestId", Value::Text(&self.request_id)),
+            ("connectionId", Value::Text(self.connection.id().as_str())),
+            ("routeKey", Value::Text(&self.route_key)),
+            ("eventType", Value::Text(self.event_type.as_str())),
             ("messageId", self.message_id.as_deref().into()),
-            ("status", self.outcome.status().into()),
-            ("sourceIp", peer.source_ip.as_str().into()),
-            ("userAgent", peer.user_agent.as_str().into()),
-            ("requestTime", iso8601(self.request_time).into()),
-            ("requestTimeEpoch", self.request_time.into()),
-            ("integrationLatency", latency_ms.into()),
+            ("status", Value::Number(self.outcome.status().into())),
+            ("sourceIp", Value::Text(&peer.source_ip)),
+            ("userAgent", Value::Text(&peer.user_agent)),
+            ("requestTime", Value::Time(self.request_time)),
+            ("requestTimeEpoch", Value::Number(self.request_time)),
+            (
+                "integrationLatency",
+                latency_ms.map_or(Value::None, Value::Float),
+            ),
             ("errorMessage", self.outcome.error_message().into()),
             (
                 "disconnectStatusCode",
-                disconnect.map(|info| info.code).into(),
+                disconnect.map_or(Value::None, |info| Value::Number(info.code.into())),
             ),
             (
                 "disconnectReason",
@@ -129,9 +129,9 @@ impl<'a> EventRecord<'a> {
         ]
     }
 
-    /// The record as one line, newline included.
-    pub fn line(&self, format: AccessLogFormat) -> String {
-        format_line(&self.fields(), format)
+    /// Appends the record as one line, newline included.
+    pub fn write_line(&self, format: AccessLogFormat, out: &mut Vec<u8>) {
+        write_line(&self.fields(), format, out);
     }
 }
 
@@ -154,58 +154,110 @@ pub struct SwapRecord<'a> {
 }
 
 impl SwapRecord<'_> {
-    /// The record as one line, newline included.
-    pub fn line(&self, format: AccessLogFormat) -> String {
+    /// Appends the record as one line, newline included.
+    pub fn write_line(&self, format: AccessLogFormat, out: &mut Vec<u8>) {
         let fields = [
-            ("eventType", "SWAP".into()),
-            ("routeKey", self.route_key.into()),
-            ("change", self.change.into()),
+            ("eventType", Value::Text("SWAP")),
+            ("routeKey", Value::Text(self.route_key)),
+            ("change", Value::Text(self.change)),
             ("component", self.component.into()),
             ("version", self.version.into()),
-            ("generation", self.generation.into()),
-            ("requestTime", iso8601(self.time).into()),
-            ("requestTimeEpoch", self.time.into()),
+            (
+                "generation",
+                self.generation.map_or(Value::None, Value::Number),
+            ),
+            ("requestTime", Value::Time(self.time)),
+            ("requestTimeEpoch", Value::Number(self.time)),
         ];
-        format_line(&fields, format)
+        write_line(&fields, format, out);
     }
 }
 
-/// Fields as one JSON object or one `key=value` line, newline included.
-fn format_line(fields: &[(&str, Value)], format: AccessLogFormat) -> String {
-    let mut line = String::new();
+/// One field's value, borrowed from the record it describes.
+#[derive(Clone, Copy, Debug)]
+enum Value<'a> {
+    /// Absent: JSON `null`, text `-`.
+    None,
+    Text(&'a str),
+    Number(u64),
+    Float(f64),
+    /// Milliseconds since the Unix epoch, written as ISO-8601.
+    Time(u64),
+}
+
+impl<'a> From<Option<&'a str>> for Value<'a> {
+    fn from(text: Option<&'a str>) -> Self {
+        text.map_or(Value::None, Value::Text)
+    }
+}
+
+impl Value<'_> {
+    fn write_json(self, out: &mut Vec<u8>) {
+        match self {
+            Value::None => out.extend_from_slice(b"null"),
+            Value::Text(text) => json_string(text, out),
+            Value::Number(number) => {
+                out.extend_from_slice(itoa::Buffer::new().format(number).as_bytes())
+            }
+            Value::Float(number) => {
+                let _ = serde_json::to_writer(&mut *out, &number);
+            }
+            Value::Time(at) => {
+                out.push(b'"');
+                write_iso8601(at, out);
+                out.push(b'"');
+            }
+        }
+    }
+
+    /// `-` for none, quoted (as JSON) when it has spaces, quotes or `=`, or
+    /// is empty.
+    fn write_text(self, out: &mut Vec<u8>) {
+        match self {
+            Value::None => out.push(b'-'),
+            Value::Text(text)
+                if text.is_empty()
+                    || text.contains(|c: char| c.is_whitespace() || c == '"' || c == '=') =>
+            {
+                json_string(text, out);
+            }
+            Value::Text(text) => out.extend_from_slice(text.as_bytes()),
+            Value::Time(at) => write_iso8601(at, out),
+            other => other.write_json(out),
+        }
+    }
+}
+
+/// `text` as a JSON string, escaped.
+fn json_string(text: &str, out: &mut Vec<u8>) {
+    // Writing to a `Vec` cannot fail.
+    let _ = serde_json::to_writer(&mut *out, text);
+}
+
+/// Appends the fields as one JSON object or one `key=value` line, newline
+/// included.
+fn write_line(fields: &[(&str, Value<'_>)], format: AccessLogFormat, out: &mut Vec<u8>) {
     for (index, (name, value)) in fields.iter().enumerate() {
         match format {
             AccessLogFormat::Json => {
-                line.push(if index == 0 { '{' } else { ',' });
-                let _ = write!(line, "\"{name}\":{value}");
+                out.push(if index == 0 { b'{' } else { b',' });
+                out.push(b'"');
+                out.extend_from_slice(name.as_bytes());
+                out.extend_from_slice(b"\":");
+                value.write_json(out);
             }
             AccessLogFormat::Text => {
                 if index > 0 {
-                    line.push(' ');
+                    out.push(b' ');
                 }
-                let _ = write!(line, "{name}={}", text_value(value));
+                out.extend_from_slice(name.as_bytes());
+                out.push(b'=');
+                value.write_text(out);
             }
         }
     }
     if format == AccessLogFormat::Json {
-        line.push('}');
+        out.push(b'}');
     }
-    line.push('\n');
-    line
-}
-
-/// A value in a `key=value` line: `-` for none, quoted when it has spaces,
-/// quotes or `=`, or is empty.
-fn text_value(value: &Value) -> String {
-    match value {
-        Value::Null => "-".to_owned(),
-        Value::String(text)
-            if text.is_empty()
-                || text.contains(|c: char| c.is_whitespace() || c == '"' || c == '=') =>
-        {
-            value.to_string()
-        }
-        Value::String(text) => text.clone(),
-        other => other.to_string(),
-    }
+    out.push(b'\n');
 }
