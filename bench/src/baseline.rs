@@ -70,11 +70,6 @@ impl Hub {
     }
 }
 
-/// The read buffer the gateway uses: tungstenite's default.
-pub fn gateway_read_buffer() -> usize {
-    WebSocketConfig::default().read_buffer_size
-}
-
 /// Serves WebSocket clients on `listener` until the process ends, reading
 /// with a `read_buffer` of that many bytes.
 pub async fn serve(listener: TcpListener, read_buffer: usize) {

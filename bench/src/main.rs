@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
+use wsgate::server::task::READ_BUFFER;
 use wsgate_bench::baseline;
 use wsgate_bench::client::{self, Target};
 use wsgate_bench::latency::Summary;
@@ -34,9 +35,9 @@ enum Command {
         /// Address to listen on.
         #[arg(long, default_value = "127.0.0.1:0")]
         listen: SocketAddr,
-        /// Read buffer per connection, in bytes [default: the gateway's].
-        #[arg(long)]
-        read_buffer: Option<usize>,
+        /// Read buffer per connection, in bytes (the gateway's by default).
+        #[arg(long, default_value_t = READ_BUFFER)]
+        read_buffer: usize,
     },
     /// Hold idle connections open until standard input closes (used by `run`).
     Hold {
@@ -72,10 +73,10 @@ struct RunArgs {
     /// Messages in flight per connection in the pipelined cases.
     #[arg(long, default_value_t = 8)]
     depth: usize,
-    /// The baseline's read buffer per connection, in bytes: set it to the
-    /// gateway's when the gateway's differs from tungstenite's default.
-    #[arg(long)]
-    baseline_read_buffer: Option<usize>,
+    /// The baseline's read buffer per connection, in bytes (the gateway's by
+    /// default).
+    #[arg(long, default_value_t = READ_BUFFER)]
+    baseline_read_buffer: usize,
     /// The `wsgate` binary [default: next to this one].
     #[arg(long)]
     gateway: Option<PathBuf>,
@@ -129,7 +130,6 @@ fn main() -> anyhow::Result<()> {
             } => {
                 let listener = tokio::net::TcpListener::bind(listen).await?;
                 eprintln!("{LISTENING}{}", listener.local_addr()?);
-                let read_buffer = read_buffer.unwrap_or_else(baseline::gateway_read_buffer);
                 baseline::serve(listener, read_buffer).await;
                 Ok(())
             }
@@ -158,9 +158,7 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
         repeat: args.repeat.unwrap_or(if args.quick { 1 } else { 3 }),
         window: Duration::from_secs_f64(args.seconds.unwrap_or(if args.quick { 0.5 } else { 5.0 })),
         depth: args.depth,
-        baseline_read_buffer: args
-            .baseline_read_buffer
-            .unwrap_or_else(baseline::gateway_read_buffer),
+        baseline_read_buffer: args.baseline_read_buffer,
     };
     let scenarios = match args.scenarios.is_empty() {
         true => Scenario::ALL.to_vec(),
