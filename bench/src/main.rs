@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 use wsgate::server::task::READ_BUFFER;
-use wsgate_bench::baseline;
+use wsgate_bench::baseline::{self, Baseline};
 use wsgate_bench::client::{self, Target};
 use wsgate_bench::latency::Summary;
 use wsgate_bench::load::{self, LoadSpec, Pace, Shape};
@@ -30,11 +30,15 @@ enum Command {
     Run(RunArgs),
     /// Put load on any WebSocket echo server and print throughput and latency.
     Load(LoadArgs),
-    /// Serve the no-gateway baseline (echo, and `broadcast:` to everyone).
+    /// Serve the no-gateway baseline: the lean echo, or with `--broadcast`
+    /// the echo that also sends `broadcast:` messages to everyone.
     Baseline {
         /// Address to listen on.
         #[arg(long, default_value = "127.0.0.1:0")]
         listen: SocketAddr,
+        /// Also broadcast (the fan-out scenario's baseline).
+        #[arg(long)]
+        broadcast: bool,
         /// Read buffer per connection, in bytes (the gateway's by default).
         #[arg(long, default_value_t = READ_BUFFER)]
         read_buffer: usize,
@@ -126,11 +130,16 @@ fn main() -> anyhow::Result<()> {
             Command::Load(args) => load(args).await,
             Command::Baseline {
                 listen,
+                broadcast,
                 read_buffer,
             } => {
                 let listener = tokio::net::TcpListener::bind(listen).await?;
                 eprintln!("{LISTENING}{}", listener.local_addr()?);
-                baseline::serve(listener, read_buffer).await;
+                let baseline = match broadcast {
+                    true => Baseline::Broadcasting,
+                    false => Baseline::Echo,
+                };
+                baseline::serve(listener, baseline, read_buffer).await;
                 Ok(())
             }
             Command::Hold {

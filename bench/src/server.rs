@@ -1,5 +1,5 @@
 //! The servers under test, each in its own process: the real `wsgate` binary
-//! and the [`baseline`](crate::baseline) (this binary's `baseline`
+//! and the [`baseline`](crate::baseline)s (this binary's `baseline`
 //! subcommand), plus the child processes that hold idle connections.
 
 use std::io::{BufRead, BufReader};
@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 
+use crate::baseline::Baseline;
 use crate::client::{self, HELD, Target};
 
 /// The line both servers log once they accept clients, followed by the address.
@@ -137,12 +138,15 @@ impl Server {
         Ok(server)
     }
 
-    /// Starts the baseline server (this binary's `baseline` subcommand) with
+    /// Starts a baseline server (this binary's `baseline` subcommand) with
     /// a read buffer of `read_buffer` bytes.
-    pub fn baseline(read_buffer: usize) -> anyhow::Result<Self> {
+    pub fn baseline(baseline: Baseline, read_buffer: usize) -> anyhow::Result<Self> {
         let mut command = Command::new(std::env::current_exe()?);
         command.args(["baseline", "--listen", "127.0.0.1:0"]);
         command.args(["--read-buffer", &read_buffer.to_string()]);
+        if baseline == Baseline::Broadcasting {
+            command.arg("--broadcast");
+        }
         Self::start(command).context("starting the baseline server")
     }
 

@@ -1,7 +1,7 @@
 //! Scenario 5: one message to every member of a 10k group. The gateway's
 //! `probe` plugin joins each connection to the group `bench` at `$connect`
 //! (`?room=bench`) and sends a `roomsend` command's data to the group; the
-//! baseline sends any `broadcast:` message to every connection. Latency is
+//! broadcasting baseline sends any `broadcast:` message to every connection. Latency is
 //! from the sender's send to each member's receipt.
 
 use std::time::{Duration, Instant};
@@ -42,7 +42,7 @@ pub async fn run(bench: &Bench) -> anyhow::Result<()> {
     plugins.add(&bench.artifacts, "probe.wasm", "probe")?;
     plugins.config("[routes]\n\"$connect\" = \"probe.wasm\"\n\"roomsend\" = \"probe.wasm\"\n")?;
     let gateway = Server::gateway(&bench.artifacts, plugins.path())?;
-    let baseline = bench.baseline()?;
+    let baseline = bench.broadcasting_baseline()?;
     let members = bench.pick(10_000, 100);
     let rounds = bench.pick(10, 2);
 

@@ -22,6 +22,7 @@ use std::time::Duration;
 
 use hdrhistogram::Histogram;
 
+use crate::baseline::Baseline;
 use crate::client::Target;
 use crate::latency::{self, Summary};
 use crate::load::{self, LoadSpec, Shape};
@@ -81,7 +82,7 @@ pub struct Bench {
     pub window: Duration,
     /// Messages in flight per connection in the pipelined cases.
     pub depth: usize,
-    /// The baseline's read buffer, in bytes: the gateway's.
+    /// The baselines' read buffer, in bytes: the gateway's unless asked.
     pub baseline_read_buffer: usize,
 }
 
@@ -107,9 +108,14 @@ impl Bench {
         }
     }
 
-    /// Starts the baseline, tuned like the gateway.
+    /// Starts the lean echo baseline, tuned like the gateway.
     pub fn baseline(&self) -> anyhow::Result<Server> {
-        Server::baseline(self.baseline_read_buffer)
+        Server::baseline(Baseline::Echo, self.baseline_read_buffer)
+    }
+
+    /// Starts the broadcasting baseline, for fan-out.
+    pub fn broadcasting_baseline(&self) -> anyhow::Result<Server> {
+        Server::baseline(Baseline::Broadcasting, self.baseline_read_buffer)
     }
 
     fn warmup(&self) -> Duration {
