@@ -12,8 +12,8 @@
 //! - [`latency`]: the histogram summaries printed in result lines;
 //! - [`baseline`]: the plain tokio-tungstenite servers: the lean echo, and
 //!   the echo that also broadcasts, for fan-out;
-//! - [`server`]: starting the gateway and the baseline as processes, reading
-//!   their memory use;
+//! - [`server`]: starting the gateway (in a chosen configuration) and the
+//!   baselines as processes, reading their memory use;
 //! - [`scenarios`]: the six scenarios of the benchmark issue, each printing
 //!   result lines.
 

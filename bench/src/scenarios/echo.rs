@@ -4,7 +4,7 @@
 use super::{Bench, Contender, Spread, compare, size, throughput, verdict};
 use crate::client::Target;
 use crate::load::{Pace, Shape};
-use crate::server::{PluginsDir, Server};
+use crate::server::{Config, PluginsDir, Server};
 
 /// The echo throughput target, as a fraction of the baseline's.
 pub const TARGET_RATIO: f64 = 0.9;
@@ -13,7 +13,7 @@ pub const TARGET_RATIO: f64 = 0.9;
 pub async fn run(bench: &Bench) -> anyhow::Result<()> {
     let plugins = PluginsDir::new()?;
     plugins.add(&bench.artifacts, "$default.wasm", "wsgate-echo")?;
-    let gateway = Server::gateway(&bench.artifacts, plugins.path())?;
+    let gateway = Server::gateway(&bench.artifacts, plugins.path(), Config::NoLogNoLimit)?;
     let baseline = bench.baseline()?;
 
     let connection_counts = bench.pick(vec![100, 1000], vec![10]);
