@@ -2,7 +2,8 @@
 //! parse + route lookup) vs `$default` (no parse: a gateway without custom
 //! routes never parses messages), with the same JSON messages and the same
 //! `echo` component, side by side with the lean baseline; both gateways
-//! without access log and rate limit.
+//! without access log and rate limit. The ratios are custom ÷ `$default`
+//! (throughput, and CPU per message) and custom ÷ baseline (throughput).
 
 use super::{Bench, Contender, Spread, compare, size, throughput};
 use crate::client::Target;
@@ -51,7 +52,7 @@ pub async fn run(bench: &Bench) -> anyhow::Result<()> {
             throughput("$default", default),
             throughput("custom", custom),
             Spread::of_ratios(&custom.rates, &default.rates).show(2),
-            Spread::of_ratios(&default.cpu_per_reply, &custom.cpu_per_reply).show(2),
+            Spread::of_ratios(&custom.cpu_per_reply, &default.cpu_per_reply).show(2),
             Spread::of_ratios(&custom.rates, &base.rates).show(2),
         );
     }
