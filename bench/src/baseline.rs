@@ -1,26 +1,36 @@
-//! The no-gateway baseline: a plain tokio-tungstenite echo server, tuned like
-//! the gateway (TCP_NODELAY, the same maximum message size and read buffer, a
-//! multi-threaded runtime with one worker per core), that also broadcasts, so
-//! that fan-out has a baseline too.
+//! The no-gateway baselines: plain tokio-tungstenite servers, tuned like the
+//! gateway (TCP_NODELAY, the same maximum message and frame size and read
+//! buffer, a multi-threaded runtime with one worker per core). There are two,
+//! because fan-out needs a broadcast that the echo scenarios should not pay
+//! for:
 //!
-//! Each connection is one task: the echoes of its messages and the broadcasts
-//! addressed to it are merged into one stream forwarded to the socket, which
-//! flushes whenever no more are ready: the cheapest way to echo that still
-//! lets other connections push.
+//! - [`Baseline::Echo`], the baseline of echo, routing and idle memory: the
+//!   leanest echo tokio-tungstenite allows. One task per connection, on the
+//!   unsplit stream, with no channel: it feeds every text or binary message
+//!   back (`poll_ready` + `start_send`) and flushes only when no next message
+//!   is ready, so the answers to pipelined messages leave in one write, as the
+//!   gateway's do. It stops when the client closes (once tungstenite has
+//!   answered the close) or the socket fails.
+//! - [`Baseline::Broadcasting`], the baseline of fan-out: the echo, plus a
+//!   text message starting with [`BROADCAST`] sent to every connection
+//!   instead. Each connection has a channel in a hub, for what the others
+//!   push; its task merges the echoes and the pushes into one stream
+//!   forwarded to the socket, flushing whenever no more are ready.
 
 use std::collections::HashMap;
 use std::future::ready;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
-use futures_util::{StreamExt, stream};
+use futures_util::{FutureExt, SinkExt, StreamExt, stream};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
+use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 
-/// A text message starting with this is sent to every connection instead of
-/// being echoed.
+/// A text message starting with this is sent to every connection of the
+/// broadcasting baseline instead of being echoed.
 pub const BROADCAST: &str = "broadcast:";
 
 /// The gateway's default maximum message size, applied here too.
@@ -28,6 +38,70 @@ const MAX_MESSAGE: usize = 128 * 1024;
 
 /// Messages queued for one connection, as in the gateway's default.
 const QUEUE: usize = 1024;
+
+/// Which baseline to serve.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Baseline {
+    /// The lean echo.
+    Echo,
+    /// The echo that also broadcasts, for fan-out.
+    Broadcasting,
+}
+
+/// Serves WebSocket clients on `listener` until the process ends, reading
+/// with a `read_buffer` of that many bytes.
+pub async fn serve(listener: TcpListener, baseline: Baseline, read_buffer: usize) {
+    let hub = (baseline == Baseline::Broadcasting).then(|| Arc::new(Hub::default()));
+    loop {
+        let Ok((stream, _)) = listener.accept().await else {
+            continue;
+        };
+        let _ = stream.set_nodelay(true);
+        match &hub {
+            None => tokio::spawn(echo(stream, read_buffer)),
+            Some(hub) => tokio::spawn(broadcasting(stream, Arc::clone(hub), read_buffer)),
+        };
+    }
+}
+
+/// The WebSocket handshake, with the gateway's limits.
+async fn accept(stream: TcpStream, read_buffer: usize) -> Option<WebSocketStream<TcpStream>> {
+    let config = WebSocketConfig::default()
+        .max_message_size(Some(MAX_MESSAGE))
+        .max_frame_size(Some(MAX_MESSAGE))
+        .read_buffer_size(read_buffer);
+    tokio_tungstenite::accept_async_with_config(stream, Some(config))
+        .await
+        .ok()
+}
+
+async fn echo(stream: TcpStream, read_buffer: usize) {
+    let Some(mut ws) = accept(stream, read_buffer).await else {
+        return;
+    };
+    loop {
+        let next = match ws.next().now_or_never() {
+            Some(next) => next,
+            None => {
+                if ws.flush().await.is_err() {
+                    return;
+                }
+                ws.next().await
+            }
+        };
+        match next {
+            Some(Ok(message)) if message.is_text() || message.is_binary() => {
+                if ws.feed(message).await.is_err() {
+                    return;
+                }
+            }
+            // Tungstenite answers pings and the close itself; after a close
+            // the stream ends.
+            Some(Ok(_)) => {}
+            Some(Err(_)) | None => return,
+        }
+    }
+}
 
 /// The senders of every connection's push queue.
 #[derive(Default)]
@@ -70,30 +144,8 @@ impl Hub {
     }
 }
 
-/// The read buffer the gateway uses: tungstenite's default.
-pub fn gateway_read_buffer() -> usize {
-    WebSocketConfig::default().read_buffer_size
-}
-
-/// Serves WebSocket clients on `listener` until the process ends, reading
-/// with a `read_buffer` of that many bytes.
-pub async fn serve(listener: TcpListener, read_buffer: usize) {
-    let hub = Arc::new(Hub::default());
-    loop {
-        let Ok((stream, _)) = listener.accept().await else {
-            continue;
-        };
-        let _ = stream.set_nodelay(true);
-        tokio::spawn(connection(stream, Arc::clone(&hub), read_buffer));
-    }
-}
-
-async fn connection(stream: TcpStream, hub: Arc<Hub>, read_buffer: usize) {
-    let config = WebSocketConfig::default()
-        .max_message_size(Some(MAX_MESSAGE))
-        .max_frame_size(Some(MAX_MESSAGE))
-        .read_buffer_size(read_buffer);
-    let Ok(ws) = tokio_tungstenite::accept_async_with_config(stream, Some(config)).await else {
+async fn broadcasting(stream: TcpStream, hub: Arc<Hub>, read_buffer: usize) {
+    let Some(ws) = accept(stream, read_buffer).await else {
         return;
     };
     let (sink, source) = ws.split();

@@ -1,7 +1,7 @@
 //! wsgate's benchmark suite, run with `cargo xtask bench` (see `BENCHMARKS.md`).
 //!
 //! Every network scenario runs the real `wsgate` binary and a no-gateway
-//! [`baseline`] echo server side by side, as separate processes, and drives
+//! [`baseline`] server side by side, as separate processes, and drives
 //! both with the same [`load`] generator, so each result is a ratio measured
 //! in one invocation on the same (noisy) machine.
 //!
@@ -10,9 +10,10 @@
 //! - [`load`]: closed-loop (pipeline depth) or fixed-rate load on many
 //!   connections, with latencies in a histogram;
 //! - [`latency`]: the histogram summaries printed in result lines;
-//! - [`baseline`]: the plain tokio-tungstenite echo (and broadcast) server;
-//! - [`server`]: starting the gateway and the baseline as processes, reading
-//!   their memory use;
+//! - [`baseline`]: the plain tokio-tungstenite servers: the lean echo, and
+//!   the echo that also broadcasts, for fan-out;
+//! - [`server`]: starting the gateway (in a chosen configuration) and the
+//!   baselines as processes, reading their memory use;
 //! - [`scenarios`]: the six scenarios of the benchmark issue, each printing
 //!   result lines.
 

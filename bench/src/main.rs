@@ -6,7 +6,8 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
-use wsgate_bench::baseline;
+use wsgate::server::task::READ_BUFFER;
+use wsgate_bench::baseline::{self, Baseline};
 use wsgate_bench::client::{self, Target};
 use wsgate_bench::latency::Summary;
 use wsgate_bench::load::{self, LoadSpec, Pace, Shape};
@@ -29,14 +30,18 @@ enum Command {
     Run(RunArgs),
     /// Put load on any WebSocket echo server and print throughput and latency.
     Load(LoadArgs),
-    /// Serve the no-gateway baseline (echo, and `broadcast:` to everyone).
+    /// Serve the no-gateway baseline: the lean echo, or with `--broadcast`
+    /// the echo that also sends `broadcast:` messages to everyone.
     Baseline {
         /// Address to listen on.
         #[arg(long, default_value = "127.0.0.1:0")]
         listen: SocketAddr,
-        /// Read buffer per connection, in bytes [default: the gateway's].
+        /// Also broadcast (the fan-out scenario's baseline).
         #[arg(long)]
-        read_buffer: Option<usize>,
+        broadcast: bool,
+        /// Read buffer per connection, in bytes (the gateway's by default).
+        #[arg(long, default_value_t = READ_BUFFER)]
+        read_buffer: usize,
     },
     /// Hold idle connections open until standard input closes (used by `run`).
     Hold {
@@ -72,10 +77,10 @@ struct RunArgs {
     /// Messages in flight per connection in the pipelined cases.
     #[arg(long, default_value_t = 8)]
     depth: usize,
-    /// The baseline's read buffer per connection, in bytes: set it to the
-    /// gateway's when the gateway's differs from tungstenite's default.
-    #[arg(long)]
-    baseline_read_buffer: Option<usize>,
+    /// The baseline's read buffer per connection, in bytes (the gateway's by
+    /// default).
+    #[arg(long, default_value_t = READ_BUFFER)]
+    baseline_read_buffer: usize,
     /// The `wsgate` binary [default: next to this one].
     #[arg(long)]
     gateway: Option<PathBuf>,
@@ -125,12 +130,16 @@ fn main() -> anyhow::Result<()> {
             Command::Load(args) => load(args).await,
             Command::Baseline {
                 listen,
+                broadcast,
                 read_buffer,
             } => {
                 let listener = tokio::net::TcpListener::bind(listen).await?;
                 eprintln!("{LISTENING}{}", listener.local_addr()?);
-                let read_buffer = read_buffer.unwrap_or_else(baseline::gateway_read_buffer);
-                baseline::serve(listener, read_buffer).await;
+                let baseline = match broadcast {
+                    true => Baseline::Broadcasting,
+                    false => Baseline::Echo,
+                };
+                baseline::serve(listener, baseline, read_buffer).await;
                 Ok(())
             }
             Command::Hold {
@@ -158,9 +167,7 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
         repeat: args.repeat.unwrap_or(if args.quick { 1 } else { 3 }),
         window: Duration::from_secs_f64(args.seconds.unwrap_or(if args.quick { 0.5 } else { 5.0 })),
         depth: args.depth,
-        baseline_read_buffer: args
-            .baseline_read_buffer
-            .unwrap_or_else(baseline::gateway_read_buffer),
+        baseline_read_buffer: args.baseline_read_buffer,
     };
     let scenarios = match args.scenarios.is_empty() {
         true => Scenario::ALL.to_vec(),

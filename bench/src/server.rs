@@ -1,7 +1,9 @@
-//! The servers under test, each in its own process: the real `wsgate` binary
-//! and the [`baseline`](crate::baseline) (this binary's `baseline`
-//! subcommand), plus the child processes that hold idle connections.
+//! The servers under test, each in its own process: the real `wsgate` binary,
+//! in the [`Config`] a scenario asks for, and the [`baseline`](crate::baseline)s
+//! (this binary's `baseline` subcommand), plus the child processes that hold
+//! idle connections.
 
+use std::fs::File;
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -11,6 +13,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 
+use crate::baseline::Baseline;
 use crate::client::{self, HELD, Target};
 
 /// The line both servers log once they accept clients, followed by the address.
@@ -92,23 +95,47 @@ pub struct Server {
     pub ready_after: Duration,
     /// The server's log lines after start-up.
     log: mpsc::Receiver<String>,
-    /// The gateway's key-value store directory, removed with the server.
+    /// The gateway's data directory (its key-value store, and with
+    /// [`Config::Shipped`] its access log), removed with the server.
     _data: Option<tempfile::TempDir>,
+}
+
+/// How the gateway is configured, beyond a scenario's own flags.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Config {
+    /// The shipped defaults: the access log on (JSON, to standard output,
+    /// which goes to a file in the gateway's data directory so that real bytes
+    /// are written) and the per-connection rate limit at its default.
+    Shipped,
+    /// Like the baseline, which neither logs nor limits: no access log and no
+    /// per-connection rate limit (`--access-log off --connection-rate 0`).
+    NoLogNoLimit,
+}
+
+impl Config {
+    /// The configuration's name in result lines.
+    pub fn label(self) -> &'static str {
+        match self {
+            Config::Shipped => "defaults",
+            Config::NoLogNoLimit => "log-off",
+        }
+    }
 }
 
 impl Server {
     /// Starts the gateway on loopback with `plugins`.
-    pub fn gateway(artifacts: &Artifacts, plugins: &Path) -> anyhow::Result<Self> {
-        Self::gateway_with(artifacts, plugins, &[])
+    pub fn gateway(artifacts: &Artifacts, plugins: &Path, config: Config) -> anyhow::Result<Self> {
+        Self::gateway_with(artifacts, plugins, config, &[])
     }
 
     /// Starts the gateway with `plugins` and `extra` flags.
     pub fn gateway_with(
         artifacts: &Artifacts,
         plugins: &Path,
+        config: Config,
         extra: &[&str],
     ) -> anyhow::Result<Self> {
-        Self::gateway_on("127.0.0.1:0", artifacts, plugins, extra)
+        Self::gateway_on("127.0.0.1:0", artifacts, plugins, config, extra)
     }
 
     /// Starts the gateway with its client listener on `listen`.
@@ -116,6 +143,7 @@ impl Server {
         listen: &str,
         artifacts: &Artifacts,
         plugins: &Path,
+        config: Config,
         extra: &[&str],
     ) -> anyhow::Result<Self> {
         let data = tempfile::tempdir().context("creating the gateway's data directory")?;
@@ -125,32 +153,42 @@ impl Server {
             .arg("--plugins")
             .arg(plugins)
             .args(["--listen", listen, "--api-listen", "127.0.0.1:0"])
-            // Like for like with the baseline, which neither logs nor limits:
-            // no access log, no per-connection rate limit.
-            .args(["--access-log", "off", "--connection-rate", "0"])
             .args(extra)
             .env("WSGATE_LOG", "info")
             .env("WSGATE_DATA_DIR", data.path());
-        let mut server = Self::start(command)
+        let stdout = match config {
+            Config::Shipped => {
+                let log = data.path().join("access.log");
+                Stdio::from(File::create(&log).context("creating the access log file")?)
+            }
+            Config::NoLogNoLimit => {
+                command.args(["--access-log", "off", "--connection-rate", "0"]);
+                Stdio::null()
+            }
+        };
+        let mut server = Self::start(command, stdout)
             .with_context(|| format!("starting the gateway {}", artifacts.gateway.display()))?;
         server._data = Some(data);
         Ok(server)
     }
 
-    /// Starts the baseline server (this binary's `baseline` subcommand) with
+    /// Starts a baseline server (this binary's `baseline` subcommand) with
     /// a read buffer of `read_buffer` bytes.
-    pub fn baseline(read_buffer: usize) -> anyhow::Result<Self> {
+    pub fn baseline(baseline: Baseline, read_buffer: usize) -> anyhow::Result<Self> {
         let mut command = Command::new(std::env::current_exe()?);
         command.args(["baseline", "--listen", "127.0.0.1:0"]);
         command.args(["--read-buffer", &read_buffer.to_string()]);
-        Self::start(command).context("starting the baseline server")
+        if baseline == Baseline::Broadcasting {
+            command.arg("--broadcast");
+        }
+        Self::start(command, Stdio::null()).context("starting the baseline server")
     }
 
-    fn start(mut command: Command) -> anyhow::Result<Self> {
+    fn start(mut command: Command, stdout: Stdio) -> anyhow::Result<Self> {
         let started = Instant::now();
         let mut child = command
             .stdin(Stdio::null())
-            .stdout(Stdio::null())
+            .stdout(stdout)
             .stderr(Stdio::piped())
             .spawn()?;
         let stderr = child.stderr.take().context("piped stderr")?;

@@ -56,4 +56,13 @@ fn quick_run_prints_a_result_line_per_scenario() {
             "no `{prefix}…` line in:\n{output}"
         );
     }
+    for contender in ["| defaults ÷ baseline: ", "| log-off ÷ baseline: "] {
+        assert!(
+            output
+                .lines()
+                .filter(|line| line.starts_with("echo "))
+                .all(|line| line.contains(contender)),
+            "an echo line without `{contender}…` in:\n{output}"
+        );
+    }
 }

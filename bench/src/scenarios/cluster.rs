@@ -18,7 +18,7 @@ use wsgate_tests::redis::Redis;
 use super::Bench;
 use crate::client::{self, Target, Ws};
 use crate::latency::{self, Summary};
-use crate::server::{Holders, PluginsDir, Server};
+use crate::server::{Config, Holders, PluginsDir, Server};
 
 /// How long any one reply may take.
 const REPLY_TIMEOUT: Duration = Duration::from_secs(10);
@@ -41,6 +41,7 @@ async fn latency(bench: &Bench, redis: &Redis) -> anyhow::Result<()> {
         Server::gateway_with(
             &bench.artifacts,
             plugins.path(),
+            Config::NoLogNoLimit,
             &["--cluster", &redis.url(), "--node-id", name],
         )
     };
@@ -103,6 +104,7 @@ async fn hold(bench: &Bench, redis: &Redis) -> anyhow::Result<()> {
             &listen,
             &bench.artifacts,
             plugins.path(),
+            Config::NoLogNoLimit,
             &flags,
         )?);
     }

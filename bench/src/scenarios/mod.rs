@@ -1,7 +1,11 @@
 //! The scenarios of the benchmark issue. Each prints one result line per case,
 //! with the ratio to the baseline where one applies and the target it checks.
+//! Every ratio is the gateway's number ÷ the baseline's (in routing: the
+//! custom route's ÷ `$default`'s), so for CPU per message, latency and memory
+//! below 1 means the gateway is cheaper or faster.
 //!
-//! - [`echo`]: echo through a WASM `$default` route vs the baseline;
+//! - [`echo`]: echo through a WASM `$default` route vs the baseline, with the
+//!   gateway's shipped defaults and without access log and rate limit;
 //! - [`routing`]: a custom route (JSON parse + lookup) vs `$default`;
 //! - [`handler`]: per-event handler overhead, in process;
 //! - [`idle`]: resident memory per idle connection;
@@ -22,6 +26,7 @@ use std::time::Duration;
 
 use hdrhistogram::Histogram;
 
+use crate::baseline::Baseline;
 use crate::client::Target;
 use crate::latency::{self, Summary};
 use crate::load::{self, LoadSpec, Shape};
@@ -81,7 +86,7 @@ pub struct Bench {
     pub window: Duration,
     /// Messages in flight per connection in the pipelined cases.
     pub depth: usize,
-    /// The baseline's read buffer, in bytes: the gateway's.
+    /// The baselines' read buffer, in bytes: the gateway's unless asked.
     pub baseline_read_buffer: usize,
 }
 
@@ -107,9 +112,14 @@ impl Bench {
         }
     }
 
-    /// Starts the baseline, tuned like the gateway.
+    /// Starts the lean echo baseline, tuned like the gateway.
     pub fn baseline(&self) -> anyhow::Result<Server> {
-        Server::baseline(self.baseline_read_buffer)
+        Server::baseline(Baseline::Echo, self.baseline_read_buffer)
+    }
+
+    /// Starts the broadcasting baseline, for fan-out.
+    pub fn broadcasting_baseline(&self) -> anyhow::Result<Server> {
+        Server::baseline(Baseline::Broadcasting, self.baseline_read_buffer)
     }
 
     fn warmup(&self) -> Duration {
@@ -136,6 +146,9 @@ pub struct Measured {
     /// The server's CPU time per reply in µs, one per repetition: the fairer
     /// comparison on a machine where other work competes for the cores.
     pub cpu_per_reply: Vec<f64>,
+    /// The 99th percentile latency in µs, one per repetition, for paired
+    /// ratios.
+    pub p99s: Vec<f64>,
     /// Latencies of all repetitions.
     pub latencies: Histogram<u64>,
 }
@@ -153,6 +166,7 @@ pub async fn compare(
         .map(|_| Measured {
             rates: Vec::new(),
             cpu_per_reply: Vec::new(),
+            p99s: Vec::new(),
             latencies: latency::histogram(),
         })
         .collect();
@@ -172,6 +186,8 @@ pub async fn compare(
             measured
                 .cpu_per_reply
                 .push(cpu.as_secs_f64() * 1e6 / report.replies.max(1) as f64);
+            let p99 = Summary::of(&report.latencies).p99;
+            measured.p99s.push(p99.as_secs_f64() * 1e6);
             measured.latencies.add(&report.latencies)?;
         }
     }

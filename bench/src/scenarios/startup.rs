@@ -18,7 +18,7 @@ use tokio_tungstenite::tungstenite::Message;
 use super::{Bench, Spread, verdict};
 use crate::client::{self, Target};
 use crate::latency::Short;
-use crate::server::{PluginsDir, Server};
+use crate::server::{Config, PluginsDir, Server};
 
 /// Target start-up time with a warm compile cache.
 const TARGET_WARM: Duration = Duration::from_millis(300);
@@ -104,7 +104,12 @@ async fn start(bench: &Bench, plugins: &Path, cache: &Path) -> anyhow::Result<f6
     let (artifacts, plugins) = (bench.artifacts.clone(), plugins.to_owned());
     let cache = cache.to_str().unwrap_or_default().to_owned();
     let server = tokio::task::spawn_blocking(move || {
-        Server::gateway_with(&artifacts, &plugins, &["--cache-dir", &cache])
+        Server::gateway_with(
+            &artifacts,
+            &plugins,
+            Config::NoLogNoLimit,
+            &["--cache-dir", &cache],
+        )
     })
     .await??;
     Ok(server.ready_after.as_secs_f64() * 1000.0)
@@ -125,7 +130,12 @@ async fn swap_latency(bench: &Bench, crate_name: &str) -> anyhow::Result<Duratio
     let (artifacts, dir) = (bench.artifacts.clone(), plugins.path().to_owned());
     let cache_dir = cache.path().to_str().unwrap_or_default().to_owned();
     let server = tokio::task::spawn_blocking(move || {
-        Server::gateway_with(&artifacts, &dir, &["--cache-dir", &cache_dir])
+        Server::gateway_with(
+            &artifacts,
+            &dir,
+            Config::NoLogNoLimit,
+            &["--cache-dir", &cache_dir],
+        )
     })
     .await??;
     let mut client = client::connect(&Target::root(server.addr), client::next_source()).await?;

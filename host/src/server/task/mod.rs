@@ -46,7 +46,7 @@ const REPLY_GRACE: Duration = Duration::from_secs(5);
 /// idle connections, 4 KiB cost 11.6 KiB per connection and 1 KiB 8.7 KiB
 /// (debug build). Larger frames grow the buffer as they arrive, read in chunks
 /// of this size.
-const READ_BUFFER: usize = 2 * 1024;
+pub const READ_BUFFER: usize = 2 * 1024;
 
 /// Bytes buffered before a write reaches the socket (the writer also flushes
 /// whenever nothing more is ready).
