@@ -87,8 +87,9 @@ pub async fn run(
         },
     };
     tracing::debug!(connection = %connection.id(), code = info.code, initiator = info.initiator.as_str(), "disconnected");
-    pipeline.registry.unregister(connection.id()).await;
-    pipeline.router.disconnect(&connection, info).await;
+    // Boxed, like `$connect`: only a connection that ends needs their state.
+    Box::pin(pipeline.registry.unregister(connection.id())).await;
+    Box::pin(pipeline.router.disconnect(&connection, info)).await;
     drop(permit);
 }
 
