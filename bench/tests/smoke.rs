@@ -44,6 +44,7 @@ fn quick_run_prints_a_result_line_per_scenario() {
         "routing conns=10 depth=1 ",
         "handler pooled instance + call",
         "handler instantiate + call",
+        "handler access log line ",
         "idle conns=200 ",
         "fanout members=100 ",
         "startup plugins=2 cold",

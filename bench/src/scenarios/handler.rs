@@ -1,25 +1,31 @@
 //! Scenario 3: what one event costs in the plugin runtime, in process, without
 //! sockets: taking a pooled instance (or instantiating one) and calling the
 //! `echo` handler with a 64-byte message; and the route selection expression's
-//! JSON parse for comparison.
+//! JSON parse for comparison; and what one access log line costs: formatted
+//! from a message event's record and written to a file by the writer thread,
+//! in this process's CPU time per line.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use wsgate::clock::now_ms;
-use wsgate::connection::{ConnectionId, event_token};
+use wsgate::connection::{Connection, ConnectionId, ConnectionLimits, Peer, event_token};
 use wsgate::event::{Event, EventKind, EventType, Payload, RequestContext};
+use wsgate::observability::access_log::{AccessLog, AccessLogFormat, AccessLogTarget, EventRecord};
 use wsgate::registry::{LocalRegistry, Registry};
 use wsgate::routing::RouteSelection;
 use wsgate::runtime::{Plugin, PluginRuntime, Sandbox, Services};
 
 use super::{Bench, verdict};
 use crate::latency::{self, Summary};
+use crate::server;
 
 /// Target median cost of one event on a pooled instance.
 const TARGET_P50: Duration = Duration::from_micros(5);
 /// Target 99th percentile.
 const TARGET_P99: Duration = Duration::from_micros(50);
+/// Target CPU time per access log line, in µs.
+const TARGET_LOG_LINE: f64 = 0.5;
 
 /// Measures reuse, instantiation and route selection.
 pub async fn run(bench: &Bench) -> anyhow::Result<()> {
@@ -53,7 +59,60 @@ pub async fn run(bench: &Bench) -> anyhow::Result<()> {
         "handler route selection ($request.body.action), {calls} messages: {}",
         Summary::of(&parse)
     );
+
+    let lines = bench.pick(1_000_000, 20_000);
+    let per_line = access_log_line(lines)?;
+    println!(
+        "handler access log line (JSON, to a file), {lines} lines: cpu {per_line:.2}µs/line {}",
+        verdict(
+            &format!("≤ {TARGET_LOG_LINE}µs"),
+            per_line <= TARGET_LOG_LINE
+        ),
+    );
     Ok(())
+}
+
+/// This process's CPU time per line (the formatting threads' and the
+/// writer's) for `lines` message events' lines written to a file.
+fn access_log_line(lines: usize) -> anyhow::Result<f64> {
+    let dir = tempfile::tempdir()?;
+    let target = AccessLogTarget::File(dir.path().join("access.log"));
+    let log = AccessLog::start(&target, AccessLogFormat::Json)?;
+    let peer = Peer {
+        source_ip: "127.0.0.1".into(),
+        user_agent: "wsgate-bench".into(),
+        domain_name: "localhost".into(),
+    };
+    let connection = Connection::new(ConnectionId::random(), peer, &limits());
+    let event = message(connection.id());
+    let before = server::cpu_time(std::process::id())?;
+    for _ in 0..lines {
+        let mut record = EventRecord::new(&connection, &event.context);
+        record.message_bytes = 64;
+        record.replied = true;
+        record.integration_latency = Some(Duration::from_micros(3));
+        log.write(std::hint::black_box(&record));
+    }
+    log.flush(Duration::from_secs(60));
+    let cpu = server::cpu_time(std::process::id())? - before;
+    Ok(cpu.as_secs_f64() * 1e6 / lines as f64)
+}
+
+/// A connection's limits as the gateway's defaults set them (only the queue
+/// matters here).
+fn limits() -> ConnectionLimits {
+    ConnectionLimits {
+        max_message_size: 128 * 1024,
+        max_frame_size: 128 * 1024,
+        outbound_queue: 1024,
+        outbound_queue_bytes: 8 << 20,
+        ping_interval: None,
+        ping_timeout: Duration::from_secs(30),
+        idle_timeout: None,
+        max_duration: None,
+        rate: None,
+        close_after_throttled: 10,
+    }
 }
 
 /// A runtime with the gateway's default sandbox keeping `max_idle` instances.
