@@ -148,6 +148,7 @@ impl Settings {
         }
         let mib = |mib: u64| (mib << 20) as usize;
         let sandbox = Sandbox::default();
+        let limits = ConnectionLimits::default();
         // Durations where 0 means "off".
         let enabled = |duration: Duration| (!duration.is_zero()).then_some(duration);
         let plugins = match (given.plugins, file.plugins) {
@@ -258,31 +259,46 @@ impl Settings {
             },
             instances_per_plugin: pick!(instances_per_plugin, 16, 0..=1024),
             connection: ConnectionLimits {
-                max_message_size: pick!(max_message_size, 128 * 1024, 1..=1 << 30),
-                max_frame_size: pick!(max_frame_size, 32 * 1024, 1..=1 << 30),
-                outbound_queue: pick!(outbound_queue, 256, 1..=1 << 20),
-                outbound_queue_bytes: pick!(outbound_queue_bytes, 1 << 20, 1..=1 << 40),
+                max_message_size: pick!(max_message_size, limits.max_message_size, 1..=1 << 30),
+                max_frame_size: pick!(max_frame_size, limits.max_frame_size, 1..=1 << 30),
+                outbound_queue: pick!(outbound_queue, limits.outbound_queue, 1..=1 << 20),
+                outbound_queue_bytes: pick!(
+                    outbound_queue_bytes,
+                    limits.outbound_queue_bytes,
+                    1..=1 << 40
+                ),
                 ping_interval: enabled(pick!(
                     ping_interval,
-                    Duration::from_secs(30),
+                    limits.ping_interval.unwrap_or_default(),
                     ranges::ANY_DURATION
                 )),
-                ping_timeout: pick!(ping_timeout, Duration::from_secs(20), ranges::SOME_DURATION),
+                ping_timeout: pick!(ping_timeout, limits.ping_timeout, ranges::SOME_DURATION),
                 idle_timeout: enabled(pick!(
                     idle_timeout,
-                    Duration::from_secs(600),
+                    limits.idle_timeout.unwrap_or_default(),
                     ranges::ANY_DURATION
                 )),
                 max_duration: enabled(pick!(
                     max_connection_duration,
-                    Duration::ZERO,
+                    limits.max_duration.unwrap_or_default(),
                     ranges::ANY_DURATION
                 )),
                 rate: Rate::new(
-                    pick!(connection_rate, 1000),
-                    Some(pick!(connection_burst, 2000, 1..=u32::MAX)),
+                    pick!(
+                        connection_rate,
+                        limits.rate.map_or(0, |rate| rate.per_second.get())
+                    ),
+                    Some(pick!(
+                        connection_burst,
+                        limits.rate.map_or(0, |rate| rate.burst.get()),
+                        1..=u32::MAX
+                    )),
                 ),
-                close_after_throttled: pick!(rate_limit_close_after, 20, 1..=u32::MAX),
+                close_after_throttled: pick!(
+                    rate_limit_close_after,
+                    limits.close_after_throttled,
+                    1..=u32::MAX
+                ),
             },
             admission: AdmissionLimits {
                 max_connections: pick!(max_connections, 100_000, 1..=usize::MAX),

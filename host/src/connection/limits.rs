@@ -29,3 +29,21 @@ pub struct ConnectionLimits {
     /// Consecutive rate-limited messages before the connection is closed.
     pub close_after_throttled: u32,
 }
+
+impl Default for ConnectionLimits {
+    /// The gateway's shipped defaults (see SPEC.md's configuration table).
+    fn default() -> Self {
+        ConnectionLimits {
+            max_message_size: 128 * 1024,
+            max_frame_size: 32 * 1024,
+            outbound_queue: 256,
+            outbound_queue_bytes: 1 << 20,
+            ping_interval: Some(Duration::from_secs(30)),
+            ping_timeout: Duration::from_secs(20),
+            idle_timeout: Some(Duration::from_secs(600)),
+            max_duration: None,
+            rate: Rate::new(1000, Some(2000)),
+            close_after_throttled: 20,
+        }
+    }
+}
