@@ -1,8 +1,11 @@
 //! A full disk under the embedded key-value store: writes fail with the OS's
 //! reason, `/ready` answers 503 with it on both listeners and the log says
 //! which file; once space is freed the store writes again by itself, without
-//! a restart. The data directory is a small tmpfs (the tests run as root; the
-//! test is skipped, saying so, where mounting is not permitted).
+//! a restart. Under the access log, a full disk loses the lines that do not
+//! fit, warns on the 1st, 2nd, 4th… failure in a row, and the lines written
+//! once there is room again are whole. The directories are small tmpfs (the
+//! tests run as root; a test is skipped, saying so, where mounting is not
+//! permitted).
 
 use std::path::Path;
 use std::process::Command;
@@ -154,4 +157,113 @@ async fn a_full_disk_makes_the_store_unready_with_the_reason_until_space_is_free
         client.recv_json().await,
         json!({"ok": ["stored", "stored again"]})
     );
+}
+
+/// The values of `field=` in the log lines that contain `message`.
+fn logged_values(logs: &str, message: &str, field: &str) -> Vec<u64> {
+    let key = format!("{field}=");
+    logs.lines()
+        .filter(|line| line.contains(message))
+        .filter_map(|line| {
+            let value = line.split(&key).nth(1)?;
+            value
+                .split(|c: char| !c.is_ascii_digit())
+                .next()?
+                .parse()
+                .ok()
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn a_full_disk_under_the_access_log_loses_lines_warns_sparingly_and_whole_lines_resume() {
+    let Some(tmpfs) = Tmpfs::mount("1m") else {
+        eprintln!(
+            "SKIPPED: cannot mount a tmpfs here (mount needs root); the access log full-disk test did not run"
+        );
+        return;
+    };
+    let log = tmpfs.path().join("access.log");
+    let gateway = GatewayBuilder::new()
+        .probe(&["whoami"])
+        .args(&["--access-log", log.to_str().unwrap()])
+        .start();
+    let lines_of = |id: String| {
+        let log = log.clone();
+        move || {
+            let text = std::fs::read_to_string(&log).unwrap_or_default();
+            let lines: Vec<String> = text
+                .lines()
+                .filter(|line| line.contains(&id))
+                .map(str::to_owned)
+                .collect();
+            (text, lines)
+        }
+    };
+    let mut before = gateway.connect("/").await;
+    let before_id = before.whoami_id().await;
+    let logged = lines_of(before_id);
+    eventually("the first message's line is written", WAIT, || async {
+        match logged() {
+            (_, lines) if lines.len() >= 2 => Ok(()),
+            (text, _) => Err(text),
+        }
+    })
+    .await;
+
+    let filler = fill(tmpfs.path());
+    const WARNING: &str = "cannot write the access log";
+    // One message per look: each lands in a batch of its own, which fails.
+    eventually("8 batches in a row fail", WAIT, async || {
+        before.whoami_id().await;
+        let logs = gateway.logs();
+        match logged_values(&logs, WARNING, "failures").last() {
+            Some(&failures) if failures >= 8 => Ok(()),
+            _ => Err(format!("\n{logs}")),
+        }
+    })
+    .await;
+    let warned = logged_values(&gateway.logs(), WARNING, "failures");
+    let expected: Vec<u64> = (0..warned.len()).map(|power| 1 << power).collect();
+    assert_eq!(
+        warned, expected,
+        "the warning comes on the 1st, 2nd, 4th, 8th… failure in a row, not on every one"
+    );
+    let logs = gateway.logs();
+    assert!(
+        logs.lines()
+            .any(|line| line.contains(WARNING) && line.contains("No space left on device")),
+        "{logs}"
+    );
+
+    std::fs::remove_file(filler).unwrap();
+    let mut after = gateway.connect("/").await;
+    let after_id = after.whoami_id().await;
+    let logged = lines_of(after_id);
+    let (text, lines) = eventually(
+        "the lines after the freed space are written",
+        WAIT,
+        || async {
+            match logged() {
+                (text, lines) if lines.len() >= 2 => Ok((text, lines)),
+                (text, _) => Err(text),
+            }
+        },
+    )
+    .await;
+    for line in &lines {
+        let line: Value = serde_json::from_str(line).unwrap_or_else(|_| panic!("torn: {line}"));
+        assert!(line["eventType"].is_string());
+    }
+    let torn = text
+        .lines()
+        .filter(|line| serde_json::from_str::<Value>(line).is_err())
+        .count();
+    assert!(
+        torn <= 1,
+        "only the line the full disk cut short is torn:\n{text}"
+    );
+    gateway
+        .wait_for_log("the access log is written again")
+        .await;
 }

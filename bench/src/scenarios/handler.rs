@@ -61,20 +61,27 @@ pub async fn run(bench: &Bench) -> anyhow::Result<()> {
     );
 
     let lines = bench.pick(1_000_000, 20_000);
-    let per_line = access_log_line(lines)?;
+    let (per_line, dropped) = access_log_line(lines)?;
+    // A writer that falls behind drops lines, and dropped lines cost less.
+    let lost = if dropped > 0 {
+        format!(" ({dropped} dropped: the figure is not comparable)")
+    } else {
+        String::new()
+    };
     println!(
-        "handler access log line (JSON, to a file), {lines} lines: cpu {per_line:.2}µs/line {}",
+        "handler access log line (JSON, to a file), {lines} lines: cpu {per_line:.2}µs/line{lost} {}",
         verdict(
-            &format!("≤ {TARGET_LOG_LINE}µs"),
-            per_line <= TARGET_LOG_LINE
+            &format!("≤ {TARGET_LOG_LINE}µs, none dropped"),
+            per_line <= TARGET_LOG_LINE && dropped == 0
         ),
     );
     Ok(())
 }
 
 /// This process's CPU time per line (the formatting threads' and the
-/// writer's) for `lines` message events' lines written to a file.
-fn access_log_line(lines: usize) -> anyhow::Result<f64> {
+/// writer's) for `lines` message events' lines written to a file, and how
+/// many of them the log dropped.
+fn access_log_line(lines: usize) -> anyhow::Result<(f64, u64)> {
     let dir = tempfile::tempdir()?;
     let target = AccessLogTarget::File(dir.path().join("access.log"));
     let log = AccessLog::start(&target, AccessLogFormat::Json)?;
@@ -83,7 +90,7 @@ fn access_log_line(lines: usize) -> anyhow::Result<f64> {
         user_agent: "wsgate-bench".into(),
         domain_name: "localhost".into(),
     };
-    let connection = Connection::new(ConnectionId::random(), peer, &limits());
+    let connection = Connection::new(ConnectionId::random(), peer, &ConnectionLimits::default());
     let event = message(connection.id());
     let before = server::cpu_time(std::process::id())?;
     for _ in 0..lines {
@@ -95,24 +102,7 @@ fn access_log_line(lines: usize) -> anyhow::Result<f64> {
     }
     log.flush(Duration::from_secs(60));
     let cpu = server::cpu_time(std::process::id())? - before;
-    Ok(cpu.as_secs_f64() * 1e6 / lines as f64)
-}
-
-/// A connection's limits as the gateway's defaults set them (only the queue
-/// matters here).
-fn limits() -> ConnectionLimits {
-    ConnectionLimits {
-        max_message_size: 128 * 1024,
-        max_frame_size: 128 * 1024,
-        outbound_queue: 1024,
-        outbound_queue_bytes: 8 << 20,
-        ping_interval: None,
-        ping_timeout: Duration::from_secs(30),
-        idle_timeout: None,
-        max_duration: None,
-        rate: None,
-        close_after_throttled: 10,
-    }
+    Ok((cpu.as_secs_f64() * 1e6 / lines as f64, log.dropped()))
 }
 
 /// A runtime with the gateway's default sandbox keeping `max_idle` instances.

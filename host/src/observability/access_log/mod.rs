@@ -90,14 +90,25 @@ pub enum AccessLogFormat {
 }
 
 /// A handle to the access log writer; cheap to clone.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct AccessLog {
     shared: Option<Arc<Shared>>,
     format: AccessLogFormat,
 }
 
+impl std::fmt::Debug for AccessLog {
+    /// The format and the counters, never the pending lines (up to [`BACKLOG`]).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AccessLog")
+            .field("on", &self.shared.is_some())
+            .field("format", &self.format)
+            .field("dropped", &self.dropped())
+            .finish()
+    }
+}
+
 /// What the event tasks and the writer thread share.
-#[derive(Debug, Default)]
+#[derive(Default)]
 struct Shared {
     batch: Mutex<Batch>,
     /// Wakes a writer that is asleep (or asked to flush).
@@ -106,7 +117,7 @@ struct Shared {
 }
 
 /// Lines not yet written, and who waits for them to be.
-#[derive(Debug, Default)]
+#[derive(Default)]
 struct Batch {
     lines: Vec<u8>,
     flushes: Vec<SyncSender<()>>,
@@ -177,6 +188,13 @@ impl AccessLog {
         }
     }
 
+    /// Lines dropped so far because the writer was [`BACKLOG`] bytes behind.
+    pub fn dropped(&self) -> u64 {
+        self.shared
+            .as_ref()
+            .map_or(0, |shared| shared.dropped.load(Ordering::Relaxed))
+    }
+
     /// Logs one event.
     pub fn write(&self, record: &EventRecord<'_>) {
         self.append(|format, line| record.write_line(format, line));
@@ -224,7 +242,8 @@ impl AccessLog {
 /// asked to flush), takes the whole batch, writes it in one go and answers
 /// the flush requests made before it. With nothing to write it sleeps until a
 /// line or a flush wakes it. Ends with the last handle.
-fn write_batches(shared: &Arc<Shared>, mut out: Box<dyn Write + Send>) {
+fn write_batches(shared: &Arc<Shared>, out: Box<dyn Write + Send>) {
+    let mut out = Output::new(out);
     let mut writing = Vec::new();
     let mut flushed = Vec::new();
     loop {
@@ -246,10 +265,8 @@ fn write_batches(shared: &Arc<Shared>, mut out: Box<dyn Write + Send>) {
             std::mem::swap(&mut writing, &mut batch.lines);
             flushed.append(&mut batch.flushes);
         }
-        if !writing.is_empty()
-            && let Err(error) = out.write_all(&writing).and_then(|()| out.flush())
-        {
-            tracing::warn!(%error, "cannot write the access log");
+        if !writing.is_empty() {
+            out.write_batch(&writing);
         }
         writing.clear();
         // A burst can leave a huge buffer behind; keep a reasonable one.
@@ -257,6 +274,75 @@ fn write_batches(shared: &Arc<Shared>, mut out: Box<dyn Write + Send>) {
         for done in flushed.drain(..) {
             let _ = done.send(());
         }
+    }
+}
+
+/// The writer's output, and what its last failures left behind.
+struct Output {
+    out: Box<dyn Write + Send>,
+    /// Batches that could not be written (in full) since the last one that was.
+    failures: u64,
+    /// The last failed write stopped in the middle of a line.
+    torn: bool,
+}
+
+impl Output {
+    fn new(out: Box<dyn Write + Send>) -> Self {
+        Output {
+            out,
+            failures: 0,
+            torn: false,
+        }
+    }
+
+    /// Writes one batch of whole lines. A failure (a full disk, a closed pipe)
+    /// loses the batch and is logged on the 1st, 2nd, 4th, 8th… failure in a
+    /// row, not once per batch; a line the failure cut short is ended before
+    /// the next batch, so the lines after it are whole.
+    fn write_batch(&mut self, lines: &[u8]) {
+        let written = if self.torn {
+            self.write_all(b"\n")
+        } else {
+            Ok(())
+        }
+        .and_then(|()| self.write_all(lines))
+        .and_then(|()| self.out.flush());
+        match written {
+            Ok(()) if self.failures > 0 => {
+                tracing::info!(
+                    failures = self.failures,
+                    "the access log is written again; the lines of the failed batches are lost"
+                );
+                self.failures = 0;
+            }
+            Ok(()) => {}
+            Err(error) => {
+                self.failures += 1;
+                if self.failures.is_power_of_two() {
+                    tracing::warn!(
+                        %error,
+                        failures = self.failures,
+                        "cannot write the access log; the lines of the failed batches are lost"
+                    );
+                }
+            }
+        }
+    }
+
+    /// `write_all`, remembering whether a failure left a line unfinished.
+    fn write_all(&mut self, mut bytes: &[u8]) -> std::io::Result<()> {
+        while !bytes.is_empty() {
+            match self.out.write(bytes) {
+                Ok(0) => return Err(std::io::ErrorKind::WriteZero.into()),
+                Ok(written) => {
+                    self.torn = bytes[written - 1] != b'\n';
+                    bytes = &bytes[written..];
+                }
+                Err(error) if error.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(error) => return Err(error),
+            }
+        }
+        Ok(())
     }
 }
 

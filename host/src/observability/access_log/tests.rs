@@ -99,13 +99,62 @@ fn a_stalled_output_drops_lines_past_the_backlog_and_counts_them() {
     for _ in 0..fits + 10 {
         log.swap(&swap("r", 0));
     }
-    assert_eq!(
-        log.shared.as_ref().unwrap().dropped.load(Ordering::Relaxed),
-        10
-    );
+    assert_eq!(log.dropped(), 10);
     drop(held);
     log.flush(Duration::from_secs(30));
     assert_eq!(text(&written).lines().count(), 1 + fits);
+}
+
+/// A disk with `room` bytes left: a write past it is cut short, then fails
+/// as a full disk does.
+struct Disk {
+    bytes: Arc<Mutex<Vec<u8>>>,
+    room: Arc<Mutex<usize>>,
+}
+
+impl Write for Disk {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        let mut room = self.room.lock().unwrap();
+        if *room == 0 {
+            return Err(std::io::ErrorKind::StorageFull.into());
+        }
+        let written = bytes.len().min(*room);
+        *room -= written;
+        self.bytes
+            .lock()
+            .unwrap()
+            .extend_from_slice(&bytes[..written]);
+        Ok(written)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[test]
+fn after_a_full_disk_cuts_a_line_short_the_next_lines_are_whole() {
+    let bytes = Arc::new(Mutex::new(Vec::new()));
+    let room = Arc::new(Mutex::new(100));
+    let disk = Disk {
+        bytes: Arc::clone(&bytes),
+        room: Arc::clone(&room),
+    };
+    let log = AccessLog::start_writing(Box::new(disk), AccessLogFormat::Json).unwrap();
+    for index in 0..3 {
+        // The first batch is cut at byte 100; the others find the disk full.
+        log.swap(&swap(&format!("lost-{index}"), 0));
+        log.flush(Duration::from_secs(10));
+    }
+    *room.lock().unwrap() = usize::MAX;
+    log.swap(&swap("kept", 0));
+    log.flush(Duration::from_secs(10));
+    let text = String::from_utf8(bytes.lock().unwrap().clone()).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 2, "{text}");
+    assert_eq!(lines[0].len(), 100, "the torn line ends where the disk did");
+    let kept: serde_json::Value = serde_json::from_str(lines[1]).unwrap();
+    assert_eq!(kept["routeKey"], "kept");
 }
 
 #[test]
