@@ -72,15 +72,15 @@ pub async fn upgrade(
     // future when the client vanishes, at any point of `$connect`, and the
     // task still ends what `$connect` accepted exactly once.
     let (answer, answered) = oneshot::channel();
-    let establish = establish(
-        Arc::clone(pipeline),
+    let establish = establish(Box::new(Establishing {
+        pipeline: Arc::clone(pipeline),
         peer,
         connect,
         key,
         on_upgrade,
         permit,
         answer,
-    );
+    }));
     context.shutdown.spawn_connection(establish);
     answered.await.unwrap_or_else(|_| {
         probes::text(
@@ -90,19 +90,35 @@ pub async fn upgrade(
     })
 }
 
+/// What a connection's task starts from.
+struct Establishing {
+    pipeline: Arc<Pipeline>,
+    peer: Peer,
+    connect: ConnectRequest,
+    /// The client's `Sec-WebSocket-Key`.
+    key: String,
+    on_upgrade: OnUpgrade,
+    permit: OwnedSemaphorePermit,
+    /// Where the answer to the upgrade request goes.
+    answer: oneshot::Sender<Response<Full<Bytes>>>,
+}
+
 /// A connection's task: registers it, runs `$connect`, hands the answer to
 /// the upgrade request, and runs an accepted connection to its `$disconnect`.
 /// A client that is gone before the answer reaches it fails the upgrade, which
 /// the task ends as a connection lost by the client.
-async fn establish(
-    pipeline: Arc<Pipeline>,
-    peer: Peer,
-    connect: ConnectRequest,
-    key: String,
-    on_upgrade: OnUpgrade,
-    permit: OwnedSemaphorePermit,
-    answer: oneshot::Sender<Response<Full<Bytes>>>,
-) {
+async fn establish(establishing: Box<Establishing>) {
+    // Taken apart at once: an async fn's arguments stay in its state for
+    // the whole life of the connection, locals only while they are live.
+    let Establishing {
+        pipeline,
+        peer,
+        connect,
+        key,
+        on_upgrade,
+        permit,
+        answer,
+    } = *establishing;
     let id = pipeline.registry.new_id();
     let connection = Arc::new(Connection::new(id, peer, &pipeline.limits));
     // The calls before and after the connection's life are boxed: held inline

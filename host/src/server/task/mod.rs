@@ -8,7 +8,7 @@ mod timers;
 mod writer;
 
 use std::future::{Future, pending, poll_fn};
-use std::pin::pin;
+use std::pin::{Pin, pin};
 use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
@@ -17,7 +17,7 @@ use futures_util::StreamExt;
 use hyper::upgrade::{OnUpgrade, Upgraded};
 use hyper_util::rt::TokioIo;
 use tokio::sync::OwnedSemaphorePermit;
-use tokio::time::{Instant, sleep_until};
+use tokio::time::{Sleep, sleep};
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
 use tokio_tungstenite::tungstenite::{self, Message};
@@ -106,8 +106,10 @@ async fn serve(pipeline: &Pipeline, connection: &Connection, mut socket: Socket)
     let mut rate = RateGuard::new(limits);
     let mut client_close = None;
     let mut failure = None;
-    let mut closing: Option<Instant> = None;
-    let mut reply_deadline: Option<Instant> = None;
+    // Timers on the heap, made when needed: a `Sleep` in the task itself
+    // would size every idle connection (see `expiry`).
+    let mut closing: Option<Timer> = None;
+    let mut reply_deadline: Option<Timer> = None;
     let mut handling = None;
     // Registered once, not on every turn of the loop.
     let mut close_requested = pin!(connection.close_state().requested());
@@ -116,10 +118,10 @@ async fn serve(pipeline: &Pipeline, connection: &Connection, mut socket: Socket)
         tokio::select! {
             biased;
             () = &mut close_requested, if closing.is_none() => {
-                closing = Some(Instant::now() + CLOSE_GRACE);
+                closing = Some(Box::pin(sleep(CLOSE_GRACE)));
             }
             // A handler in flight finishes first: dropping it would lose its instance.
-            () = at(closing), if closing.is_some() && handling.is_none() => break,
+            () = expiry(&mut closing), if closing.is_some() && handling.is_none() => break,
             alarm = timers.next(connection), if closing.is_none() => match alarm {
                 Alarm::Ping => {
                     let _ = connection.ping();
@@ -139,10 +141,10 @@ async fn serve(pipeline: &Pipeline, connection: &Connection, mut socket: Socket)
                     writer.reply(reply);
                     // Usually the socket takes it at once; only then is no timer needed.
                     let _ = poll_fn(|cx| Poll::Ready(writer.poll_write(&mut socket, cx))).await;
-                    reply_deadline = writer.has_reply().then(|| Instant::now() + REPLY_GRACE);
+                    reply_deadline = writer.has_reply().then(|| Box::pin(sleep(REPLY_GRACE)));
                 }
             }
-            () = at(reply_deadline), if writer.has_reply() => {
+            () = expiry(&mut reply_deadline), if writer.has_reply() => {
                 writer.drop_reply();
                 connection.close_too_slow();
             }
@@ -222,10 +224,15 @@ async fn finish<F: Future + Unpin>(handling: &mut Option<F>) -> F::Output {
     }
 }
 
-/// Sleeps until `deadline`; forever without one.
-async fn at(deadline: Option<Instant>) {
-    match deadline {
-        Some(deadline) => sleep_until(deadline).await,
+/// A deadline of the connection's task.
+type Timer = Pin<Box<Sleep>>;
+
+/// Waits for `timer` to expire; forever without one. Only a reference to the
+/// timer lives in the task's `select!`, whose branches all take room in the
+/// task of every connection, idle or not.
+async fn expiry(timer: &mut Option<Timer>) {
+    match timer {
+        Some(timer) => timer.as_mut().await,
         None => pending().await,
     }
 }
