@@ -17,7 +17,7 @@ use futures_util::StreamExt;
 use hyper::upgrade::{OnUpgrade, Upgraded};
 use hyper_util::rt::TokioIo;
 use tokio::sync::OwnedSemaphorePermit;
-use tokio::time::{Sleep, sleep};
+use tokio::time::{Instant, Sleep, sleep, sleep_until};
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
 use tokio_tungstenite::tungstenite::{self, Message};
@@ -141,7 +141,14 @@ async fn serve(pipeline: &Pipeline, connection: &Connection, mut socket: Socket)
                     writer.reply(reply);
                     // Usually the socket takes it at once; only then is no timer needed.
                     let _ = poll_fn(|cx| Poll::Ready(writer.poll_write(&mut socket, cx))).await;
-                    reply_deadline = writer.has_reply().then(|| Box::pin(sleep(REPLY_GRACE)));
+                    if writer.has_reply() {
+                        // Made once, then reset: a slow reader waits on many replies.
+                        let deadline = Instant::now() + REPLY_GRACE;
+                        match &mut reply_deadline {
+                            Some(timer) => timer.as_mut().reset(deadline),
+                            None => reply_deadline = Some(Box::pin(sleep_until(deadline))),
+                        }
+                    }
                 }
             }
             () = expiry(&mut reply_deadline), if writer.has_reply() => {
