@@ -78,7 +78,8 @@ pub use response::{Accept, Reject};
 #[doc(hidden)]
 pub mod bindings {
     wit_bindgen::generate!({
-        path: "../wit",
+        // 0.1.0 until the SDK moves to 0.2.0 (docs/design/wit-0.2.md, step 2).
+        path: "../wit/v0.1",
         world: "route-handler",
         // `export!` expands in the handler's crate and names this module
         // explicitly (`with_types_in $crate::bindings`).

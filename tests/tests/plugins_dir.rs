@@ -33,7 +33,9 @@ fn a_component_of_another_world_is_refused() {
         .component("$default.wasm", "not-a-handler")
         .start_and_fail();
     assert!(
-        stderr.contains("does not export `wsgate:gateway/handler@0.1.0`"),
+        stderr.contains(
+            "does not export `wsgate:gateway/handler@0.2.0` or `wsgate:gateway/handler@0.1.0`"
+        ),
         "{stderr}"
     );
     assert!(stderr.contains("wasi:cli/run"), "{stderr}");

@@ -110,8 +110,9 @@ async fn a_route_response_carries_the_whole_request_context() {
 
 #[tokio::test]
 async fn binary_frames_are_echoed_end_to_end() {
-    // The Rust echo and its hand-written WebAssembly twin.
-    for echo in ["wsgate-echo", "wat-echo"] {
+    // The Rust echo and its hand-written WebAssembly twin, of both versions
+    // of the world.
+    for echo in ["wsgate-echo", "wat-echo", "wat-echo-v02", "contract-v02"] {
         let gateway = GatewayBuilder::new()
             .component("$default.wasm", echo)
             .args(&["--max-frame-size", "131072"])

@@ -18,7 +18,7 @@ use anyhow::Context;
 use crate::run;
 use crate::toolchains::{Toolchain, Toolchains};
 
-/// The world Python guests implement, in `wit/`.
+/// The world Python guests implement.
 const WORLD: &str = "route-handler";
 
 /// The world JavaScript and WAT guests implement: the gateway's own
@@ -48,10 +48,14 @@ struct Guest {
     language: Language,
     /// Its source file, in `dir`.
     source: &'static str,
+    /// The WIT it is built against, from the workspace root: `wit` for
+    /// 0.2.0, `wit/v0.1` for the guests that have not moved yet.
+    wit: &'static str,
     /// The component's name in `target/wasm32-wasip2/plugin/`.
     name: &'static str,
-    /// Where the component is installed, from `dir`.
-    install: &'static str,
+    /// Where the component is installed, from `dir`; the tests' own guests
+    /// are used from the target directory and installed nowhere.
+    install: Option<&'static str>,
 }
 
 const GUESTS: &[Guest] = &[
@@ -59,29 +63,40 @@ const GUESTS: &[Guest] = &[
         dir: "examples/python-calc",
         language: Language::Python,
         source: "app.py",
+        wit: "wit/v0.1",
         name: "python-calc",
-        install: "plugins/calc.wasm",
+        install: Some("plugins/calc.wasm"),
     },
     Guest {
         dir: "examples/js-chat",
         language: Language::JavaScript,
         source: "app.js",
+        wit: "wit/v0.1",
         name: "js-chat",
-        install: "plugins/chat.wasm",
+        install: Some("plugins/chat.wasm"),
     },
     Guest {
         dir: "examples/wat-echo",
         language: Language::Wat,
         source: "echo.wat",
+        wit: "wit/v0.1",
         name: "wat-echo",
-        install: "plugins/$default.wasm",
+        install: Some("plugins/$default.wasm"),
+    },
+    Guest {
+        dir: "tests/fixtures/v0.2",
+        language: Language::Wat,
+        source: "echo.wat",
+        wit: "wit",
+        name: "wat-echo-v02",
+        install: None,
     },
 ];
 
 /// Builds every guest whose inputs changed into `out` and installs it.
 pub fn build(root: &Path, out: &Path, tools: &Toolchains) -> anyhow::Result<()> {
-    let wit = root.join("wit");
     for guest in GUESTS {
+        let wit = root.join(guest.wit);
         let dir = root.join(guest.dir);
         let built = out.join(format!("{}.wasm", guest.name));
         let mut inputs = sources(&dir, guest.extension())?;
@@ -93,7 +108,9 @@ pub fn build(root: &Path, out: &Path, tools: &Toolchains) -> anyhow::Result<()> 
             guest.compile(&dir, &wit, &partial, tools)?;
             std::fs::rename(&partial, &built)?;
         }
-        crate::install(root, &built, &dir.join(guest.install))?;
+        if let Some(install) = guest.install {
+            crate::install(root, &built, &dir.join(install))?;
+        }
     }
     Ok(())
 }

@@ -129,8 +129,12 @@ fn check(file: PathBuf, cache_dir: Option<PathBuf>) -> anyhow::Result<()> {
     let cache_dir = cache_dir.or_else(default_cache_dir);
     let services = Services::registry_only(registry);
     let runtime = PluginRuntime::new(sandbox, services, 0, cache_dir.as_deref())?;
-    runtime.load(&file)?;
-    println!("ok: {} is a wsgate route handler component", file.display());
+    let plugin = runtime.load(&file)?;
+    println!(
+        "ok: {} is a wsgate route handler component ({})",
+        file.display(),
+        plugin.world()
+    );
     Ok(())
 }
 

@@ -177,7 +177,7 @@ mod tests {
         let python = files(Language::Python, "calc", Path::new(""));
         assert_eq!(
             file(&python, "wit/world.wit"),
-            include_str!("../../../wit/world.wit")
+            include_str!("../../../wit/v0.1/world.wit")
         );
         let js = files(Language::Js, "calc", Path::new(""));
         assert!(

@@ -135,6 +135,27 @@ pub struct Response {
     pub subprotocol: Option<String>,
     /// For `$connect`: the connection context.
     pub context: Fields,
+    /// For `$connect`: headers for the 101 when it accepts, or for the
+    /// rejection's response.
+    pub headers: Fields,
+}
+
+impl Response {
+    /// Done, nothing to answer.
+    pub fn ok() -> Self {
+        Response {
+            status: 200,
+            ..Response::default()
+        }
+    }
+
+    /// A message's route response, if any.
+    pub fn reply(body: Option<Payload>) -> Self {
+        Response {
+            body,
+            ..Response::ok()
+        }
+    }
 }
 
 impl From<Payload> for tokio_tungstenite::tungstenite::Message {

@@ -69,7 +69,7 @@ pub async fn initial_table(
     }
     for (route, entry) in table.iter() {
         let info = entry.plugin.info();
-        tracing::info!(route = %route, component = %info.name, version = %short(&info.hash), origin = ?info.origin, "route bound");
+        tracing::info!(route = %route, component = %info.name, version = %short(&info.hash), world = %entry.plugin.world(), origin = ?info.origin, "route bound");
     }
     Ok(table)
 }
@@ -278,7 +278,7 @@ impl Change<'_> {
         match self.entry {
             Some(entry) => {
                 let info = entry.plugin.info();
-                tracing::info!(route = %route, component = %info.name, version = %short(&info.hash), generation = entry.generation, origin = ?info.origin, "route {}", self.kind);
+                tracing::info!(route = %route, component = %info.name, version = %short(&info.hash), world = %entry.plugin.world(), generation = entry.generation, origin = ?info.origin, "route {}", self.kind);
             }
             None => tracing::info!(route = %route, "route unbound: its messages go to $default"),
         }

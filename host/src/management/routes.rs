@@ -8,7 +8,8 @@ use crate::clock::iso8601;
 use crate::routing::RouteTable;
 
 /// Every bound route with its component's file, content hash (the version),
-/// generation, load time and origin (compiled or from the compile cache).
+/// the version of the world it is built against, generation, load time and
+/// origin (compiled or from the compile cache).
 pub fn list(table: &RouteTable) -> ApiResponse {
     let routes: Vec<_> = table
         .iter()
@@ -19,6 +20,7 @@ pub fn list(table: &RouteTable) -> ApiResponse {
                 "component": info.name,
                 "file": info.file.display().to_string(),
                 "version": info.hash,
+                "world": entry.plugin.world().as_str(),
                 "generation": entry.generation,
                 "loadedAt": iso8601(info.loaded_at),
                 "origin": format!("{:?}", info.origin).to_lowercase(),

@@ -240,7 +240,7 @@ impl Metrics {
         }
         let kind = match record.outcome {
             Outcome::Trapped(_) => "trap",
-            Outcome::Failed(_) => "error",
+            Outcome::Failed { .. } => "error",
             Outcome::Invalid(_) => "invalid-response",
             Outcome::Status(_) | Outcome::NoRoute | Outcome::Throttled => return,
         };

@@ -1,6 +1,7 @@
 //! Routing: turning a connection's upgrade, messages and end into events, picking
 //! the route for each, running its plugin and interpreting the answer.
 
+mod decision;
 mod error_frame;
 mod selection;
 mod table;
@@ -11,49 +12,22 @@ use std::time::Instant;
 use arc_swap::ArcSwap;
 use tokio_tungstenite::tungstenite::Message;
 
+pub use decision::ConnectDecision;
 pub use error_frame::ErrorFrame;
 pub use selection::{InvalidSelection, RouteSelection};
 pub use table::{CONNECT, DEFAULT, DISCONNECT, Route, RouteTable};
 
 use crate::clock::now_ms;
-use crate::connection::{Connection, DisconnectInfo, Fields, event_token};
+use crate::connection::{Connection, DisconnectInfo, event_token};
 use crate::event::{
     ConnectRequest, Event, EventKind, EventType, Payload, RequestContext, Response,
 };
 use crate::observability::access_log::{AccessLog, EventRecord, Outcome};
 use crate::observability::metrics::Metrics;
-use crate::runtime::{HandlerError, Plugin};
+use crate::runtime::{FailureKind, HandlerError, Plugin};
 
 /// The route key recorded for a message that no route took.
 pub const NO_ROUTE: &str = "-";
-
-/// What `$connect` decided.
-#[derive(Debug, PartialEq, Eq)]
-pub enum ConnectDecision {
-    /// Answer the upgrade with 101.
-    Accept {
-        /// The subprotocol to confirm, one the client offered.
-        subprotocol: Option<String>,
-        /// The connection context for later events.
-        context: Fields,
-    },
-    /// Answer the upgrade with this status and body.
-    Reject {
-        /// An HTTP status other than 2xx.
-        status: u16,
-        /// The response body.
-        body: Vec<u8>,
-    },
-}
-
-impl ConnectDecision {
-    fn internal_error() -> Self {
-        ConnectDecision::Reject {
-            status: 500,
-            body: b"Internal server error".to_vec(),
-        }
-    }
-}
 
 /// What became of a message.
 #[derive(Debug, PartialEq)]
@@ -144,16 +118,14 @@ impl Router {
                     kind: EventKind::Connect(request),
                 };
                 match self.invoke(&route, event, &mut record).await {
-                    Some(response) => {
+                    Ok(response) => {
                         self.decide(connection, &route.plugin, response, &offered, &mut record)
                     }
-                    None => ConnectDecision::internal_error(),
+                    Err(HandlerError::Failed(failure)) => ConnectDecision::failed(&failure),
+                    Err(HandlerError::Trapped(_)) => ConnectDecision::internal_error(),
                 }
             }
-            None => ConnectDecision::Accept {
-                subprotocol: None,
-                context: Fields::new(),
-            },
+            None => ConnectDecision::accept(),
         };
         self.report(&record);
         decision
@@ -169,6 +141,14 @@ impl Router {
         record: &mut EventRecord<'_>,
     ) -> ConnectDecision {
         record.outcome = Outcome::Status(response.status);
+        let headers = match decision::response_headers(&response.headers) {
+            Ok(headers) => headers,
+            Err(problem) => {
+                tracing::error!(connection = %connection.id(), plugin = plugin.name(), %problem, "$connect set a response header it may not");
+                record.outcome = Outcome::Invalid("$connect set a response header it may not");
+                return ConnectDecision::internal_error();
+            }
+        };
         match response.status {
             200..=299 => match response.subprotocol {
                 Some(chosen) if !offered.contains(&chosen) => {
@@ -180,10 +160,12 @@ impl Router {
                 subprotocol => ConnectDecision::Accept {
                     subprotocol,
                     context: response.context,
+                    headers,
                 },
             },
             status @ 300..=599 => ConnectDecision::Reject {
                 status,
+                headers,
                 body: match response.body {
                     Some(Payload::Text(text)) => text.into_bytes(),
                     Some(Payload::Binary(bytes)) => bytes,
@@ -251,8 +233,11 @@ impl Router {
                     kind: EventKind::Message(payload),
                 };
                 let reply = match self.invoke(&bound, event, &mut record).await {
-                    Some(response) => self.route_response(response.body, &bound, &mut record),
-                    None => Err(ErrorFrame::InternalServerError),
+                    Ok(response) => self.route_response(response.body, &bound, &mut record),
+                    Err(HandlerError::Failed(failure)) if failure.kind != FailureKind::Internal => {
+                        Err(ErrorFrame::Refused(failure.message))
+                    }
+                    Err(_) => Err(ErrorFrame::InternalServerError),
                 };
                 Delivery::Handled(match reply {
                     Ok(body) => body.map(Message::from),
@@ -302,32 +287,39 @@ impl Router {
                 context,
                 kind: EventKind::Disconnect(info),
             };
-            self.invoke(&route, event, &mut record).await;
+            let _ = self.invoke(&route, event, &mut record).await;
         }
         self.report(&record);
     }
 
     /// Runs `event` through `route`'s plugin with the route's grants, timing
-    /// it; a failure is logged and recorded, and gives no response.
+    /// it; a failure is logged and recorded.
     async fn invoke(
         &self,
         route: &Route,
         event: Event,
         record: &mut EventRecord<'_>,
-    ) -> Option<Response> {
+    ) -> Result<Response, HandlerError> {
         let started = Instant::now();
         let plugin = &route.plugin;
         let outcome = plugin.handle(event, &route.grants).await;
         record.integration_latency = Some(started.elapsed());
-        match outcome {
-            Ok(response) => Some(response),
-            Err(error) => {
-                tracing::error!(connection = %record.connection.id(), route = %record.route_key,
-                    plugin = plugin.name(), request_id = %record.request_id, %error, "handler failed");
-                record.outcome = Outcome::from(&error);
-                None
+        if let Err(error) = &outcome {
+            match error {
+                // An error the client is told of is the handler's answer,
+                // not the gateway's problem.
+                HandlerError::Failed(failure) if failure.kind != FailureKind::Internal => {
+                    tracing::debug!(connection = %record.connection.id(), route = %record.route_key,
+                        plugin = plugin.name(), request_id = %record.request_id, kind = ?failure.kind, %error, "handler refused")
+                }
+                _ => {
+                    tracing::error!(connection = %record.connection.id(), route = %record.route_key,
+                    plugin = plugin.name(), request_id = %record.request_id, %error, "handler failed")
+                }
             }
+            record.outcome = Outcome::from(error);
         }
+        outcome
     }
 
     /// Writes the event's access log line and counts it.
@@ -384,7 +376,10 @@ impl From<&HandlerError> for Outcome {
     fn from(error: &HandlerError) -> Self {
         match error {
             HandlerError::Trapped(_) => Outcome::Trapped(error.to_string()),
-            HandlerError::Failed(_) => Outcome::Failed(error.to_string()),
+            HandlerError::Failed(failure) => Outcome::Failed {
+                status: failure.kind.status(),
+                message: error.to_string(),
+            },
         }
     }
 }

@@ -3,8 +3,12 @@
 use wasmtime::Engine;
 use wasmtime::component::{Component, Linker};
 
-use super::bindings::{HANDLER_EXPORT, HandlerPre};
+use super::bindings::{World, v0_1, v0_2};
+use super::plugin::HandlerPre;
 use super::state::HostState;
+
+/// The handler interfaces the gateway serves, as the refusal names them.
+const HANDLER_EXPORTS: &str = "`wsgate:gateway/handler@0.2.0` or `wsgate:gateway/handler@0.1.0`";
 
 /// A file that cannot serve as a route handler, and why.
 #[derive(Debug, thiserror::Error)]
@@ -36,7 +40,7 @@ pub enum Problem {
     Invalid(String),
     /// It does not export the handler interface.
     #[error(
-        "does not export `{HANDLER_EXPORT}`, so it is not a route handler; it exports {exports}{hint}"
+        "does not export {HANDLER_EXPORTS}, so it is not a route handler; it exports {exports}{hint}"
     )]
     NotAHandler {
         /// What it exports instead.
@@ -47,7 +51,8 @@ pub enum Problem {
     /// It imports something the gateway does not provide.
     #[error(
         "needs an import the gateway does not provide ({0}); route handlers may import \
-         wsgate:gateway/connections, wsgate:gateway/groups and the WASI 0.2 CLI interfaces"
+         wsgate:gateway/connections, wsgate:gateway/groups, wsgate:gateway/event and the WASI 0.2 \
+         CLI interfaces"
     )]
     UnsatisfiedImport(String),
     /// It validates but cannot be instantiated (e.g. its start-up traps).
@@ -55,10 +60,16 @@ pub enum Problem {
     Instantiation(String),
     /// It exports the handler interface with another shape.
     #[error(
-        "exports `{HANDLER_EXPORT}` with a different shape than this gateway expects \
-         (was it built against another version of wit/?): {0}"
+        "exports `{}` with a different shape than this gateway expects \
+         (was it built against another version of wit/?): {problem}",
+        world.handler_export()
     )]
-    WrongShape(String),
+    WrongShape {
+        /// The version whose handler interface it exports.
+        world: World,
+        /// What does not match.
+        problem: String,
+    },
 }
 
 /// Refuses bytes that cannot be a component before anything is compiled.
@@ -74,18 +85,22 @@ pub fn inspect(bytes: &[u8]) -> Result<(), Problem> {
 }
 
 /// Checks a compiled component against the world: it must export the handler
-/// interface, with the right shape, and import nothing the gateway lacks.
-pub fn handler(
+/// interface of a version the gateway serves (the newest, if it exports
+/// several), with the right shape, and import nothing the gateway lacks.
+pub(super) fn handler(
     engine: &Engine,
     linker: &Linker<HostState>,
     component: &Component,
-) -> Result<HandlerPre<HostState>, Problem> {
+) -> Result<HandlerPre, Problem> {
     let exports: Vec<String> = component
         .component_type()
         .exports(engine)
         .map(|(name, _)| name.to_owned())
         .collect();
-    if !exports.iter().any(|name| name == HANDLER_EXPORT) {
+    let world = World::ALL
+        .into_iter()
+        .find(|world| exports.iter().any(|name| name == world.handler_export()));
+    let Some(world) = world else {
         let hint = if exports.iter().any(|name| name.starts_with("wasi:cli/run")) {
             " (a command program: build a library crate with `crate-type = [\"cdylib\"]` \
              and the wsgate SDK instead of a binary)"
@@ -97,9 +112,16 @@ pub fn handler(
             false => exports.join(", "),
         };
         return Err(Problem::NotAHandler { exports, hint });
-    }
+    };
     let pre = linker
         .instantiate_pre(component)
         .map_err(|e| Problem::UnsatisfiedImport(format!("{e:#}")))?;
-    HandlerPre::new(pre).map_err(|e| Problem::WrongShape(format!("{e:#}")))
+    let wrong_shape = |e: wasmtime::Error| Problem::WrongShape {
+        world,
+        problem: format!("{e:#}"),
+    };
+    Ok(match world {
+        World::V0_1 => HandlerPre::V0_1(v0_1::HandlerPre::new(pre).map_err(wrong_shape)?),
+        World::V0_2 => HandlerPre::V0_2(v0_2::HandlerPre::new(pre).map_err(wrong_shape)?),
+    })
 }

@@ -8,12 +8,12 @@ use std::sync::{Arc, Mutex};
 use wasmtime::component::Linker;
 use wasmtime::{Config, Engine};
 
-use super::bindings::{HandlerPre, connections, groups, keyvalue, types};
+use super::bindings::{keyvalue, v0_1, v0_2};
 use super::check::{self, PluginError, Problem};
 use super::compile_cache::{CompileCache, Origin, content_hash};
-use super::host::{Connections, Groups, KeyValue, Types};
+use super::host::{Connections, EventResources, Groups, KeyValue, Types};
 use super::memory::MemoryBudget;
-use super::plugin::{Plugin, PluginInfo};
+use super::plugin::{HandlerPre, Plugin, PluginInfo};
 use super::sandbox::{self, Sandbox};
 use super::state::{HostState, Services};
 use crate::clock::now_ms;
@@ -26,7 +26,7 @@ pub struct PluginRuntime {
     engine: Engine,
     linker: Linker<HostState>,
     cache: CompileCache,
-    recent: Mutex<VecDeque<(String, HandlerPre<HostState>)>>,
+    recent: Mutex<VecDeque<(String, HandlerPre)>>,
     sandbox: Sandbox,
     memory: Arc<MemoryBudget>,
     services: Services,
@@ -110,7 +110,7 @@ impl PluginRuntime {
         ))
     }
 
-    fn recent(&self, hash: &str) -> Option<HandlerPre<HostState>> {
+    fn recent(&self, hash: &str) -> Option<HandlerPre> {
         let recent = self.recent.lock().expect("recent versions lock");
         recent
             .iter()
@@ -118,7 +118,7 @@ impl PluginRuntime {
             .map(|(_, pre)| pre.clone())
     }
 
-    fn remember(&self, hash: &str, pre: &HandlerPre<HostState>) {
+    fn remember(&self, hash: &str, pre: &HandlerPre) {
         let mut recent = self.recent.lock().expect("recent versions lock");
         if recent.len() == RECENT_VERSIONS {
             recent.pop_front();
@@ -133,9 +133,15 @@ fn add_host_imports(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
     wasmtime_wasi::p2::add_to_linker_async(linker)?;
     wasmtime_wasi_http::p2::add_only_http_to_linker_async(linker)?;
     wasmtime_wasi_config::add_to_linker(linker, HostState::config)?;
-    types::add_to_linker::<HostState, Types>(linker, |_| Types)?;
-    connections::add_to_linker::<HostState, Connections>(linker, HostState::connections)?;
-    groups::add_to_linker::<HostState, Groups>(linker, HostState::groups)?;
+    // Both versions of the gateway's own interfaces: different names to the
+    // linker (`…@0.1.0`, `…@0.2.0`), so neither shadows the other.
+    v0_1::types::add_to_linker::<HostState, Types>(linker, |_| Types)?;
+    v0_1::connections::add_to_linker::<HostState, Connections>(linker, HostState::connections)?;
+    v0_1::groups::add_to_linker::<HostState, Groups>(linker, HostState::groups)?;
+    v0_2::types::add_to_linker::<HostState, Types>(linker, |_| Types)?;
+    v0_2::connections::add_to_linker::<HostState, Connections>(linker, HostState::connections)?;
+    v0_2::groups::add_to_linker::<HostState, Groups>(linker, HostState::groups)?;
+    v0_2::resources::add_to_linker::<HostState, EventResources>(linker, HostState::event)?;
     keyvalue::store::add_to_linker::<HostState, KeyValue>(linker, HostState::key_value)?;
     keyvalue::atomics::add_to_linker::<HostState, KeyValue>(linker, HostState::key_value)?;
     keyvalue::batch::add_to_linker::<HostState, KeyValue>(linker, HostState::key_value)?;

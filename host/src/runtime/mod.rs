@@ -31,6 +31,6 @@ pub use compile_cache::Origin;
 pub use engine::PluginRuntime;
 pub use grants::RouteGrants;
 pub(crate) use guest_log::LogTags;
-pub use plugin::{HandlerError, Plugin, PluginInfo};
+pub use plugin::{Failure, FailureKind, HandlerError, Plugin, PluginInfo};
 pub use sandbox::Sandbox;
 pub use state::{HostState, Services};

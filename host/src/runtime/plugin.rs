@@ -4,20 +4,24 @@
 //! reused: a call takes an idle instance (or makes one from the pre-instantiated
 //! component), runs the event under the sandbox's limits, and gives it back. An
 //! instance that trapped is dropped, never reused.
+//!
+//! A plugin is built against one version of the world ([`World`]); the pool,
+//! the sandbox and the memory budget do not care which.
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 use wasmtime::Store;
+use wasmtime::component::Resource;
 
-use super::bindings::{HandlerPre, RouteHandler};
+use super::bindings::{World, v0_1, v0_2};
 use super::compile_cache::Origin;
 use super::grants::RouteGrants;
 use super::guest_log::LogTags;
 use super::memory::MemoryBudget;
 use super::sandbox::Sandbox;
 use super::state::{HostState, Services};
-use crate::event::{Event, Response};
+use crate::event::{Event, EventKind, Response};
 
 /// Why a handler call failed. Either way only this event fails.
 #[derive(Debug, thiserror::Error)]
@@ -28,13 +32,151 @@ pub enum HandlerError {
     Trapped(wasmtime::Error),
     /// The handler returned an error.
     #[error("the handler returned an error: {0}")]
-    Failed(String),
+    Failed(Failure),
+}
+
+/// An error a handler returned: what kind, and its text.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct Failure {
+    /// What the client is told, and with which status.
+    pub kind: FailureKind,
+    /// For the client, unless the kind is [`FailureKind::Internal`]: then it
+    /// is only logged.
+    pub message: String,
+}
+
+/// The kinds of `handler-error` (`wsgate:gateway@0.2.0`). A 0.1.0 handler's
+/// `err(string)` is always [`FailureKind::Internal`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FailureKind {
+    /// The request or message is malformed: 400.
+    BadRequest,
+    /// The client may not do this: 403.
+    Forbidden,
+    /// The client is asking too often: 429.
+    TooManyRequests,
+    /// Something the handler needs is down; a retry may succeed: 503.
+    Unavailable,
+    /// A bug or an unexpected failure, only logged: 500.
+    Internal,
+}
+
+impl FailureKind {
+    /// The HTTP status a `$connect` is answered with, and the access log
+    /// records for any event.
+    pub fn status(self) -> u16 {
+        match self {
+            FailureKind::BadRequest => 400,
+            FailureKind::Forbidden => 403,
+            FailureKind::TooManyRequests => 429,
+            FailureKind::Unavailable => 503,
+            FailureKind::Internal => 500,
+        }
+    }
+}
+
+/// A component ready to instantiate, of either version.
+#[derive(Clone)]
+pub(super) enum HandlerPre {
+    /// Built against `wsgate:gateway@0.1.0`.
+    V0_1(v0_1::HandlerPre<HostState>),
+    /// Built against `wsgate:gateway@0.2.0`.
+    V0_2(v0_2::HandlerPre<HostState>),
+}
+
+impl HandlerPre {
+    /// The version of the world the component is built against.
+    pub(super) fn world(&self) -> World {
+        match self {
+            HandlerPre::V0_1(_) => World::V0_1,
+            HandlerPre::V0_2(_) => World::V0_2,
+        }
+    }
+
+    fn engine(&self) -> &wasmtime::Engine {
+        match self {
+            HandlerPre::V0_1(pre) => pre.engine(),
+            HandlerPre::V0_2(pre) => pre.engine(),
+        }
+    }
+
+    async fn instantiate(&self, store: &mut Store<HostState>) -> wasmtime::Result<RouteHandler> {
+        Ok(match self {
+            HandlerPre::V0_1(pre) => RouteHandler::V0_1(pre.instantiate_async(store).await?),
+            HandlerPre::V0_2(pre) => RouteHandler::V0_2(pre.instantiate_async(store).await?),
+        })
+    }
+}
+
+/// An instance's exports, of either version.
+enum RouteHandler {
+    V0_1(v0_1::RouteHandler),
+    V0_2(v0_2::RouteHandler),
 }
 
 /// One ready instance of a component, with its own store.
 struct Instance {
     store: Store<HostState>,
     handler: RouteHandler,
+}
+
+/// What one call of a handler came to: `Err` is a trap.
+type Outcome = wasmtime::Result<Result<Response, Failure>>;
+
+impl Instance {
+    /// Runs `event` through the instance's handler, whichever version it is.
+    async fn call(&mut self, event: Event) -> Outcome {
+        let Instance { store, handler } = self;
+        match handler {
+            RouteHandler::V0_1(handler) => {
+                let handler = handler.wsgate_gateway_handler();
+                let outcome = handler.call_handle(&mut *store, &event.into()).await?;
+                Ok(outcome.map(Response::from).map_err(|message| Failure {
+                    kind: FailureKind::Internal,
+                    message,
+                }))
+            }
+            RouteHandler::V0_2(handler) => {
+                call_v0_2(store, handler.wsgate_gateway_handler(), event).await
+            }
+        }
+    }
+}
+
+/// A 0.2.0 call: the request context (and a `$connect`'s request) are lent
+/// to the guest as resources for the call, and taken back after it.
+async fn call_v0_2(
+    store: &mut Store<HostState>,
+    handler: &v0_2::handler::Guest,
+    event: Event,
+) -> Outcome {
+    let Event { context, kind } = event;
+    let context = store.data_mut().table().push(context)?;
+    let lent = || Resource::new_borrow(context.rep());
+    let outcome = match kind {
+        EventKind::Connect(request) => {
+            let request = store.data_mut().table().push(request)?;
+            let borrowed = Resource::new_borrow(request.rep());
+            let outcome = handler.call_on_connect(&mut *store, lent(), borrowed).await;
+            let _ = store.data_mut().table().delete(request);
+            outcome.map(|decision| decision.map_err(Failure::from).and_then(Response::try_from))
+        }
+        EventKind::Message(payload) => handler
+            .call_on_message(&mut *store, lent(), &payload.into())
+            .await
+            .map(|reply| {
+                reply
+                    .map(|body| Response::reply(body.map(Into::into)))
+                    .map_err(Failure::from)
+            }),
+        EventKind::Disconnect(info) => handler
+            .call_on_disconnect(&mut *store, lent(), &info.into())
+            .await
+            .map(|done| done.map(|()| Response::ok()).map_err(Failure::from)),
+    };
+    let _ = store.data_mut().table().delete(context);
+    outcome
 }
 
 /// Where a loaded component came from.
@@ -55,7 +197,7 @@ pub struct PluginInfo {
 /// A compiled, validated route handler component.
 pub struct Plugin {
     info: PluginInfo,
-    pre: HandlerPre<HostState>,
+    pre: HandlerPre,
     sandbox: Sandbox,
     memory: Arc<MemoryBudget>,
     services: Services,
@@ -72,7 +214,7 @@ impl std::fmt::Debug for Plugin {
 impl Plugin {
     pub(super) fn new(
         info: PluginInfo,
-        pre: HandlerPre<HostState>,
+        pre: HandlerPre,
         sandbox: Sandbox,
         memory: Arc<MemoryBudget>,
         services: Services,
@@ -99,6 +241,11 @@ impl Plugin {
         &self.info
     }
 
+    /// The version of the world the component is built against.
+    pub fn world(&self) -> World {
+        self.pre.world()
+    }
+
     /// Runs one event through the component, with the grants of the route it
     /// was routed to.
     pub async fn handle(
@@ -117,19 +264,10 @@ impl Plugin {
             event.context.connection_id.as_str(),
         );
         self.sandbox.arm(&mut instance.store);
-        let outcome = instance
-            .handler
-            .wsgate_gateway_handler()
-            .call_handle(&mut instance.store, &event.into())
-            .await;
-        match outcome {
-            Ok(Ok(response)) => {
+        match instance.call(event).await {
+            Ok(answer) => {
                 self.give_back(instance);
-                Ok(response.into())
-            }
-            Ok(Err(message)) => {
-                self.give_back(instance);
-                Err(HandlerError::Failed(message))
+                answer.map_err(HandlerError::Failed)
             }
             Err(trap) => Err(HandlerError::Trapped(trap)),
         }
@@ -152,7 +290,7 @@ impl Plugin {
         let mut store = Store::new(self.pre.engine(), state);
         self.sandbox.configure(&mut store);
         self.sandbox.arm(&mut store);
-        let handler = self.pre.instantiate_async(&mut store).await?;
+        let handler = self.pre.instantiate(&mut store).await?;
         Ok(Instance { store, handler })
     }
 

@@ -14,7 +14,7 @@ use super::memory::InstanceMemory;
 use crate::keyvalue::KeyValueStore;
 use crate::registry::Registry;
 use crate::runtime::host::http::OutboundHttp;
-use crate::runtime::host::{ConnectionsView, GroupsView, KeyValueView};
+use crate::runtime::host::{ConnectionsView, EventView, GroupsView, KeyValueView};
 
 /// What the gateway offers every handler instance: the connection registry
 /// and, if configured, the key-value store.
@@ -84,6 +84,18 @@ impl HostState {
         if !Arc::ptr_eq(&self.grants, grants) {
             self.grants = Arc::clone(grants);
             self.outbound.set_grants(Arc::clone(grants));
+        }
+    }
+
+    /// The resource table, where a 0.2.0 call's event is lent from.
+    pub(super) fn table(&mut self) -> &mut ResourceTable {
+        &mut self.table
+    }
+
+    /// What `event` (0.2.0) sees: the event lent to the call in progress.
+    pub(crate) fn event(&mut self) -> EventView<'_> {
+        EventView {
+            table: &mut self.table,
         }
     }
 

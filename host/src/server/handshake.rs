@@ -128,18 +128,22 @@ async fn establish(establishing: Box<Establishing>) {
         ConnectDecision::Accept {
             subprotocol,
             context,
+            headers,
         } => {
             connection.set_context(context);
-            let _ = answer.send(switching_protocols(&key, subprotocol.as_deref()));
+            let _ = answer.send(switching_protocols(&key, subprotocol.as_deref(), headers));
             task::run(pipeline, connection, on_upgrade, permit).await;
         }
-        ConnectDecision::Reject { status, body } => {
+        ConnectDecision::Reject {
+            status,
+            headers,
+            body,
+        } => {
             Box::pin(pipeline.registry.unregister(connection.id())).await;
             let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-            let rejection = Response::builder()
-                .status(status)
-                .body(Full::new(Bytes::from(body)))
-                .expect("a rejection response is valid");
+            let mut rejection = Response::new(Full::new(Bytes::from(body)));
+            *rejection.status_mut() = status;
+            *rejection.headers_mut() = headers;
             let _ = answer.send(rejection);
         }
     }
@@ -207,7 +211,11 @@ fn connect_request<B>(request: &Request<B>) -> ConnectRequest {
     }
 }
 
-fn switching_protocols(key: &str, subprotocol: Option<&str>) -> Response<Full<Bytes>> {
+fn switching_protocols(
+    key: &str,
+    subprotocol: Option<&str>,
+    headers: HeaderMap,
+) -> Response<Full<Bytes>> {
     let mut response = Response::builder()
         .status(StatusCode::SWITCHING_PROTOCOLS)
         .header(header::CONNECTION, "Upgrade")
@@ -219,9 +227,12 @@ fn switching_protocols(key: &str, subprotocol: Option<&str>) -> Response<Full<By
     if let Some(protocol) = subprotocol {
         response = response.header(header::SEC_WEBSOCKET_PROTOCOL, protocol);
     }
-    response
+    let mut response = response
         .body(Full::default())
-        .expect("a 101 response is valid")
+        .expect("a 101 response is valid");
+    // The handler's own, checked by the router: none is a handshake header.
+    response.headers_mut().extend(headers);
+    response
 }
 
 /// Whether a comma-separated header contains `token` (case-insensitively).

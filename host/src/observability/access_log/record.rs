@@ -19,8 +19,13 @@ pub enum Outcome {
     Throttled,
     /// The handler trapped (panic, deadline, memory cap): 500.
     Trapped(String),
-    /// The handler returned an error: 500.
-    Failed(String),
+    /// The handler returned an error: 500, or the status of its kind.
+    Failed {
+        /// 400, 403, 429, 503 or 500.
+        status: u16,
+        /// The error, as logged.
+        message: String,
+    },
     /// The handler answered something the gateway cannot use: 500.
     Invalid(&'static str),
 }
@@ -32,7 +37,8 @@ impl Outcome {
             Outcome::Status(status) => *status,
             Outcome::NoRoute => 403,
             Outcome::Throttled => 429,
-            Outcome::Trapped(_) | Outcome::Failed(_) | Outcome::Invalid(_) => 500,
+            Outcome::Failed { status, .. } => *status,
+            Outcome::Trapped(_) | Outcome::Invalid(_) => 500,
         }
     }
 
@@ -42,7 +48,7 @@ impl Outcome {
             Outcome::Status(_) => None,
             Outcome::NoRoute => Some("Forbidden"),
             Outcome::Throttled => Some("Too many requests"),
-            Outcome::Trapped(message) | Outcome::Failed(message) => Some(message),
+            Outcome::Trapped(message) | Outcome::Failed { message, .. } => Some(message),
             Outcome::Invalid(message) => Some(message),
         }
     }

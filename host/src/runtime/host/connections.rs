@@ -1,11 +1,11 @@
 //! `wsgate:gateway/connections`: send to, close and inspect any connection.
+//! Both versions of the world declare it alike; each gets the same impl.
 
 use wasmtime::component::HasData;
 
-use crate::connection::{CloseInitiator, ConnectionId};
+use crate::connection::{CloseInitiator, ConnectionId, SendError};
 use crate::event::Payload;
-use crate::registry::Registry;
-use crate::runtime::bindings::{connections, types};
+use crate::registry::{ConnectionInfo, Registry};
 
 /// What `connections` sees of a handler's store: the registry.
 pub(crate) struct ConnectionsView<'a> {
@@ -20,33 +20,67 @@ impl HasData for Connections {
     type Data<'a> = ConnectionsView<'a>;
 }
 
-impl connections::Host for ConnectionsView<'_> {
-    async fn send(&mut self, id: String, message: types::Payload) -> Result<(), types::SendError> {
-        let message = Payload::from(message).into();
-        Ok(self.registry.send(&ConnectionId::from(id), message).await?)
+impl ConnectionsView<'_> {
+    async fn send(&self, id: String, message: Payload) -> Result<(), SendError> {
+        self.registry
+            .send(&ConnectionId::from(id), message.into())
+            .await
     }
 
-    async fn close(
-        &mut self,
-        id: String,
-        code: u16,
-        reason: String,
-    ) -> Result<(), types::SendError> {
+    async fn close(&self, id: String, code: u16, reason: String) -> Result<(), SendError> {
         let code = application_close_code(code);
-        Ok(self
-            .registry
-            .close(
-                &ConnectionId::from(id),
-                code,
-                &reason,
-                CloseInitiator::Handler,
-            )
-            .await?)
+        let id = ConnectionId::from(id);
+        self.registry
+            .close(&id, code, &reason, CloseInitiator::Handler)
+            .await
     }
 
-    async fn info(&mut self, id: String) -> Result<types::ConnectionInfo, types::SendError> {
-        Ok(self.registry.info(&ConnectionId::from(id)).await?.into())
+    async fn info(&self, id: String) -> Result<ConnectionInfo, SendError> {
+        self.registry.info(&ConnectionId::from(id)).await
     }
+}
+
+/// `connections::Host` of one version of the world, onto [`ConnectionsView`].
+macro_rules! connections_host {
+    ($version:ident) => {
+        use crate::runtime::bindings::$version;
+
+        impl $version::connections::Host for ConnectionsView<'_> {
+            async fn send(
+                &mut self,
+                id: String,
+                message: $version::types::Payload,
+            ) -> Result<(), $version::types::SendError> {
+                Ok(ConnectionsView::send(self, id, message.into()).await?)
+            }
+
+            async fn close(
+                &mut self,
+                id: String,
+                code: u16,
+                reason: String,
+            ) -> Result<(), $version::types::SendError> {
+                Ok(ConnectionsView::close(self, id, code, reason).await?)
+            }
+
+            async fn info(
+                &mut self,
+                id: String,
+            ) -> Result<$version::types::ConnectionInfo, $version::types::SendError> {
+                Ok(ConnectionsView::info(self, id).await?.into())
+            }
+        }
+    };
+}
+
+mod v0_1_host {
+    use super::ConnectionsView;
+    connections_host!(v0_1);
+}
+
+mod v0_2_host {
+    use super::ConnectionsView;
+    connections_host!(v0_2);
 }
 
 /// The close code a handler may send: 1000 or an application code (3000-4999);

@@ -1,11 +1,11 @@
 //! `wsgate:gateway/groups`: named sets of connections, and broadcast.
+//! Both versions of the world declare it alike; each gets the same impl.
 
 use wasmtime::component::HasData;
 
-use crate::connection::ConnectionId;
+use crate::connection::{ConnectionId, SendError};
 use crate::event::Payload;
-use crate::registry::Registry;
-use crate::runtime::bindings::{groups, types};
+use crate::registry::{Page, Registry};
 
 /// What `groups` sees of a handler's store: the registry.
 pub(crate) struct GroupsView<'a> {
@@ -20,43 +20,91 @@ impl HasData for Groups {
     type Data<'a> = GroupsView<'a>;
 }
 
-impl groups::Host for GroupsView<'_> {
-    async fn join(&mut self, group: String, id: String) -> Result<(), types::SendError> {
-        Ok(self.registry.join(&group, &ConnectionId::from(id)).await?)
+impl GroupsView<'_> {
+    async fn join(&self, group: String, id: String) -> Result<(), SendError> {
+        self.registry.join(&group, &ConnectionId::from(id)).await
     }
 
-    async fn leave(&mut self, group: String, id: String) {
+    async fn leave(&self, group: String, id: String) {
         self.registry.leave(&group, &ConnectionId::from(id)).await
     }
 
     async fn send(
-        &mut self,
+        &self,
         group: String,
-        message: types::Payload,
+        message: Payload,
         exclude: Option<String>,
-    ) -> Result<(), types::SendError> {
+    ) -> Result<(), SendError> {
         let exclude = exclude.map(ConnectionId::from);
-        let message = Payload::from(message).into();
-        Ok(self
-            .registry
-            .send_to_group(&group, message, exclude.as_ref())
-            .await?)
+        self.registry
+            .send_to_group(&group, message.into(), exclude.as_ref())
+            .await
     }
 
-    async fn broadcast(
-        &mut self,
-        message: types::Payload,
-        exclude: Option<String>,
-    ) -> Result<(), types::SendError> {
+    async fn broadcast(&self, message: Payload, exclude: Option<String>) -> Result<(), SendError> {
         let exclude = exclude.map(ConnectionId::from);
-        let message = Payload::from(message).into();
-        Ok(self.registry.broadcast(message, exclude.as_ref()).await?)
+        self.registry
+            .broadcast(message.into(), exclude.as_ref())
+            .await
     }
 
-    async fn members(&mut self, group: String, cursor: Option<String>, limit: u32) -> types::Page {
+    async fn members(&self, group: String, cursor: Option<String>, limit: u32) -> Page {
         self.registry
             .members(&group, cursor.as_deref(), limit)
             .await
-            .into()
     }
+}
+
+/// `groups::Host` of one version of the world, onto [`GroupsView`].
+macro_rules! groups_host {
+    ($version:ident) => {
+        use crate::runtime::bindings::$version;
+        use $version::types;
+
+        impl $version::groups::Host for GroupsView<'_> {
+            async fn join(&mut self, group: String, id: String) -> Result<(), types::SendError> {
+                Ok(GroupsView::join(self, group, id).await?)
+            }
+
+            async fn leave(&mut self, group: String, id: String) {
+                GroupsView::leave(self, group, id).await
+            }
+
+            async fn send(
+                &mut self,
+                group: String,
+                message: types::Payload,
+                exclude: Option<String>,
+            ) -> Result<(), types::SendError> {
+                Ok(GroupsView::send(self, group, message.into(), exclude).await?)
+            }
+
+            async fn broadcast(
+                &mut self,
+                message: types::Payload,
+                exclude: Option<String>,
+            ) -> Result<(), types::SendError> {
+                Ok(GroupsView::broadcast(self, message.into(), exclude).await?)
+            }
+
+            async fn members(
+                &mut self,
+                group: String,
+                cursor: Option<String>,
+                limit: u32,
+            ) -> types::Page {
+                GroupsView::members(self, group, cursor, limit).await.into()
+            }
+        }
+    };
+}
+
+mod v0_1_host {
+    use super::GroupsView;
+    groups_host!(v0_1);
+}
+
+mod v0_2_host {
+    use super::GroupsView;
+    groups_host!(v0_2);
 }

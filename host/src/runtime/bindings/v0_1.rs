@@ -1,0 +1,78 @@
+//! `wsgate:gateway@0.1.0` (`wit/v0.1/`, frozen): the whole event is one record.
+//!
+//! Only the gateway's own interfaces are generated here; `wasi:keyvalue`,
+//! whose names both versions share, is linked once, from [`super::v0_2`].
+
+/// The generated code itself (documented by the WIT, not here).
+#[allow(missing_docs)]
+mod generated {
+    wasmtime::component::bindgen!({
+        path: "../wit/v0.1",
+        world: "wsgate:gateway/gateway@0.1.0",
+        imports: { default: async },
+        exports: { default: async },
+    });
+}
+
+pub use generated::wsgate::gateway::{connections, groups};
+pub use generated::{Gateway as RouteHandler, GatewayPre as HandlerPre};
+
+shared_conversions!(generated::wsgate::gateway::types);
+
+impl From<event::EventType> for types::EventType {
+    fn from(event_type: event::EventType) -> Self {
+        match event_type {
+            event::EventType::Connect => Self::Connect,
+            event::EventType::Message => Self::Message,
+            event::EventType::Disconnect => Self::Disconnect,
+        }
+    }
+}
+
+impl From<event::Event> for types::Event {
+    fn from(event: event::Event) -> Self {
+        let context = event.context;
+        types::Event {
+            context: types::RequestContext {
+                route_key: context.route_key,
+                event_type: context.event_type.into(),
+                connection_id: context.connection_id.to_string(),
+                message_id: context.message_id,
+                request_id: context.request_id,
+                connected_at: context.connected_at,
+                request_time: context.request_time,
+                source_ip: context.source_ip,
+                user_agent: context.user_agent,
+                domain_name: context.domain_name,
+                stage: context.stage,
+                context: context.context,
+            },
+            kind: match event.kind {
+                event::EventKind::Connect(request) => {
+                    types::EventKind::Connect(types::ConnectRequest {
+                        method: request.method,
+                        path: request.path,
+                        headers: request.headers,
+                        query: request.query,
+                        subprotocols: request.subprotocols,
+                    })
+                }
+                event::EventKind::Message(payload) => types::EventKind::Message(payload.into()),
+                event::EventKind::Disconnect(info) => types::EventKind::Disconnect(info.into()),
+            },
+        }
+    }
+}
+
+/// A 0.1.0 response sets no headers: they did not exist in 0.1.0.
+impl From<types::Response> for event::Response {
+    fn from(response: types::Response) -> Self {
+        event::Response {
+            status: response.status,
+            body: response.body.map(Into::into),
+            subprotocol: response.subprotocol,
+            context: response.context,
+            headers: Vec::new(),
+        }
+    }
+}
