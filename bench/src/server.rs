@@ -49,8 +49,14 @@ impl Artifacts {
 
     /// The component built from `crate_name`.
     pub fn component(&self, crate_name: &str) -> PathBuf {
-        self.components
-            .join(format!("{}.wasm", crate_name.replace('-', "_")))
+        let lib = self
+            .components
+            .join(format!("{}.wasm", crate_name.replace('-', "_")));
+        match lib.is_file() {
+            true => lib,
+            // A guest in another language, by the name the xtask gives it.
+            false => self.components.join(format!("{crate_name}.wasm")),
+        }
     }
 }
 

@@ -1,6 +1,9 @@
 //! Scenario 3: what one event costs in the plugin runtime, in process, without
 //! sockets: taking a pooled instance (or instantiating one) and calling the
-//! `echo` handler with a 64-byte message; and the route selection expression's
+//! `echo` handler with a 64-byte message; the same call to the hand-written
+//! WebAssembly echoes of both versions of the world, where nothing but the
+//! contract costs (0.1.0 lowers the whole event, 0.2.0 the payload alone);
+//! and the route selection expression's
 //! JSON parse for comparison; and what one access log line costs: formatted
 //! from a message event's record and written to a file by the writer thread,
 //! in this process's CPU time per line.
@@ -24,6 +27,9 @@ use crate::server;
 const TARGET_P50: Duration = Duration::from_micros(5);
 /// Target 99th percentile.
 const TARGET_P99: Duration = Duration::from_micros(50);
+/// Target median cost of one event on a pooled instance of the 0.2.0 WAT
+/// echo: the contract's own cost (issue 15).
+const TARGET_CONTRACT_P50: Duration = Duration::from_nanos(500);
 /// Lines the access log scenario writes before it waits for the writer:
 /// about 750 KiB of JSON, the batch a gateway handling 400k messages a
 /// second gathers in the writer's 5 ms.
@@ -46,6 +52,33 @@ pub async fn run(bench: &Bench) -> anyhow::Result<()> {
         verdict(&format!("p50 ≤ {TARGET_P50:?}"), reuse.p50 <= TARGET_P50),
         verdict(&format!("p99 ≤ {TARGET_P99:?}"), reuse.p99 <= TARGET_P99),
     );
+
+    // Interleaved, `repeat` times: the two differ by less than the noise of
+    // one run.
+    let echoes = [("wat-echo", "0.1.0"), ("wat-echo-v02", "0.2.0")];
+    let mut p50s = vec![Vec::new(); echoes.len()];
+    let plugins = echoes
+        .iter()
+        .map(|(name, _)| Ok(runtime(16)?.load(&bench.artifacts.component(name))?))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    for _ in 0..bench.repeat.max(1) {
+        for (plugin, results) in plugins.iter().zip(&mut p50s) {
+            results.push(measure(plugin, calls).await?.p50);
+        }
+    }
+    for ((name, world), results) in echoes.iter().zip(&p50s) {
+        let min = results.iter().min().copied().unwrap_or_default();
+        let max = results.iter().max().copied().unwrap_or_default();
+        let target = (*world == "0.2.0").then(|| {
+            let met = min <= TARGET_CONTRACT_P50;
+            verdict(&format!("p50 ≤ {TARGET_CONTRACT_P50:?}"), met)
+        });
+        println!(
+            "handler pooled call, {name} (wsgate:gateway@{world}), {calls} events × {}: p50 {min:?}–{max:?} {}",
+            results.len(),
+            target.unwrap_or_default(),
+        );
+    }
 
     let cold_calls = calls / 20;
     let unpooled = runtime(0)?.load(&bench.artifacts.component("wsgate-echo"))?;
