@@ -124,7 +124,12 @@ async fn the_getters_answer_what_the_0_1_record_carries_for_the_same_connection(
 async fn each_kind_of_handler_error_gives_its_status_and_only_internal_hides_its_text() {
     let log_dir = tempfile::tempdir().unwrap();
     let log = log_dir.path().join("access.log");
-    let gateway = mixed_gateway(&["--access-log", log.to_str().unwrap()]);
+    let gateway = mixed_gateway(&[
+        "--access-log",
+        log.to_str().unwrap(),
+        "--max-message-size",
+        "1024",
+    ]);
     let kinds = [
         ("bad-request", 400),
         ("forbidden", 403),
@@ -155,6 +160,20 @@ async fn each_kind_of_handler_error_gives_its_status_and_only_internal_hides_its
     }
     // The connection stays open after each.
     assert_eq!(context(&mut client).await["routeKey"], "$default");
+    // A refusal's text is bounded like a route response: over the maximum
+    // message size, the sender is told the handler's answer was too large.
+    client.send_text("fail:forbidden 2000").await;
+    let frame = client.recv_json().await;
+    assert!(
+        frame["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("Response too large"),
+        "{frame}"
+    );
+    gateway
+        .wait_for_line(&["the handler's error text is larger than the maximum message size"])
+        .await;
     // Only the internal errors are logged as failures; the text of an
     // internal one is in the gateway's log, never sent.
     gateway

@@ -235,7 +235,7 @@ impl Router {
                 let reply = match self.invoke(&bound, event, &mut record).await {
                     Ok(response) => self.route_response(response.body, &bound, &mut record),
                     Err(HandlerError::Failed(failure)) if failure.kind != FailureKind::Internal => {
-                        Err(ErrorFrame::Refused(failure.message))
+                        Err(self.refusal(failure.message, &bound, &mut record))
                     }
                     Err(_) => Err(ErrorFrame::InternalServerError),
                 };
@@ -269,6 +269,21 @@ impl Router {
             }
             body => Ok(body),
         }
+    }
+
+    /// The error frame for a handler's refusal: its text, unless that is
+    /// over the maximum message size, which bounds what the gateway sends a
+    /// client whoever wrote it; then the event is the handler's mistake, as
+    /// for an oversized route response.
+    fn refusal(&self, message: String, route: &Route, record: &mut EventRecord<'_>) -> ErrorFrame {
+        if message.len() <= self.max_message_size {
+            return ErrorFrame::Refused(message);
+        }
+        let problem = "the handler's error text is larger than the maximum message size";
+        tracing::error!(connection = %record.connection.id(), route = %record.route_key,
+            plugin = route.plugin.name(), bytes = message.len(), limit = self.max_message_size, "{problem}");
+        record.outcome = Outcome::Invalid(problem);
+        ErrorFrame::ResponseTooLarge(self.max_message_size)
     }
 
     /// Runs `$disconnect`, if bound, for a connection that has ended.

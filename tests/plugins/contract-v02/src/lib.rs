@@ -18,7 +18,8 @@
 //! upgrade request's getters answered, as JSON.
 //!
 //! Messages (text): `context` answers every request-context getter as JSON;
-//! `fail:<kind>` fails with that kind (text `message refused: <kind>`);
+//! `fail:<kind>` fails with that kind (text `message refused: <kind>`, and
+//! `fail:<kind> <n>` adds `n` × `x` to the text);
 //! `none` answers nothing; anything else, text or binary, is echoed.
 
 use serde_json::json;
@@ -95,8 +96,10 @@ impl Guest for Contract {
         let Payload::Text(text) = &payload else {
             return Ok(Some(payload));
         };
-        if let Some(kind) = text.strip_prefix("fail:") {
-            return Err(error(kind, format!("message refused: {kind}")));
+        if let Some(command) = text.strip_prefix("fail:") {
+            let (kind, padding) = command.split_once(' ').unwrap_or((command, "0"));
+            let padding = "x".repeat(padding.parse().unwrap_or(0));
+            return Err(error(kind, format!("message refused: {kind}{padding}")));
         }
         match text.as_str() {
             "context" => Ok(Some(Payload::Text(context(ctx).to_string()))),
