@@ -1,85 +1,141 @@
 //! The events a handler receives.
+//!
+//! The gateway lends each call its event as resources (`request-context` and
+//! `connect-request` of `wsgate:gateway@0.2.0`): a field is asked of the
+//! gateway the first time the handler reads it, and a field nobody reads costs
+//! nothing. Each getter here asks at most once per event and keeps the answer,
+//! so it can hand out a `&str` and be called as often as is convenient.
+//!
+//! **Lent handles.** The generated bindings hand an export the gateway's
+//! resource as a reference to a wrapper they drop (ending the borrow) when
+//! the export returns. [`RequestContext`] and [`ConnectRequest`] wrap the
+//! same handle a second time, so that they carry no lifetime parameter (a
+//! helper such as `fn room(ctx: &RequestContext) -> &str` then needs none
+//! either). That is sound because the SDK makes them only in the export,
+//! hands them out only by reference and drops them before the export
+//! returns, and because their wrapper is `ManuallyDrop`: only the bindings'
+//! own one gives the handle back. A handle used after its call is dead in
+//! any case: the gateway traps it.
+
+use std::cell::OnceCell;
+use std::mem::ManuallyDrop;
 
 use serde::Deserialize;
 
 use crate::Payload;
+use crate::bindings::wsgate::gateway::event as wit_event;
 use crate::bindings::wsgate::gateway::types as wit;
 
 /// What every event carries, like the `requestContext` of an AWS API Gateway
-/// WebSocket event.
-#[derive(Debug, Clone)]
-pub struct RequestContext(pub(crate) wit::RequestContext);
+/// WebSocket event. A handler gets it by reference, for the one call it is
+/// valid in.
+pub struct RequestContext {
+    event_type: EventType,
+    resource: ManuallyDrop<wit_event::RequestContext>,
+    route_key: OnceCell<String>,
+    connection_id: OnceCell<String>,
+    request_id: OnceCell<String>,
+    message_id: OnceCell<Option<String>>,
+    source_ip: OnceCell<String>,
+    user_agent: OnceCell<String>,
+    domain_name: OnceCell<String>,
+    stage: OnceCell<String>,
+    connection_context: OnceCell<Vec<(String, String)>>,
+}
 
 impl RequestContext {
+    /// Wraps the context the gateway lent to this call.
+    pub(crate) fn lent(event_type: EventType, resource: &wit_event::RequestContext) -> Self {
+        Self {
+            event_type,
+            // SAFETY: see "Lent handles" at the top of this module.
+            resource: ManuallyDrop::new(unsafe {
+                wit_event::RequestContext::from_handle(resource.handle())
+            }),
+            route_key: OnceCell::new(),
+            connection_id: OnceCell::new(),
+            request_id: OnceCell::new(),
+            message_id: OnceCell::new(),
+            source_ip: OnceCell::new(),
+            user_agent: OnceCell::new(),
+            domain_name: OnceCell::new(),
+            stage: OnceCell::new(),
+            connection_context: OnceCell::new(),
+        }
+    }
+
     /// The selected route: `$connect`, `$disconnect`, `$default` or a custom
     /// route key such as `sendmessage`.
     pub fn route_key(&self) -> &str {
-        &self.0.route_key
+        self.route_key.get_or_init(|| self.resource.route_key())
     }
 
     /// Which kind of event this is.
     pub fn event_type(&self) -> EventType {
-        match self.0.event_type {
-            wit::EventType::Connect => EventType::Connect,
-            wit::EventType::Message => EventType::Message,
-            wit::EventType::Disconnect => EventType::Disconnect,
-        }
+        self.event_type
     }
 
     /// The connection the event is about: an opaque, URL-safe string.
     pub fn connection_id(&self) -> &str {
-        &self.0.connection_id
+        self.connection_id
+            .get_or_init(|| self.resource.connection_id())
     }
 
     /// Unique per message; `None` for connect and disconnect events.
     pub fn message_id(&self) -> Option<&str> {
-        self.0.message_id.as_deref()
+        self.message_id
+            .get_or_init(|| self.resource.message_id())
+            .as_deref()
     }
 
     /// Unique per event.
     pub fn request_id(&self) -> &str {
-        &self.0.request_id
+        self.request_id.get_or_init(|| self.resource.request_id())
     }
 
-    /// When the connection was accepted, in milliseconds since the Unix epoch.
+    /// When the connection was accepted, in milliseconds since the Unix epoch
+    /// (`connectedAt`).
     pub fn connected_at(&self) -> u64 {
-        self.0.connected_at
+        self.resource.connected_at()
     }
 
-    /// When this event was received, in milliseconds since the Unix epoch.
+    /// When this event was received, in milliseconds since the Unix epoch
+    /// (`requestTimeEpoch`).
     pub fn request_time(&self) -> u64 {
-        self.0.request_time
+        self.resource.request_time_epoch()
     }
 
     /// The client's IP address.
     pub fn source_ip(&self) -> &str {
-        &self.0.source_ip
+        self.source_ip.get_or_init(|| self.resource.source_ip())
     }
 
     /// The client's `User-Agent`, empty when it sent none.
     pub fn user_agent(&self) -> &str {
-        &self.0.user_agent
+        self.user_agent.get_or_init(|| self.resource.user_agent())
     }
 
     /// The `Host` the client connected to.
     pub fn domain_name(&self) -> &str {
-        &self.0.domain_name
+        self.domain_name.get_or_init(|| self.resource.domain_name())
     }
 
     /// The deployment stage, empty unless configured.
     pub fn stage(&self) -> &str {
-        &self.0.stage
+        self.stage.get_or_init(|| self.resource.stage())
     }
 
     /// A value of the connection context that `$connect` set with
-    /// [`Accept::context`](crate::Accept::context).
+    /// [`Accept::context`](crate::Accept::context); always `None` during
+    /// `$connect`.
     pub fn get(&self, key: &str) -> Option<&str> {
-        find(&self.0.context, |name| name == key)
+        find(self.connection_context(), |name| name == key)
     }
 
     /// The whole connection context, in the order `$connect` set it.
     pub fn connection_context(&self) -> &[(String, String)] {
-        &self.0.context
+        self.connection_context
+            .get_or_init(|| self.resource.connection_context())
     }
 }
 
@@ -95,7 +151,8 @@ pub enum EventType {
 }
 
 impl EventType {
-    /// The WIT name: `connect`, `message` or `disconnect`.
+    /// The name AWS gives it in lower case: `connect`, `message` or
+    /// `disconnect`.
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Connect => "connect",
@@ -105,66 +162,83 @@ impl EventType {
     }
 }
 
-/// The HTTP upgrade request a `$connect` handler decides on.
-#[derive(Debug, Clone)]
+/// The HTTP upgrade request a `$connect` handler decides on. A handler gets
+/// it by reference, for the one call it is valid in.
 pub struct ConnectRequest {
-    pub(crate) context: RequestContext,
-    pub(crate) request: wit::ConnectRequest,
+    resource: ManuallyDrop<wit_event::ConnectRequest>,
+    method: OnceCell<String>,
+    path: OnceCell<String>,
+    headers: OnceCell<Vec<(String, String)>>,
+    query: OnceCell<Vec<(String, String)>>,
+    subprotocols: OnceCell<Vec<String>>,
 }
 
 impl ConnectRequest {
-    /// The request context.
-    pub fn context(&self) -> &RequestContext {
-        &self.context
+    /// Wraps the request the gateway lent to this call, as
+    /// [`RequestContext::lent`] does.
+    pub(crate) fn lent(resource: &wit_event::ConnectRequest) -> Self {
+        Self {
+            // SAFETY: see "Lent handles" at the top of this module.
+            resource: ManuallyDrop::new(unsafe {
+                wit_event::ConnectRequest::from_handle(resource.handle())
+            }),
+            method: OnceCell::new(),
+            path: OnceCell::new(),
+            headers: OnceCell::new(),
+            query: OnceCell::new(),
+            subprotocols: OnceCell::new(),
+        }
     }
 
     /// The HTTP method (`GET`).
     pub fn method(&self) -> &str {
-        &self.request.method
+        self.method.get_or_init(|| self.resource.method())
     }
 
     /// The request path, without the query string.
     pub fn path(&self) -> &str {
-        &self.request.path
+        self.path.get_or_init(|| self.resource.path())
     }
 
     /// The first value of a header; the name is case-insensitive.
     pub fn header(&self, name: &str) -> Option<&str> {
-        find(&self.request.headers, |key| key.eq_ignore_ascii_case(name))
+        find(self.headers(), |key| key.eq_ignore_ascii_case(name))
     }
 
-    /// The first value of a query parameter.
+    /// The first value of a query parameter, decoded.
     pub fn query(&self, name: &str) -> Option<&str> {
-        find(&self.request.query, |key| key == name)
+        find(self.query_parameters(), |key| key == name)
     }
 
     /// Every header, in order, names in lower case.
     pub fn headers(&self) -> &[(String, String)] {
-        &self.request.headers
+        self.headers.get_or_init(|| self.resource.headers())
     }
 
     /// Every query parameter, in order, decoded.
     pub fn query_parameters(&self) -> &[(String, String)] {
-        &self.request.query
+        self.query.get_or_init(|| self.resource.query_params())
     }
 
     /// The subprotocols the client offered, in its order of preference.
     pub fn subprotocols(&self) -> &[String] {
-        &self.request.subprotocols
+        self.subprotocols
+            .get_or_init(|| self.resource.offered_subprotocols())
     }
 }
 
 /// A message from a client.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Message {
-    pub(crate) context: RequestContext,
-    pub(crate) payload: Payload,
+    payload: Payload,
 }
 
 impl Message {
-    /// The request context.
-    pub fn context(&self) -> &RequestContext {
-        &self.context
+    /// A message with this payload, as the gateway would hand it over.
+    pub fn new(payload: impl Into<Payload>) -> Self {
+        Self {
+            payload: payload.into(),
+        }
     }
 
     /// The message as received.
@@ -188,42 +262,44 @@ impl Message {
     }
 }
 
-/// The end of a connection.
-#[derive(Debug, Clone)]
+/// How a connection ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Disconnect {
-    pub(crate) context: RequestContext,
-    pub(crate) info: wit::DisconnectInfo,
+    code: u16,
+    reason: String,
+    initiator: Initiator,
 }
 
 impl Disconnect {
-    /// The request context, with the connection context `$connect` set.
-    pub fn context(&self) -> &RequestContext {
-        &self.context
+    /// An end of a connection, as the gateway would report it.
+    pub fn new(code: u16, reason: impl Into<String>, initiator: Initiator) -> Self {
+        Self {
+            code,
+            reason: reason.into(),
+            initiator,
+        }
     }
 
     /// The WebSocket close code: 1005 when the client sent none, 1006 when the
     /// connection dropped without a close frame.
     pub fn code(&self) -> u16 {
-        self.info.code
+        self.code
     }
 
     /// The close reason, possibly empty.
     pub fn reason(&self) -> &str {
-        &self.info.reason
+        &self.reason
     }
 
     /// Who ended the connection.
     pub fn initiator(&self) -> Initiator {
-        match self.info.initiator {
-            wit::CloseInitiator::Client => Initiator::Client,
-            wit::CloseInitiator::Handler => Initiator::Handler,
-            wit::CloseInitiator::Api => Initiator::Api,
-            wit::CloseInitiator::Server => Initiator::Server,
-            wit::CloseInitiator::IdleTimeout => Initiator::IdleTimeout,
-            wit::CloseInitiator::PingTimeout => Initiator::PingTimeout,
-            wit::CloseInitiator::MaxDuration => Initiator::MaxDuration,
-            wit::CloseInitiator::Shutdown => Initiator::Shutdown,
-        }
+        self.initiator
+    }
+}
+
+impl From<wit::DisconnectInfo> for Disconnect {
+    fn from(info: wit::DisconnectInfo) -> Self {
+        Self::new(info.code, info.reason, info.initiator.into())
     }
 }
 
@@ -261,6 +337,21 @@ impl Initiator {
             Self::PingTimeout => "ping-timeout",
             Self::MaxDuration => "max-duration",
             Self::Shutdown => "shutdown",
+        }
+    }
+}
+
+impl From<wit::CloseInitiator> for Initiator {
+    fn from(initiator: wit::CloseInitiator) -> Self {
+        match initiator {
+            wit::CloseInitiator::Client => Self::Client,
+            wit::CloseInitiator::Handler => Self::Handler,
+            wit::CloseInitiator::Api => Self::Api,
+            wit::CloseInitiator::Server => Self::Server,
+            wit::CloseInitiator::IdleTimeout => Self::IdleTimeout,
+            wit::CloseInitiator::PingTimeout => Self::PingTimeout,
+            wit::CloseInitiator::MaxDuration => Self::MaxDuration,
+            wit::CloseInitiator::Shutdown => Self::Shutdown,
         }
     }
 }

@@ -2,9 +2,14 @@
 
 use std::marker::PhantomData;
 
-use crate::bindings::exports::wsgate::gateway::handler::Guest;
+use crate::bindings::exports::wsgate::gateway::handler::{ConnectDecision, Guest};
+use crate::bindings::wsgate::gateway::event::{
+    ConnectRequest as WitConnectRequest, RequestContext as WitRequestContext,
+};
 use crate::bindings::wsgate::gateway::types as wit;
-use crate::{ConnectRequest, Disconnect, Handler, Message, RequestContext};
+use crate::{
+    ConnectRequest, Disconnect, Error, EventType, Handler, Message, Payload, RequestContext,
+};
 
 /// Exports a [`Handler`] as the component's route handler.
 ///
@@ -33,37 +38,51 @@ macro_rules! export {
 pub struct Exported<H>(PhantomData<H>);
 
 impl<H: Handler> Guest for Exported<H> {
-    fn handle(event: wit::Event) -> Result<wit::Response, String> {
-        let context = RequestContext(event.context);
-        match event.kind {
-            wit::EventKind::Connect(request) => {
-                match H::on_connect(ConnectRequest { context, request }) {
-                    Ok(accept) => Ok(accept.into()),
-                    Err(reject) => reject.into_response(),
-                }
-            }
-            wit::EventKind::Message(payload) => {
-                let message = Message {
-                    context,
-                    payload: payload.into(),
-                };
-                let reply = H::on_message(message).map_err(|error| error.to_string())?;
-                Ok(done(reply.map(Into::into)))
-            }
-            wit::EventKind::Disconnect(info) => {
-                H::on_disconnect(Disconnect { context, info });
-                Ok(done(None))
-            }
+    fn on_connect(
+        ctx: &WitRequestContext,
+        request: &WitConnectRequest,
+    ) -> Result<ConnectDecision, wit::HandlerError> {
+        let ctx = RequestContext::lent(EventType::Connect, ctx);
+        match H::on_connect(&ctx, &ConnectRequest::lent(request)) {
+            Ok(accept) => Ok(accept.into()),
+            Err(reject) => reject.into_result(),
         }
+    }
+
+    fn on_message(
+        ctx: &WitRequestContext,
+        payload: wit::Payload,
+    ) -> Result<Option<wit::Payload>, wit::HandlerError> {
+        let ctx = RequestContext::lent(EventType::Message, ctx);
+        let reply = dispatch::<H>(&ctx, Message::new(Payload::from(payload)))?;
+        Ok(reply.map(Into::into))
+    }
+
+    fn on_disconnect(
+        ctx: &WitRequestContext,
+        info: wit::DisconnectInfo,
+    ) -> Result<(), wit::HandlerError> {
+        let ctx = RequestContext::lent(EventType::Disconnect, ctx);
+        Ok(H::on_disconnect(&ctx, Disconnect::from(info))?)
     }
 }
 
-/// A success with an optional route response (ignored after `$disconnect`).
-fn done(body: Option<wit::Payload>) -> wit::Response {
-    wit::Response {
-        status: 200,
-        body,
-        subprotocol: None,
-        context: Vec::new(),
+/// Calls the function `H::ROUTES` names for the event's route, else
+/// `H::on_message`. The route key is asked of the gateway only when there is
+/// a table to look it up in.
+pub(crate) fn dispatch<H: Handler>(
+    ctx: &RequestContext,
+    message: Message,
+) -> Result<Option<Payload>, Error> {
+    let route = match H::ROUTES {
+        [] => None,
+        routes => {
+            let key = ctx.route_key();
+            routes.iter().find(|(name, _)| *name == key)
+        }
+    };
+    match route {
+        Some((_, handle)) => handle(ctx, message),
+        None => H::on_message(ctx, message),
     }
 }

@@ -9,19 +9,20 @@
 //! anyone says to everyone else:
 //!
 //! ```no_run
-//! use wsgate_sdk::{Accept, ConnectRequest, Error, Handler, Message, Payload, Reject, groups};
+//! use wsgate_sdk::{
+//!     Accept, ConnectRequest, Error, Handler, Message, Payload, Reject, RequestContext, groups,
+//! };
 //!
 //! struct Relay;
 //!
 //! impl Handler for Relay {
-//!     fn on_connect(request: ConnectRequest) -> Result<Accept, Reject> {
-//!         groups::join("everyone", request.context().connection_id())?;
+//!     fn on_connect(ctx: &RequestContext, _request: &ConnectRequest) -> Result<Accept, Reject> {
+//!         groups::join("everyone", ctx.connection_id())?;
 //!         Ok(Accept::new())
 //!     }
 //!
-//!     fn on_message(message: Message) -> Result<Option<Payload>, Error> {
-//!         let sender = message.context().connection_id();
-//!         groups::send("everyone", message.payload().clone(), Some(sender))?;
+//!     fn on_message(ctx: &RequestContext, message: Message) -> Result<Option<Payload>, Error> {
+//!         groups::send("everyone", message.into_payload(), Some(ctx.connection_id()))?;
 //!         Ok(Some("delivered".into()))
 //!     }
 //! }
@@ -66,7 +67,7 @@ mod payload;
 mod response;
 
 pub use connections::{ConnectionInfo, close, info, send, send_text};
-pub use error::{Error, SendError};
+pub use error::{Error, ErrorKind, SendError};
 pub use event::{ConnectRequest, Disconnect, EventType, Initiator, Message, RequestContext};
 #[doc(hidden)]
 pub use export::Exported;
@@ -78,8 +79,7 @@ pub use response::{Accept, Reject};
 #[doc(hidden)]
 pub mod bindings {
     wit_bindgen::generate!({
-        // 0.1.0 until the SDK moves to 0.2.0 (docs/design/wit-0.2.md, step 2).
-        path: "../wit/v0.1",
+        path: "../wit",
         world: "route-handler",
         // `export!` expands in the handler's crate and names this module
         // explicitly (`with_types_in $crate::bindings`).
@@ -94,23 +94,72 @@ pub mod bindings {
 ///
 /// The methods take no `self`: wsgate may run each event in a fresh instance or
 /// reuse one, so nothing is kept between events. State that outlives an event
-/// belongs in the connection context (set on [`Accept`]), in groups, or in a
-/// backend.
+/// belongs in the connection context (set on [`Accept`]), in groups, in the
+/// key-value store ([`kv`]) or in a backend.
+///
+/// Every method has a default, so a handler implements only the events it
+/// cares about. A handler bound to several message routes lists them in
+/// [`ROUTES`](Self::ROUTES) instead of comparing route keys:
+///
+/// ```no_run
+/// use wsgate_sdk::{Error, Handler, Message, Payload, RequestContext, Routes};
+///
+/// struct Rooms;
+///
+/// impl Handler for Rooms {
+///     const ROUTES: Routes = &[("join", Rooms::join), ("leave", Rooms::leave)];
+/// }
+///
+/// impl Rooms {
+///     fn join(ctx: &RequestContext, message: Message) -> Result<Option<Payload>, Error> {
+///         let room = message.text().ok_or_else(|| Error::bad_request("send a room name"))?;
+///         wsgate_sdk::groups::join(room, ctx.connection_id())?;
+///         Ok(Some(format!("joined {room}").into()))
+///     }
+///
+///     fn leave(ctx: &RequestContext, message: Message) -> Result<Option<Payload>, Error> {
+///         let room = message.text().ok_or_else(|| Error::bad_request("send a room name"))?;
+///         wsgate_sdk::groups::leave(room, ctx.connection_id());
+///         Ok(None)
+///     }
+/// }
+///
+/// wsgate_sdk::export!(Rooms);
+/// ```
 pub trait Handler {
+    /// Message routes handled by their own function, by route key. A message
+    /// of a route not listed (`$default` included) goes to
+    /// [`on_message`](Self::on_message). Empty by default.
+    const ROUTES: Routes = &[];
+
     /// Decides on a `$connect`, during the HTTP upgrade. Sends to the new
     /// connection are delivered right after the handshake. Accepts by default.
-    fn on_connect(_request: ConnectRequest) -> Result<Accept, Reject> {
+    ///
+    /// An [`Error`] converts into a [`Reject`] with `?`, answering its status;
+    /// [`Reject::new`] chooses status, headers and body.
+    fn on_connect(_ctx: &RequestContext, _request: &ConnectRequest) -> Result<Accept, Reject> {
         Ok(Accept::new())
     }
 
-    /// Handles a message. `Some` is the route response, sent back to the
-    /// sender; an `Err` gives the sender an `Internal server error` frame and is
-    /// logged. Answers nothing by default.
-    fn on_message(_message: Message) -> Result<Option<Payload>, Error> {
+    /// Handles a message of a route not in [`ROUTES`](Self::ROUTES). `Some`
+    /// is the route response, sent back to the sender; an `Err` sends the
+    /// sender an error frame as [`Error`] describes. Answers nothing by
+    /// default.
+    fn on_message(_ctx: &RequestContext, _message: Message) -> Result<Option<Payload>, Error> {
         Ok(None)
     }
 
     /// Learns that a connection has closed; called exactly once for every
-    /// accepted connection. Does nothing by default.
-    fn on_disconnect(_event: Disconnect) {}
+    /// accepted connection. An `Err` is logged and counted. Does nothing by
+    /// default.
+    fn on_disconnect(_ctx: &RequestContext, _end: Disconnect) -> Result<(), Error> {
+        Ok(())
+    }
 }
+
+/// The message routes of a [`Handler`]: route keys and the function that
+/// handles each.
+pub type Routes = &'static [(&'static str, MessageHandler)];
+
+/// A function handling one message route, as [`Handler::on_message`] does.
+pub type MessageHandler = fn(&RequestContext, Message) -> Result<Option<Payload>, Error>;

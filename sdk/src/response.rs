@@ -1,14 +1,16 @@
 //! A `$connect` handler's answer.
 
 use crate::Error;
-use crate::bindings::wsgate::gateway::types as wit;
+use crate::bindings::exports::wsgate::gateway::handler as wit;
+use crate::bindings::wsgate::gateway::types::HandlerError;
 
 /// Accepts a `$connect`: the upgrade completes.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 #[must_use]
 pub struct Accept {
     subprotocol: Option<String>,
     context: Vec<(String, String)>,
+    headers: Vec<(String, String)>,
 }
 
 impl Accept {
@@ -30,50 +32,112 @@ impl Accept {
         self.context.push((key.into(), value.into()));
         self
     }
-}
 
-impl From<Accept> for wit::Response {
-    fn from(accept: Accept) -> Self {
-        Self {
-            status: 200,
-            body: None,
-            subprotocol: accept.subprotocol,
-            context: accept.context,
-        }
+    /// Adds a header to the 101 response (`Set-Cookie`, say). The handshake's
+    /// own headers (`Connection`, `Upgrade`, `Sec-WebSocket-*`,
+    /// `Content-Length`, `Transfer-Encoding`) are refused: the gateway then
+    /// answers 500 and logs why.
+    pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.headers.push((name.into(), value.into()));
+        self
+    }
+
+    /// The subprotocol chosen, if any.
+    pub fn chosen_subprotocol(&self) -> Option<&str> {
+        self.subprotocol.as_deref()
+    }
+
+    /// The connection context, in the order it was added.
+    pub fn connection_context(&self) -> &[(String, String)] {
+        &self.context
+    }
+
+    /// The extra headers of the 101 response, in the order they were added.
+    pub fn headers(&self) -> &[(String, String)] {
+        &self.headers
     }
 }
 
-/// Refuses a `$connect`: the client gets an HTTP error instead of a WebSocket.
+impl From<Accept> for wit::ConnectDecision {
+    fn from(accept: Accept) -> Self {
+        Self::Accept(wit::Accept {
+            subprotocol: accept.subprotocol,
+            connection_context: accept.context,
+            headers: accept.headers,
+        })
+    }
+}
+
+/// Refuses a `$connect`: the client gets an HTTP response instead of a
+/// WebSocket.
 ///
-/// Any [`Error`] converts into a `Reject`, so `?` works in `on_connect`; the
-/// gateway then logs the error and answers 500.
-#[derive(Debug)]
+/// Any [`Error`] converts into a `Reject`, so `?` works in `on_connect`: the
+/// client then gets the error's status (400, 403, 429, 503, or 500 for an
+/// `internal` error, whose text is only logged).
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Reject(Refusal);
 
-#[derive(Debug)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 enum Refusal {
-    Status { status: u16, body: String },
+    Response {
+        status: u16,
+        headers: Vec<(String, String)>,
+        body: String,
+    },
     Failed(Error),
 }
 
 impl Reject {
-    /// Refuses with an HTTP status (401, 403, 429…; not 2xx) and a text body.
+    /// Refuses with an HTTP status (300-599; anything else makes the gateway
+    /// answer 500 and log it) and a text body.
     pub fn new(status: u16, body: impl Into<String>) -> Self {
-        Self(Refusal::Status {
+        Self(Refusal::Response {
             status,
+            headers: Vec::new(),
             body: body.into(),
         })
     }
 
-    pub(crate) fn into_response(self) -> Result<wit::Response, String> {
+    /// Adds a response header (`WWW-Authenticate`, `Retry-After`,
+    /// `Location`…); the handshake's own headers are refused as for
+    /// [`Accept::header`]. A `Reject` made from an [`Error`] has no headers:
+    /// this does nothing to it.
+    #[must_use]
+    pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        if let Refusal::Response { headers, .. } = &mut self.0 {
+            headers.push((name.into(), value.into()));
+        }
+        self
+    }
+
+    /// The HTTP status the client gets.
+    pub fn status(&self) -> u16 {
+        match &self.0 {
+            Refusal::Response { status, .. } => *status,
+            Refusal::Failed(error) => error.kind().status(),
+        }
+    }
+
+    /// The error this refusal was made from, if it was.
+    pub fn error(&self) -> Option<&Error> {
+        match &self.0 {
+            Refusal::Response { .. } => None,
+            Refusal::Failed(error) => Some(error),
+        }
+    }
+
+    pub(crate) fn into_result(self) -> Result<wit::ConnectDecision, HandlerError> {
         match self.0 {
-            Refusal::Status { status, body } => Ok(wit::Response {
+            Refusal::Response {
                 status,
-                body: Some(wit::Payload::Text(body)),
-                subprotocol: None,
-                context: Vec::new(),
-            }),
-            Refusal::Failed(error) => Err(error.to_string()),
+                headers,
+                body,
+            } => Ok(wit::ConnectDecision::Reject(wit::Reject {
+                status,
+                headers,
+                body,
+            })),
+            Refusal::Failed(error) => Err(error.into()),
         }
     }
 }

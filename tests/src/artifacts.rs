@@ -40,8 +40,15 @@ pub fn python_tool(name: &str) -> PathBuf {
 /// A component built by `cargo xtask plugins`, by crate name (`probe`,
 /// `wsgate-echo`, `chat`, `faulty`, `not-a-handler`) or, for a guest in
 /// another language, by the name the xtask gives it (`python-calc`,
-/// `js-chat`, `wat-echo`).
+/// `js-chat`, `wat-echo`). `v0.1/NAME` is one of the kept builds of
+/// `wsgate:gateway@0.1.0` in `tests/fixtures/v0.1/` (`echo`, `chat`,
+/// `probe`; see its README).
 pub fn component(crate_name: &str) -> PathBuf {
+    if let Some(fixture) = crate_name.strip_prefix("v0.1/") {
+        let path = fixtures_v0_1().join(format!("{fixture}.wasm"));
+        assert!(path.is_file(), "no 0.1.0 fixture {}", path.display());
+        return path;
+    }
     let release = target_dir().join("wasm32-wasip2").join("plugin");
     let lib = release.join(format!("{}.wasm", crate_name.replace('-', "_")));
     let bin = release.join(format!("{crate_name}.wasm"));
@@ -51,6 +58,12 @@ pub fn component(crate_name: &str) -> PathBuf {
         "component {crate_name} is not built: run the suite with `cargo xtask test`"
     );
     path
+}
+
+/// `tests/fixtures/v0.1/`: components built against `wsgate:gateway@0.1.0`
+/// before the SDK moved to 0.2.0, kept as built.
+pub fn fixtures_v0_1() -> PathBuf {
+    workspace_root().join("tests/fixtures/v0.1")
 }
 
 /// Asserts that `path`, which `cargo xtask test` prepares, `is` there (a

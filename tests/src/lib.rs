@@ -40,7 +40,7 @@ pub mod projects;
 pub mod proxy;
 pub mod redis;
 
-pub use artifacts::{component, python_tool, workspace_root, wsgate_binary};
+pub use artifacts::{component, fixtures_v0_1, python_tool, workspace_root, wsgate_binary};
 pub use client::{Client, Io, Recording};
 pub use gateway::{Gateway, GatewayBuilder};
 pub use http::http_get;

@@ -1,8 +1,9 @@
 //! The JWT authorization example (`examples/auth`): `$connect` accepts a valid
 //! HS256 or RS256 token from the `Authorization` header or the `token` query
 //! parameter and attaches its claims as connection context; an expired,
-//! badly signed, malformed or missing token is rejected with 401 and a reason;
-//! later routes authorize by the claims.
+//! badly signed, malformed or missing token is rejected with 401, a
+//! `WWW-Authenticate` challenge and a reason; later routes authorize by the
+//! claims, with typed errors (`forbidden`, `bad-request`).
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -78,9 +79,23 @@ async fn connect_with_header(gateway: &Gateway, token: &str) -> Result<Client, t
     Client::try_connect(with_bearer(gateway, token)).await
 }
 
-/// The status and JSON body of a refused upgrade.
+/// The status and JSON body of a refused upgrade; a 401 must carry the
+/// bearer challenge.
 async fn refusal(request: tungstenite::handshake::client::Request) -> (u16, Value) {
-    let (status, body) = Client::refused(request).await;
+    let response = match Client::try_connect(request).await {
+        Err(tungstenite::Error::Http(response)) => *response,
+        Err(other) => panic!("expected an HTTP refusal, got {other}"),
+        Ok(_) => panic!("the connection was accepted"),
+    };
+    let status = response.status().as_u16();
+    if status == 401 {
+        assert_eq!(
+            response.headers()["www-authenticate"],
+            r#"Bearer error="invalid_token""#
+        );
+        assert_eq!(response.headers()["content-type"], "application/json");
+    }
+    let body = String::from_utf8_lossy(response.body().as_deref().unwrap_or_default());
     let body = serde_json::from_str(&body).unwrap_or_else(|_| panic!("a JSON body: {body}"));
     (status, body)
 }
@@ -170,10 +185,22 @@ async fn later_routes_authorize_by_the_claims() {
         .send_json(json!({"action": "announce", "text": "I am root now"}))
         .await;
     let refused = viewer.recv_json().await;
-    assert_eq!(refused["message"], "Forbidden");
+    assert_eq!(
+        refused["message"], "announce needs the role `admin`",
+        "a forbidden error's text reaches the client: {refused}"
+    );
+    viewer.send_json(json!({"action": "whoami"})).await;
+    assert_eq!(viewer.recv_json().await["sub"], "guest", "still connected");
+    admin
+        .send_json(json!({"action": "announce", "txt": "typo"}))
+        .await;
+    let refused = admin.recv_json().await;
     assert!(
-        refused["reason"].as_str().unwrap().contains("admin"),
-        "{refused}"
+        refused["message"]
+            .as_str()
+            .unwrap()
+            .contains("missing field `text`"),
+        "a bad request's text reaches the client: {refused}"
     );
 
     admin
@@ -190,11 +217,17 @@ async fn a_missing_key_fails_connect_with_500_and_says_why_in_the_log() {
         .component("auth.wasm", "wsgate_example_auth")
         .config("[routes]\n\"$connect\" = \"auth.wasm\"\n")
         .start();
-    let (status, body) = refusal(gateway.url("/").into_client_request().unwrap()).await;
+    let (status, body) = Client::refused(gateway.url("/").into_client_request().unwrap()).await;
     assert_eq!(status, 500);
-    assert_eq!(body["message"], "Internal server error");
+    assert_eq!(
+        body, "Internal server error",
+        "an internal error's text is only logged"
+    );
     gateway
-        .wait_for_line(&["configure jwt_secret (HS256) or jwt_public_key (RS256)"])
+        .wait_for_line(&[
+            "handler failed",
+            "configure jwt_secret (HS256) or jwt_public_key (RS256)",
+        ])
         .await;
 }
 
@@ -224,5 +257,10 @@ async fn the_readme_tokens_work_with_the_examples_own_config() {
     let mut bob = Client::connect(&gateway.url(&format!("/?token={}", token("BOB")))).await;
     bob.send_json(json!({"action": "announce", "text": "I am root now"}))
         .await;
-    assert_eq!(bob.recv_json().await["message"], "Forbidden");
+    assert!(
+        bob.recv_json().await["message"]
+            .as_str()
+            .unwrap()
+            .contains("needs the role `admin`")
+    );
 }

@@ -110,9 +110,15 @@ async fn a_route_response_carries_the_whole_request_context() {
 
 #[tokio::test]
 async fn binary_frames_are_echoed_end_to_end() {
-    // The Rust echo and its hand-written WebAssembly twin, of both versions
-    // of the world.
-    for echo in ["wsgate-echo", "wat-echo", "wat-echo-v02", "contract-v02"] {
+    // The Rust echo (0.2.0, and its build of 0.1.0 kept as a fixture) and
+    // the hand-written WebAssembly echoes of both versions of the world.
+    for echo in [
+        "wsgate-echo",
+        "v0.1/echo",
+        "wat-echo",
+        "wat-echo-v02",
+        "contract-v02",
+    ] {
         let gateway = GatewayBuilder::new()
             .component("$default.wasm", echo)
             .args(&["--max-frame-size", "131072"])

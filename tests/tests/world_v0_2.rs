@@ -4,23 +4,56 @@
 //! route between them with clients connected.
 //!
 //! The 0.2.0 guests are `contract-v02` (Rust on raw wit-bindgen, see its
-//! docs for its commands) and `wat-echo-v02` (hand-written WebAssembly);
-//! the 0.1.0 ones are today's `probe` and `wsgate-echo`.
+//! docs for its commands), `wat-echo-v02` (hand-written WebAssembly) and
+//! every SDK guest; the 0.1.0 ones are `wat-echo` and the builds kept in
+//! `tests/fixtures/v0.1/` (`v0.1/probe`, `v0.1/echo`, `v0.1/chat`).
 
 use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
 use tokio_tungstenite::tungstenite::{self, client::IntoClientRequest};
-use wsgate_tests::{Client, Gateway, GatewayBuilder, WAIT, check, component, deploy, eventually};
+use wsgate_tests::{
+    Client, Gateway, GatewayBuilder, WAIT, check, component, deploy, eventually, fixtures_v0_1,
+};
 
-/// `contract-v02` on `$connect`, `$disconnect` and `$default`, `probe`
-/// (0.1.0) on `whoami`.
+/// `contract-v02` on `$connect`, `$disconnect` and `$default`, the 0.1.0
+/// build of `probe` on `whoami`.
 fn mixed_gateway(args: &[&str]) -> Gateway {
     GatewayBuilder::new()
         .component("$connect.wasm", "contract-v02")
         .component("$disconnect.wasm", "contract-v02")
         .component("$default.wasm", "contract-v02")
-        .probe(&["whoami"])
+        .component("probe.wasm", "v0.1/probe")
+        .config("[routes]\nwhoami = \"probe.wasm\"\n")
         .args(args)
         .start()
+}
+
+#[test]
+fn the_kept_0_1_builds_are_the_ones_their_readme_names() {
+    let dir = fixtures_v0_1();
+    let readme = std::fs::read_to_string(dir.join("README.md")).unwrap();
+    for name in ["echo", "chat", "probe"] {
+        let file = format!("{name}.wasm");
+        let bytes = std::fs::read(dir.join(&file)).unwrap();
+        let hash: String = Sha256::digest(&bytes)
+            .iter()
+            .map(|byte| format!("{byte:02x}"))
+            .collect();
+        let row = readme
+            .lines()
+            .find(|line| line.starts_with(&format!("| `{file}`")))
+            .unwrap_or_else(|| panic!("{file} in the README"));
+        assert!(
+            row.contains(&hash),
+            "{file} is not the build the README names (SHA-256 {hash}): \
+             the 0.1.0 fixtures are kept, not rebuilt"
+        );
+        let (ok, said) = check(&dir.join(&file));
+        assert!(
+            ok && said.contains("(wsgate:gateway@0.1.0)"),
+            "{file}: {said}"
+        );
+    }
 }
 
 /// What the contract's getters answer for the next message.
@@ -269,7 +302,9 @@ async fn wsgate_check_names_the_version_each_component_targets() {
     for (name, world) in [
         ("contract-v02", "wsgate:gateway@0.2.0"),
         ("wat-echo-v02", "wsgate:gateway@0.2.0"),
-        ("wsgate-echo", "wsgate:gateway@0.1.0"),
+        ("wsgate-echo", "wsgate:gateway@0.2.0"),
+        ("probe", "wsgate:gateway@0.2.0"),
+        ("v0.1/echo", "wsgate:gateway@0.1.0"),
         ("wat-echo", "wsgate:gateway@0.1.0"),
     ] {
         let (ok, said) = check(&component(name));
@@ -302,7 +337,7 @@ async fn world_of(gateway: &Gateway, route: &str) -> String {
 #[tokio::test]
 async fn a_route_swaps_from_0_1_to_0_2_and_back_with_its_clients_connected() {
     let gateway = GatewayBuilder::new()
-        .component("$default.wasm", "wsgate-echo")
+        .component("$default.wasm", "v0.1/echo")
         .start();
     let mut client = gateway.connect("/").await;
     client.send_text("context").await;

@@ -4,7 +4,8 @@
 //! `$connect` verifies a JSON Web Token taken from the `Authorization: Bearer`
 //! header or, for browsers (which cannot set headers on a WebSocket), the
 //! `token` query parameter. A missing, malformed, expired or badly signed token
-//! rejects the upgrade with 401 and a JSON body that says why. A valid token's
+//! rejects the upgrade with 401, a `WWW-Authenticate: Bearer` header and a
+//! JSON body that says why. A valid token's
 //! claims become the connection's context (`sub`, `roles`, comma-separated),
 //! which every later event of the connection carries: the message routes
 //! below authorize by it without looking at the token again.
@@ -21,14 +22,16 @@
 //! Message routes:
 //! - `whoami`: answers `{"sub":…,"roles":[…]}` from the connection context.
 //! - `announce` `{"text":…}`: sends `text` to every connection; needs the
-//!   role `admin`, anyone else gets `{"message":"Forbidden",…}`.
+//!   role `admin`: anyone else gets a `forbidden` error frame saying so, and
+//!   a message without `text` a `bad-request` one.
 
 mod token;
 
 use serde::Deserialize;
 use serde_json::json;
 use wsgate_sdk::{
-    Accept, ConnectRequest, Error, Handler, Message, Payload, Reject, RequestContext, groups,
+    Accept, ConnectRequest, Error, Handler, Message, Payload, Reject, RequestContext, Routes,
+    groups,
 };
 
 use token::Keys;
@@ -39,18 +42,20 @@ const ADMIN: &str = "admin";
 struct Auth;
 
 impl Handler for Auth {
-    fn on_connect(request: ConnectRequest) -> Result<Accept, Reject> {
-        let keys = Keys::from_config().map_err(|error| {
-            eprintln!("auth: {error}");
-            Reject::new(500, r#"{"message":"Internal server error"}"#)
-        })?;
-        let claims = bearer_token(&request)
+    const ROUTES: Routes = &[("whoami", Auth::whoami), ("announce", Auth::announce)];
+
+    fn on_connect(ctx: &RequestContext, request: &ConnectRequest) -> Result<Accept, Reject> {
+        // A configuration mistake is the operator's: logged, and the client
+        // gets a bare 500.
+        let keys =
+            Keys::from_config().map_err(|error| Error::internal(format!("auth: {error}")))?;
+        let claims = bearer_token(request)
             .ok_or("no token: send `Authorization: Bearer <jwt>` or `?token=<jwt>`".to_owned())
             .and_then(|token| keys.verify(token))
             .map_err(unauthorized)?;
         println!(
             "auth: {} connected as {} with roles [{}]",
-            request.context().connection_id(),
+            ctx.connection_id(),
             claims.sub,
             claims.roles.join(",")
         );
@@ -58,23 +63,25 @@ impl Handler for Auth {
             .context("sub", claims.sub)
             .context("roles", claims.roles.join(",")))
     }
+}
 
-    fn on_message(message: Message) -> Result<Option<Payload>, Error> {
-        let context = message.context();
-        let answer = match context.route_key() {
-            "whoami" => json!({ "sub": context.get("sub"), "roles": roles(context) }),
-            "announce" if !roles(context).contains(&ADMIN) => json!({
-                "message": "Forbidden",
-                "reason": format!("announce needs the role `{ADMIN}`"),
-            }),
-            "announce" => {
-                let Announce { text } = message.json()?;
-                groups::broadcast(text, None)?;
-                json!({ "announced": true })
-            }
-            other => json!({ "message": "Forbidden", "reason": format!("no route `{other}`") }),
-        };
+impl Auth {
+    /// `whoami`: the claims `$connect` attached.
+    fn whoami(ctx: &RequestContext, _message: Message) -> Result<Option<Payload>, Error> {
+        let answer = json!({ "sub": ctx.get("sub"), "roles": roles(ctx) });
         Ok(Some(answer.to_string().into()))
+    }
+
+    /// `announce`: `text` to every connection, for admins only.
+    fn announce(ctx: &RequestContext, message: Message) -> Result<Option<Payload>, Error> {
+        if !roles(ctx).contains(&ADMIN) {
+            return Err(Error::forbidden(format!(
+                "announce needs the role `{ADMIN}`"
+            )));
+        }
+        let Announce { text } = message.json().map_err(Error::bad_request)?;
+        groups::broadcast(text, None)?;
+        Ok(Some(json!({ "announced": true }).to_string().into()))
     }
 }
 
@@ -102,11 +109,14 @@ fn roles(context: &RequestContext) -> Vec<&str> {
         .unwrap_or_default()
 }
 
+/// 401, with the challenge RFC 6750 describes for a bad bearer token.
 fn unauthorized(reason: String) -> Reject {
     Reject::new(
         401,
         json!({ "message": "Unauthorized", "reason": reason }).to_string(),
     )
+    .header("www-authenticate", r#"Bearer error="invalid_token""#)
+    .header("content-type", "application/json")
 }
 
 wsgate_sdk::export!(Auth);

@@ -17,7 +17,7 @@ use serde::Deserialize;
 use wsgate_sdk::kv::Bucket;
 use wsgate_sdk::{
     Accept, ConnectRequest, Disconnect, Error, Handler, Message, Payload, Reject, RequestContext,
-    groups, send_text,
+    Routes, groups, send_text,
 };
 
 const LOBBY: &str = "lobby";
@@ -31,8 +31,13 @@ struct SendMessage {
 }
 
 impl Handler for Chat {
-    fn on_connect(request: ConnectRequest) -> Result<Accept, Reject> {
-        let id = request.context().connection_id();
+    const ROUTES: Routes = &[
+        ("sendmessage", Chat::send_message),
+        ("members", Chat::members),
+    ];
+
+    fn on_connect(ctx: &RequestContext, request: &ConnectRequest) -> Result<Accept, Reject> {
+        let id = ctx.connection_id();
         let room = request.query("room").unwrap_or(LOBBY);
         let name = request.query("name");
         groups::join(room, id)?;
@@ -46,29 +51,33 @@ impl Handler for Chat {
         })
     }
 
-    fn on_message(message: Message) -> Result<Option<Payload>, Error> {
-        let room = room(message.context());
-        if message.context().route_key() == "members" {
-            return Ok(Some(serde_json::to_string(&members(room)?)?.into()));
-        }
-        let SendMessage { data } = message.json()?;
-        groups::send(room, data, None)?;
-        Ok(None)
-    }
-
-    fn on_disconnect(event: Disconnect) {
-        let context = event.context();
-        let who = context.get("name").unwrap_or(context.connection_id());
-        let room = room(context);
-        // Nobody to answer to any more: a failure can only be logged.
+    fn on_disconnect(ctx: &RequestContext, _end: Disconnect) -> Result<(), Error> {
+        let who = ctx.get("name").unwrap_or(ctx.connection_id());
+        let room = room(ctx);
+        // Nobody to answer to any more: a failure is only logged, and the
+        // room is told even if the name could not be forgotten.
         let forget = Bucket::open(MEMBERS)
-            .and_then(|members| members.delete(&member_key(room, context.connection_id())));
+            .and_then(|members| members.delete(&member_key(room, ctx.connection_id())));
         if let Err(error) = forget {
             eprintln!("could not forget {who} in {room}: {error}");
         }
-        if let Err(error) = groups::send(room, format!("{who} left {room}"), None) {
-            eprintln!("could not tell {room} that {who} left: {error}");
-        }
+        groups::send(room, format!("{who} left {room}"), None)?;
+        Ok(())
+    }
+}
+
+impl Chat {
+    /// `sendmessage`: `data` to everyone in the room, the sender too.
+    fn send_message(ctx: &RequestContext, message: Message) -> Result<Option<Payload>, Error> {
+        let SendMessage { data } = message.json().map_err(Error::bad_request)?;
+        groups::send(room(ctx), data, None)?;
+        Ok(None)
+    }
+
+    /// `members`: the names of everyone in the room, as a JSON list.
+    fn members(ctx: &RequestContext, _message: Message) -> Result<Option<Payload>, Error> {
+        let names = members(room(ctx))?;
+        Ok(Some(serde_json::to_string(&names)?.into()))
     }
 }
 

@@ -29,8 +29,8 @@ use wsgate_sdk::{
 struct HttpForward;
 
 impl Handler for HttpForward {
-    fn on_connect(request: ConnectRequest) -> Result<Accept, Reject> {
-        let mut event = lambda_event(request.context());
+    fn on_connect(ctx: &RequestContext, request: &ConnectRequest) -> Result<Accept, Reject> {
+        let mut event = lambda_event(ctx);
         event.insert("headers".into(), pairs(request.headers()));
         event.insert(
             "queryStringParameters".into(),
@@ -44,8 +44,8 @@ impl Handler for HttpForward {
         }
     }
 
-    fn on_message(message: Message) -> Result<Option<Payload>, Error> {
-        let mut event = lambda_event(message.context());
+    fn on_message(ctx: &RequestContext, message: Message) -> Result<Option<Payload>, Error> {
+        let mut event = lambda_event(ctx);
         let (body, encoded) = match message.payload() {
             Payload::Text(text) => (text.clone(), false),
             Payload::Binary(bytes) => (BASE64.encode(bytes), true),
@@ -69,17 +69,18 @@ impl Handler for HttpForward {
         })
     }
 
-    fn on_disconnect(event: Disconnect) {
-        let mut body = lambda_event(event.context());
+    fn on_disconnect(ctx: &RequestContext, event: Disconnect) -> Result<(), Error> {
+        let mut body = lambda_event(ctx);
         let context = body
             .get_mut("requestContext")
             .and_then(Value::as_object_mut)
             .expect("built above");
         context.insert("disconnectStatusCode".into(), event.code().into());
         context.insert("disconnectReason".into(), event.reason().into());
-        if let Err(error) = forward(body) {
-            eprintln!("http-forward: $disconnect not delivered: {error}");
-        }
+        // Logged and counted by the gateway: nobody is left to answer.
+        forward(body)
+            .map_err(|error| Error::internal(format!("$disconnect not delivered: {error}")))?;
+        Ok(())
     }
 }
 

@@ -8,12 +8,12 @@
 use std::hint::black_box;
 use std::time::Duration;
 
-use wsgate_sdk::{Error, Handler, Message, Payload};
+use wsgate_sdk::{Error, Handler, Message, Payload, RequestContext};
 
 struct Faulty;
 
 impl Handler for Faulty {
-    fn on_message(message: Message) -> Result<Option<Payload>, Error> {
+    fn on_message(_ctx: &RequestContext, message: Message) -> Result<Option<Payload>, Error> {
         match message.text().unwrap_or_default() {
             "panic" => panic!("faulty handler panicked"),
             "loop" => loop {

@@ -137,14 +137,14 @@ struct Members {
 }
 
 impl Handler for Probe {
-    fn on_connect(request: ConnectRequest) -> Result<Accept, Reject> {
+    fn on_connect(ctx: &RequestContext, request: &ConnectRequest) -> Result<Accept, Reject> {
         if let Some(ms) = request.query("sleep") {
             std::thread::sleep(std::time::Duration::from_millis(ms.parse()?));
         }
         if let Some(status) = request.query("reject") {
             return Err(Reject::new(status.parse()?, "rejected by probe"));
         }
-        let id = request.context().connection_id();
+        let id = ctx.connection_id();
         if let Some(text) = request.query("welcome") {
             send_text(id, text)?;
         }
@@ -166,8 +166,7 @@ impl Handler for Probe {
         Ok(accept)
     }
 
-    fn on_message(message: Message) -> Result<Option<Payload>, Error> {
-        let context = message.context();
+    fn on_message(context: &RequestContext, message: Message) -> Result<Option<Payload>, Error> {
         let id = context.connection_id();
         let answer = match context.route_key() {
             "whoami" => whoami(context).to_string(),
@@ -262,8 +261,7 @@ impl Handler for Probe {
         Ok(Some(answer.into()))
     }
 
-    fn on_disconnect(event: Disconnect) {
-        let context = event.context();
+    fn on_disconnect(context: &RequestContext, event: Disconnect) -> Result<(), Error> {
         println!(
             "probe $disconnect {} {} {}",
             context.connection_id(),
@@ -281,6 +279,7 @@ impl Handler for Probe {
         if let Err(error) = groups::send(OBSERVERS, report.to_string(), None) {
             eprintln!("could not report the disconnect to {OBSERVERS}: {error}");
         }
+        Ok(())
     }
 }
 

@@ -11,7 +11,9 @@
 
 use std::hint::black_box;
 
-use wsgate_sdk::{Accept, ConnectRequest, Disconnect, Error, Handler, Message, Payload, Reject};
+use wsgate_sdk::{
+    Accept, ConnectRequest, Disconnect, Error, Handler, Message, Payload, Reject, RequestContext,
+};
 
 /// Patched by the tests; `black_box` keeps it one string in the data section.
 static TAG: &str = "tag-AAAAAAAA";
@@ -19,20 +21,20 @@ static TAG: &str = "tag-AAAAAAAA";
 struct Tagger;
 
 impl Handler for Tagger {
-    fn on_connect(request: ConnectRequest) -> Result<Accept, Reject> {
-        let id = request.context().connection_id();
+    fn on_connect(ctx: &RequestContext, _request: &ConnectRequest) -> Result<Accept, Reject> {
+        let id = ctx.connection_id();
         wsgate_sdk::send_text(id, format!("welcome from {}", black_box(TAG)))?;
         Ok(Accept::new())
     }
 
-    fn on_message(message: Message) -> Result<Option<Payload>, Error> {
+    fn on_message(_ctx: &RequestContext, message: Message) -> Result<Option<Payload>, Error> {
         let text = message.text().unwrap_or("<binary>");
         Ok(Some(format!("{}:{text}", black_box(TAG)).into()))
     }
 
-    fn on_disconnect(event: Disconnect) {
-        let id = event.context().connection_id();
-        println!("{} $disconnect {id}", black_box(TAG));
+    fn on_disconnect(ctx: &RequestContext, _end: Disconnect) -> Result<(), Error> {
+        println!("{} $disconnect {}", black_box(TAG), ctx.connection_id());
+        Ok(())
     }
 }
 
