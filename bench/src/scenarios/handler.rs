@@ -12,8 +12,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use wsgate::clock::now_ms;
-use wsgate::connection::{Connection, ConnectionId, ConnectionLimits, Peer, event_token};
-use wsgate::event::{Event, EventKind, EventType, Payload, RequestContext};
+use wsgate::connection::{Connection, ConnectionId, ConnectionLimits, EventToken, Peer};
+use wsgate::event::{Event, EventKind, EventType, Payload, RequestContext, RouteKey};
 use wsgate::observability::access_log::{AccessLog, AccessLogFormat, AccessLogTarget, EventRecord};
 use wsgate::registry::{LocalRegistry, Registry};
 use wsgate::routing::RouteSelection;
@@ -152,8 +152,12 @@ fn access_log_line(target: &AccessLogTarget, lines: usize) -> anyhow::Result<(f6
         user_agent: "wsgate-bench".into(),
         domain_name: "localhost".into(),
     };
-    let connection = Connection::new(ConnectionId::random(), peer, &ConnectionLimits::default());
-    let event = message(connection.id());
+    let connection = Arc::new(Connection::new(
+        ConnectionId::random(),
+        peer,
+        &ConnectionLimits::default(),
+    ));
+    let event = message(&connection, &"$default".into());
     let before = server::cpu_time(std::process::id())?;
     for line in 1..=lines {
         let mut record = EventRecord::new(&connection, &event.context);
@@ -182,11 +186,21 @@ fn runtime(max_idle: usize) -> anyhow::Result<PluginRuntime> {
 
 /// Calls `plugin` `calls` times (after a tenth as many unmeasured ones).
 async fn measure(plugin: &Plugin, calls: usize) -> anyhow::Result<Summary> {
-    let connection = ConnectionId::random();
+    let connection = Arc::new(Connection::new(
+        ConnectionId::random(),
+        Peer {
+            source_ip: "127.0.0.1".into(),
+            user_agent: String::new(),
+            domain_name: "localhost".into(),
+        },
+        &ConnectionLimits::default(),
+    ));
+    // The route table's key, shared by every event as the router shares it.
+    let route_key: RouteKey = "$default".into();
     let grants = Arc::default();
     let mut histogram = latency::histogram();
     for call in 0..calls + calls / 10 {
-        let event = message(&connection);
+        let event = message(&connection, &route_key);
         let started = Instant::now();
         plugin.handle(event, &grants).await?;
         if call >= calls / 10 {
@@ -197,22 +211,16 @@ async fn measure(plugin: &Plugin, calls: usize) -> anyhow::Result<Summary> {
 }
 
 /// A 64-byte text message event, as the router builds it.
-fn message(connection: &ConnectionId) -> Event {
-    let now = now_ms();
+fn message(connection: &Arc<Connection>, route_key: &RouteKey) -> Event {
     Event {
         context: RequestContext {
-            route_key: "$default".into(),
+            route_key: Arc::clone(route_key),
             event_type: EventType::Message,
-            connection_id: connection.clone(),
-            message_id: Some(event_token()),
-            request_id: event_token(),
-            connected_at: now,
-            request_time: now,
-            source_ip: "127.0.0.1".into(),
-            user_agent: String::new(),
-            domain_name: "localhost".into(),
-            stage: String::new(),
-            context: Vec::new(),
+            connection: Arc::clone(connection),
+            message_id: Some(EventToken::new()),
+            request_id: EventToken::new(),
+            request_time: now_ms(),
+            stage: "".into(),
         },
         kind: EventKind::Message(Payload::Text("x".repeat(64))),
     }

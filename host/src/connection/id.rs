@@ -86,13 +86,51 @@ thread_local! {
     static EVENT_IDS: RefCell<SmallRng> = RefCell::new(SmallRng::from_rng(&mut rand::rng()));
 }
 
+/// How many characters an [`EventToken`] has (96 bits in base64).
+const EVENT_TOKEN_CHARS: usize = 16;
+
 /// A URL-safe token of 96 random bits from a fast, non-cryptographic
-/// generator: for the request and message ids of events, which must be unique
-/// but need not be unguessable (they grant nothing), and are made for every
-/// message.
-pub fn event_token() -> String {
-    let bytes: [u8; 12] = EVENT_IDS.with_borrow_mut(|rng| rng.random());
-    URL_SAFE_NO_PAD.encode(bytes)
+/// generator: the request and message ids of events, which must be unique
+/// but need not be unguessable (they grant nothing). One is made for every
+/// message, so it is a copyable value, not a `String`: an event's context,
+/// its access log record and its error frame each take a copy for free.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct EventToken([u8; EVENT_TOKEN_CHARS]);
+
+impl EventToken {
+    /// A fresh token.
+    pub fn new() -> Self {
+        let bytes: [u8; 12] = EVENT_IDS.with_borrow_mut(|rng| rng.random());
+        let mut text = [0; EVENT_TOKEN_CHARS];
+        let written = URL_SAFE_NO_PAD
+            .encode_slice(bytes, &mut text)
+            .expect("12 bytes are 16 base64 characters");
+        debug_assert_eq!(written, EVENT_TOKEN_CHARS);
+        EventToken(text)
+    }
+
+    /// The token as text.
+    pub fn as_str(&self) -> &str {
+        std::str::from_utf8(&self.0).expect("base64 is ASCII")
+    }
+}
+
+impl Default for EventToken {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl fmt::Display for EventToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl fmt::Debug for EventToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self.as_str(), f)
+    }
 }
 
 #[cfg(test)]
@@ -112,12 +150,14 @@ mod tests {
 
     #[test]
     fn event_tokens_look_like_random_tokens_and_differ() {
-        let (a, b) = (event_token(), event_token());
-        assert_eq!(a.len(), random_token::<12>().len());
+        let (a, b) = (EventToken::new(), EventToken::new());
+        assert_eq!(a.as_str().len(), random_token::<12>().len());
         assert_ne!(a, b);
         assert!(
-            a.bytes()
+            a.as_str()
+                .bytes()
                 .all(|c| c.is_ascii_alphanumeric() || c == b'-' || c == b'_')
         );
+        assert_eq!(a.to_string(), a.as_str());
     }
 }

@@ -24,7 +24,7 @@ use close::TOO_SLOW;
 use crate::clock::now_ms;
 pub(crate) use close::ending;
 pub use close::{CloseInitiator, CloseRequest, CloseState, DisconnectInfo, GOING_AWAY};
-pub use id::{ConnectionId, event_token, node_tag, random_token};
+pub use id::{ConnectionId, EventToken, node_tag, random_token};
 pub use limits::ConnectionLimits;
 pub(crate) use queue::OutboundQueue;
 

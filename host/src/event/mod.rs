@@ -1,7 +1,9 @@
 //! The events the gateway routes to handlers, and a handler's response, in the
 //! host's own types (the WIT-generated twins live in `runtime::bindings`).
 
-use crate::connection::{ConnectionId, DisconnectInfo, Fields};
+use std::sync::Arc;
+
+use crate::connection::{Connection, ConnectionId, DisconnectInfo, EventToken, Fields, Peer};
 
 /// The decoded query parameters of a request URI, in order.
 pub fn query_fields(uri: &http::Uri) -> Fields {
@@ -60,33 +62,55 @@ impl Payload {
     }
 }
 
+/// A route key, shared: the route table's, or one of the gateway's own
+/// (`$connect`, `$disconnect`, `-` for a message no route took).
+pub type RouteKey = Arc<str>;
+
 /// `requestContext`: what every event carries.
+///
+/// Built for every event, so it copies nothing of the connection: what the
+/// connection knows (its id, peer, context, when it was accepted) is read
+/// from it, the route key and the stage are shared, and the ids are
+/// copyable tokens. Only a 0.1.0 handler needs the strings themselves (its
+/// event is one record); a 0.2.0 one reads a field only when it asks.
 #[derive(Clone, Debug)]
 pub struct RequestContext {
     /// `$connect`, `$disconnect`, `$default` or a custom route key.
-    pub route_key: String,
+    pub route_key: RouteKey,
     /// The kind of event.
     pub event_type: EventType,
     /// The connection the event belongs to.
-    pub connection_id: ConnectionId,
+    pub connection: Arc<Connection>,
     /// Unique per message (message events only).
-    pub message_id: Option<String>,
+    pub message_id: Option<EventToken>,
     /// Unique per event.
-    pub request_id: String,
-    /// When the connection was accepted (ms since the Unix epoch).
-    pub connected_at: u64,
+    pub request_id: EventToken,
     /// When this event was received (ms since the Unix epoch).
     pub request_time: u64,
-    /// The client's IP address.
-    pub source_ip: String,
-    /// The client's `User-Agent`, empty when none was sent.
-    pub user_agent: String,
-    /// The `Host` the client connected to.
-    pub domain_name: String,
     /// The deployment stage.
-    pub stage: String,
-    /// The connection context set by `$connect`.
-    pub context: Fields,
+    pub stage: Arc<str>,
+}
+
+impl RequestContext {
+    /// The connection's id.
+    pub fn connection_id(&self) -> &ConnectionId {
+        self.connection.id()
+    }
+
+    /// When the connection was accepted (ms since the Unix epoch).
+    pub fn connected_at(&self) -> u64 {
+        self.connection.connected_at()
+    }
+
+    /// The client: IP address, `User-Agent` and the `Host` it connected to.
+    pub fn peer(&self) -> &Peer {
+        self.connection.peer()
+    }
+
+    /// The connection context set by `$connect` (empty during `$connect`).
+    pub fn connection_context(&self) -> &[(String, String)] {
+        self.connection.context()
+    }
 }
 
 /// The HTTP upgrade request a `$connect` handler decides on.

@@ -25,7 +25,7 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::{Registry as MetricRegistry, Unit};
 
-use crate::event::EventType;
+use crate::event::{EventType, RouteKey};
 use crate::observability::access_log::{EventRecord, Outcome};
 
 /// The content type of [`Metrics::render`]'s output.
@@ -33,7 +33,8 @@ pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; cha
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct RouteLabel {
-    route: String,
+    /// Shared with the route table: labelling an event allocates nothing.
+    route: RouteKey,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -43,7 +44,7 @@ struct StatusLabel {
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct FaultLabels {
-    route: String,
+    route: RouteKey,
     /// `trap`, `error` or `invalid-response`.
     kind: &'static str,
 }
@@ -199,7 +200,7 @@ impl Metrics {
     /// Counts a hot-swap change of `route`'s component.
     pub fn swap(&self, route: &str) {
         let label = RouteLabel {
-            route: route.to_owned(),
+            route: route.into(),
         };
         self.swaps.get_or_create(&label).inc();
     }

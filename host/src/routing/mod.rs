@@ -6,7 +6,7 @@ mod error_frame;
 mod selection;
 mod table;
 
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 use std::time::Instant;
 
 use arc_swap::ArcSwap;
@@ -18,9 +18,9 @@ pub use selection::{InvalidSelection, RouteSelection};
 pub use table::{CONNECT, DEFAULT, DISCONNECT, Route, RouteTable};
 
 use crate::clock::now_ms;
-use crate::connection::{Connection, DisconnectInfo, event_token};
+use crate::connection::{Connection, DisconnectInfo, EventToken};
 use crate::event::{
-    ConnectRequest, Event, EventKind, EventType, Payload, RequestContext, Response,
+    ConnectRequest, Event, EventKind, EventType, Payload, RequestContext, Response, RouteKey,
 };
 use crate::observability::access_log::{AccessLog, EventRecord, Outcome};
 use crate::observability::metrics::Metrics;
@@ -28,6 +28,11 @@ use crate::runtime::{FailureKind, HandlerError, Plugin};
 
 /// The route key recorded for a message that no route took.
 pub const NO_ROUTE: &str = "-";
+
+/// The route keys of events that no bound route names, made once.
+static NO_ROUTE_KEY: LazyLock<RouteKey> = LazyLock::new(|| NO_ROUTE.into());
+static CONNECT_KEY: LazyLock<RouteKey> = LazyLock::new(|| CONNECT.into());
+static DISCONNECT_KEY: LazyLock<RouteKey> = LazyLock::new(|| DISCONNECT.into());
 
 /// What became of a message.
 #[derive(Debug, PartialEq)]
@@ -48,7 +53,7 @@ pub enum Delivery {
 pub struct Router {
     table: ArcSwap<RouteTable>,
     selection: RouteSelection,
-    stage: String,
+    stage: Arc<str>,
     /// The largest route response a client may be sent.
     max_message_size: usize,
     metrics: Arc<Metrics>,
@@ -69,7 +74,7 @@ impl Router {
         Router {
             table: ArcSwap::from_pointee(table),
             selection,
-            stage,
+            stage: stage.into(),
             max_message_size,
             metrics,
             access_log,
@@ -99,12 +104,12 @@ impl Router {
     /// Runs `$connect` (accepting when there is none).
     pub async fn connect(
         &self,
-        connection: &Connection,
+        connection: &Arc<Connection>,
         request: ConnectRequest,
     ) -> ConnectDecision {
         let context = self.context(
             connection,
-            CONNECT.to_owned(),
+            CONNECT_KEY.clone(),
             EventType::Connect,
             None,
             now_ms(),
@@ -186,31 +191,28 @@ impl Router {
     /// error frame), if anything.
     pub async fn message(
         &self,
-        connection: &Connection,
+        connection: &Arc<Connection>,
         payload: Payload,
         received_at: u64,
     ) -> Delivery {
         let message_bytes = payload.len();
-        let (selected, admitted) = {
+        let (bound, admitted) = {
             let table = self.table.load();
-            let selected = self
-                .select(&table, &payload)
-                .map(|(key, route)| (key, route.clone()));
-            let admitted = selected
+            let bound = self.select(&table, &payload).cloned();
+            let admitted = bound
                 .as_ref()
-                .is_none_or(|(route, _)| table.admit(route));
-            (selected, admitted)
+                .is_none_or(|route| table.admit(&route.key));
+            (bound, admitted)
         };
-        let (route, bound) = match selected {
-            Some((route, bound)) => (route, Some(bound)),
-            None => (NO_ROUTE.to_owned(), None),
+        let route_key = match &bound {
+            Some(route) => route.key.clone(),
+            None => NO_ROUTE_KEY.clone(),
         };
-        let message_id = Some(event_token());
         let context = self.context(
             connection,
-            route,
+            route_key,
             EventType::Message,
-            message_id,
+            Some(EventToken::new()),
             received_at,
         );
         let mut record = EventRecord::new(connection, &context);
@@ -220,12 +222,14 @@ impl Router {
             None => {
                 record.outcome = Outcome::NoRoute;
                 Delivery::Handled(Some(
-                    ErrorFrame::Forbidden.to_message(id, &record.request_id),
+                    ErrorFrame::Forbidden.to_message(id, record.request_id.as_str()),
                 ))
             }
             Some(_) if !admitted => {
                 record.outcome = Outcome::Throttled;
-                Delivery::Throttled(ErrorFrame::TooManyRequests.to_message(id, &record.request_id))
+                Delivery::Throttled(
+                    ErrorFrame::TooManyRequests.to_message(id, record.request_id.as_str()),
+                )
             }
             Some(bound) => {
                 let event = Event {
@@ -241,7 +245,7 @@ impl Router {
                 };
                 Delivery::Handled(match reply {
                     Ok(body) => body.map(Message::from),
-                    Err(frame) => Some(frame.to_message(id, &record.request_id)),
+                    Err(frame) => Some(frame.to_message(id, record.request_id.as_str())),
                 })
             }
         };
@@ -287,10 +291,10 @@ impl Router {
     }
 
     /// Runs `$disconnect`, if bound, for a connection that has ended.
-    pub async fn disconnect(&self, connection: &Connection, info: DisconnectInfo) {
+    pub async fn disconnect(&self, connection: &Arc<Connection>, info: DisconnectInfo) {
         let context = self.context(
             connection,
-            DISCONNECT.to_owned(),
+            DISCONNECT_KEY.clone(),
             EventType::Disconnect,
             None,
             now_ms(),
@@ -345,45 +349,41 @@ impl Router {
 
     /// The route a message goes to: the one its route key names if bound,
     /// otherwise `$default`; none if neither exists.
-    fn select<'t>(&self, table: &'t RouteTable, payload: &Payload) -> Option<(String, &'t Route)> {
+    fn select<'t>(&self, table: &'t RouteTable, payload: &Payload) -> Option<&'t Route> {
         if let (true, Payload::Text(text)) = (table.has_custom_routes(), payload)
             && let Some(key) = self.selection.route_key(text)
             && let Some(route) = table.get(&key)
         {
-            return Some((key, route));
+            return Some(route);
         }
-        table.get(DEFAULT).map(|route| (DEFAULT.to_owned(), route))
+        table.get(DEFAULT)
     }
 
+    /// The context of an event of `connection`: shared, copied or read from
+    /// the connection, nothing of it allocated (see [`RequestContext`]).
     fn context(
         &self,
-        connection: &Connection,
-        route_key: String,
+        connection: &Arc<Connection>,
+        route_key: RouteKey,
         event_type: EventType,
-        message_id: Option<String>,
+        message_id: Option<EventToken>,
         request_time: u64,
     ) -> RequestContext {
-        let peer = connection.peer();
         RequestContext {
             route_key,
             event_type,
-            connection_id: connection.id().clone(),
+            connection: Arc::clone(connection),
             message_id,
-            request_id: event_token(),
-            connected_at: connection.connected_at(),
+            request_id: EventToken::new(),
             request_time,
-            source_ip: peer.source_ip.clone(),
-            user_agent: peer.user_agent.clone(),
-            domain_name: peer.domain_name.clone(),
-            stage: self.stage.clone(),
-            context: connection.context().to_vec(),
+            stage: Arc::clone(&self.stage),
         }
     }
 }
 
 /// An error frame for `connection` with a fresh request id.
 pub fn error_frame(connection: &Connection, frame: ErrorFrame) -> Message {
-    frame.to_message(connection.id().as_str(), &event_token())
+    frame.to_message(connection.id().as_str(), EventToken::new().as_str())
 }
 
 /// How a failed handler call is logged.

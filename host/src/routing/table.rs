@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use crate::event::RouteKey;
 use crate::limits::Rate;
 use crate::limits::TokenBucket;
 use crate::runtime::{Plugin, RouteGrants};
@@ -18,6 +19,8 @@ pub const DEFAULT: &str = "$default";
 /// A route's plugin, its version count, its grants and its rate limit.
 #[derive(Clone, Debug)]
 pub struct Route {
+    /// The route's key, shared with every event it takes.
+    pub key: RouteKey,
     /// The component serving the route.
     pub plugin: Arc<Plugin>,
     /// How many components the route has had: 1 for the first, +1 per swap.
@@ -61,6 +64,7 @@ impl RouteTable {
         self.routes.insert(
             route.to_owned(),
             Route {
+                key: route.into(),
                 plugin,
                 generation,
                 grants,

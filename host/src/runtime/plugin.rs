@@ -261,7 +261,7 @@ impl Plugin {
         state.set_grants(grants);
         state.log_tags.set_event(
             &event.context.route_key,
-            event.context.connection_id.as_str(),
+            event.context.connection_id().as_str(),
         );
         self.sandbox.arm(&mut instance.store);
         match instance.call(event).await {

@@ -5,8 +5,8 @@ use std::time::Duration;
 
 use super::AccessLogFormat;
 use crate::clock::write_iso8601;
-use crate::connection::{Connection, DisconnectInfo};
-use crate::event::{EventType, RequestContext};
+use crate::connection::{Connection, DisconnectInfo, EventToken};
+use crate::event::{EventType, RequestContext, RouteKey};
 
 /// How one event ended, as the access log and the metrics see it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -61,13 +61,13 @@ pub struct EventRecord<'a> {
     /// The connection the event belongs to.
     pub connection: &'a Connection,
     /// The route that took it (`-` for a message no route took).
-    pub route_key: String,
+    pub route_key: RouteKey,
     /// Connect, message or disconnect.
     pub event_type: EventType,
     /// Unique per event.
-    pub request_id: String,
+    pub request_id: EventToken,
     /// Unique per message (messages only).
-    pub message_id: Option<String>,
+    pub message_id: Option<EventToken>,
     /// When the event arrived (ms since the Unix epoch).
     pub request_time: u64,
     /// How it ended.
@@ -90,8 +90,8 @@ impl<'a> EventRecord<'a> {
             connection,
             route_key: context.route_key.clone(),
             event_type: context.event_type,
-            request_id: context.request_id.clone(),
-            message_id: context.message_id.clone(),
+            request_id: context.request_id,
+            message_id: context.message_id,
             request_time: context.request_time,
             outcome: Outcome::Status(200),
             integration_latency: None,
@@ -109,11 +109,11 @@ impl<'a> EventRecord<'a> {
             .integration_latency
             .map(|latency| (latency.as_secs_f64() * 1e6).round() / 1e3);
         [
-            ("requestId", Value::Text(&self.request_id)),
+            ("requestId", Value::Text(self.request_id.as_str())),
             ("connectionId", Value::Text(self.connection.id().as_str())),
             ("routeKey", Value::Text(&self.route_key)),
             ("eventType", Value::Text(self.event_type.as_str())),
-            ("messageId", self.message_id.as_deref().into()),
+            ("messageId", self.message_id.as_ref().map(EventToken::as_str).into()),
             ("status", Value::Number(self.outcome.status().into())),
             ("sourceIp", Value::Text(&peer.source_ip)),
             ("userAgent", Value::Text(&peer.user_agent)),

@@ -31,21 +31,23 @@ impl From<event::EventType> for types::EventType {
 
 impl From<event::Event> for types::Event {
     fn from(event: event::Event) -> Self {
+        // 0.1.0 lowers the whole record, so it needs every string made.
         let context = event.context;
+        let peer = context.peer();
         types::Event {
             context: types::RequestContext {
-                route_key: context.route_key,
+                route_key: context.route_key.to_string(),
                 event_type: context.event_type.into(),
-                connection_id: context.connection_id.to_string(),
-                message_id: context.message_id,
-                request_id: context.request_id,
-                connected_at: context.connected_at,
+                connection_id: context.connection_id().to_string(),
+                message_id: context.message_id.map(|id| id.to_string()),
+                request_id: context.request_id.to_string(),
+                connected_at: context.connected_at(),
                 request_time: context.request_time,
-                source_ip: context.source_ip,
-                user_agent: context.user_agent,
-                domain_name: context.domain_name,
-                stage: context.stage,
-                context: context.context,
+                source_ip: peer.source_ip.clone(),
+                user_agent: peer.user_agent.clone(),
+                domain_name: peer.domain_name.clone(),
+                stage: context.stage.to_string(),
+                context: context.connection_context().to_vec(),
             },
             kind: match event.kind {
                 event::EventKind::Connect(request) => {

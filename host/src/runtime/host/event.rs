@@ -42,26 +42,26 @@ impl Host for EventView<'_> {}
 
 impl HostRequestContext for EventView<'_> {
     async fn route_key(&mut self, ctx: Resource<RequestContext>) -> wasmtime::Result<String> {
-        Ok(self.context(&ctx)?.route_key.clone())
+        Ok(self.context(&ctx)?.route_key.to_string())
     }
 
     async fn connection_id(&mut self, ctx: Resource<RequestContext>) -> wasmtime::Result<String> {
-        Ok(self.context(&ctx)?.connection_id.to_string())
+        Ok(self.context(&ctx)?.connection_id().to_string())
     }
 
     async fn request_id(&mut self, ctx: Resource<RequestContext>) -> wasmtime::Result<String> {
-        Ok(self.context(&ctx)?.request_id.clone())
+        Ok(self.context(&ctx)?.request_id.to_string())
     }
 
     async fn message_id(
         &mut self,
         ctx: Resource<RequestContext>,
     ) -> wasmtime::Result<Option<String>> {
-        Ok(self.context(&ctx)?.message_id.clone())
+        Ok(self.context(&ctx)?.message_id.map(|id| id.to_string()))
     }
 
     async fn connected_at(&mut self, ctx: Resource<RequestContext>) -> wasmtime::Result<u64> {
-        Ok(self.context(&ctx)?.connected_at)
+        Ok(self.context(&ctx)?.connected_at())
     }
 
     async fn request_time_epoch(&mut self, ctx: Resource<RequestContext>) -> wasmtime::Result<u64> {
@@ -69,19 +69,19 @@ impl HostRequestContext for EventView<'_> {
     }
 
     async fn source_ip(&mut self, ctx: Resource<RequestContext>) -> wasmtime::Result<String> {
-        Ok(self.context(&ctx)?.source_ip.clone())
+        Ok(self.context(&ctx)?.peer().source_ip.clone())
     }
 
     async fn user_agent(&mut self, ctx: Resource<RequestContext>) -> wasmtime::Result<String> {
-        Ok(self.context(&ctx)?.user_agent.clone())
+        Ok(self.context(&ctx)?.peer().user_agent.clone())
     }
 
     async fn domain_name(&mut self, ctx: Resource<RequestContext>) -> wasmtime::Result<String> {
-        Ok(self.context(&ctx)?.domain_name.clone())
+        Ok(self.context(&ctx)?.peer().domain_name.clone())
     }
 
     async fn stage(&mut self, ctx: Resource<RequestContext>) -> wasmtime::Result<String> {
-        Ok(self.context(&ctx)?.stage.clone())
+        Ok(self.context(&ctx)?.stage.to_string())
     }
 
     async fn connection_context_value(
@@ -89,14 +89,14 @@ impl HostRequestContext for EventView<'_> {
         ctx: Resource<RequestContext>,
         key: String,
     ) -> wasmtime::Result<Option<String>> {
-        Ok(first(&self.context(&ctx)?.context, |name| name == key))
+        Ok(first(self.context(&ctx)?.connection_context(), |name| name == key))
     }
 
     async fn connection_context(
         &mut self,
         ctx: Resource<RequestContext>,
     ) -> wasmtime::Result<Fields> {
-        Ok(self.context(&ctx)?.context.clone())
+        Ok(self.context(&ctx)?.connection_context().to_vec())
     }
 
     async fn drop(&mut self, ctx: Resource<RequestContext>) -> wasmtime::Result<()> {
@@ -158,7 +158,7 @@ impl HostConnectRequest for EventView<'_> {
 }
 
 /// The value of the first pair whose name `matches`.
-fn first(fields: &Fields, matches: impl Fn(&str) -> bool) -> Option<String> {
+fn first(fields: &[(String, String)], matches: impl Fn(&str) -> bool) -> Option<String> {
     fields
         .iter()
         .find(|(name, _)| matches(name))
