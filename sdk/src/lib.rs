@@ -61,6 +61,7 @@ mod error;
 mod event;
 mod export;
 pub mod groups;
+mod host;
 pub mod http;
 pub mod kv;
 mod payload;
