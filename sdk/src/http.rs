@@ -81,6 +81,30 @@ pub struct Response {
 }
 
 impl Response {
+    /// A response with `status`, no headers and an empty body: what a unit
+    /// test's fake backend answers (`testing::Gateway::respond_http`).
+    pub fn new(status: u16) -> Self {
+        Response {
+            status,
+            headers: Vec::new(),
+            body: Vec::new(),
+        }
+    }
+
+    /// Adds a header.
+    #[must_use]
+    pub fn with_header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.headers.push((name.into(), value.into()));
+        self
+    }
+
+    /// Sets the body.
+    #[must_use]
+    pub fn with_body(mut self, body: impl Into<Vec<u8>>) -> Self {
+        self.body = body.into();
+        self
+    }
+
     /// The status code.
     pub fn status(&self) -> u16 {
         self.status
