@@ -12,11 +12,11 @@
 //! ```
 
 use crate::Error;
-use crate::bindings::wasi::config::store;
+use crate::host::config as host;
 
 /// The value of `key`, if the route has one.
 pub fn get(key: &str) -> Option<String> {
-    store::get(key).ok().flatten()
+    host::get(key)
 }
 
 /// The value of `key`, or an error that says where to set it.
@@ -30,5 +30,5 @@ pub fn require(key: &str) -> Result<String, Error> {
 
 /// Every value the route has, as key/value pairs.
 pub fn all() -> Vec<(String, String)> {
-    store::get_all().unwrap_or_default()
+    host::all()
 }

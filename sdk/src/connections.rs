@@ -1,14 +1,15 @@
 //! Reach any connection of the gateway, not only the one an event came from.
 
-use crate::bindings::wsgate::gateway::{connections as host, types as wit};
+use crate::bindings::wsgate::gateway::types as wit;
 use crate::event::find;
+use crate::host::connections as host;
 use crate::{Payload, SendError};
 
 /// Queues a message for a connection. Messages to one connection arrive in the
 /// order they were sent; a send to a connection whose `$connect` is still
 /// running is delivered right after its handshake.
 pub fn send(id: &str, payload: impl Into<Payload>) -> Result<(), SendError> {
-    Ok(host::send(id, &payload.into().into())?)
+    host::send(id, payload.into())
 }
 
 /// Queues a text message for a connection, like [`send`].
@@ -19,17 +20,17 @@ pub fn send_text(id: &str, text: impl Into<String>) -> Result<(), SendError> {
 /// Closes a connection with a WebSocket close code (1000, or 3000-4999) and a
 /// reason; its `$disconnect` runs with [`Initiator::Handler`](crate::Initiator::Handler).
 pub fn close(id: &str, code: u16, reason: &str) -> Result<(), SendError> {
-    Ok(host::close(id, code, reason)?)
+    host::close(id, code, reason)
 }
 
 /// What the gateway knows about a live connection.
 pub fn info(id: &str) -> Result<ConnectionInfo, SendError> {
-    Ok(ConnectionInfo(host::info(id)?))
+    host::info(id)
 }
 
 /// What the gateway knows about a live connection.
 #[derive(Debug, Clone)]
-pub struct ConnectionInfo(wit::ConnectionInfo);
+pub struct ConnectionInfo(pub(crate) wit::ConnectionInfo);
 
 impl ConnectionInfo {
     /// The connection's id.

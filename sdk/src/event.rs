@@ -16,6 +16,11 @@
 //! returns, and because their wrapper is `ManuallyDrop`: only the bindings'
 //! own one gives the handle back. A handle used after its call is dead in
 //! any case: the gateway traps it.
+//!
+//! **Plain values.** Off `wasm32` there is no gateway to lend anything: a
+//! unit test builds the event from plain values instead (`testing::Context`,
+//! `testing::Connect`), which set every field from the start, so the getters
+//! never ask a resource (`event/given.rs`).
 
 use std::cell::OnceCell;
 use std::mem::ManuallyDrop;
@@ -26,16 +31,27 @@ use crate::Payload;
 use crate::bindings::wsgate::gateway::event as wit_event;
 use crate::bindings::wsgate::gateway::types as wit;
 
+#[cfg(not(target_arch = "wasm32"))]
+mod given;
+#[cfg(not(target_arch = "wasm32"))]
+pub(crate) use given::{ConnectValues, ContextValues};
+
+/// Why a field of an event made of plain values is always set.
+const EVERY_FIELD_SET: &str = "an event made of plain values has every field set";
+
 /// What every event carries, like the `requestContext` of an AWS API Gateway
 /// WebSocket event. A handler gets it by reference, for the one call it is
 /// valid in.
 pub struct RequestContext {
     event_type: EventType,
-    resource: ManuallyDrop<wit_event::RequestContext>,
+    /// What a field not read yet is asked of; none for plain values.
+    resource: Option<ManuallyDrop<wit_event::RequestContext>>,
     route_key: OnceCell<String>,
     connection_id: OnceCell<String>,
     request_id: OnceCell<String>,
     message_id: OnceCell<Option<String>>,
+    connected_at: OnceCell<u64>,
+    request_time: OnceCell<u64>,
     source_ip: OnceCell<String>,
     user_agent: OnceCell<String>,
     domain_name: OnceCell<String>,
@@ -49,13 +65,15 @@ impl RequestContext {
         Self {
             event_type,
             // SAFETY: see "Lent handles" at the top of this module.
-            resource: ManuallyDrop::new(unsafe {
+            resource: Some(ManuallyDrop::new(unsafe {
                 wit_event::RequestContext::from_handle(resource.handle())
-            }),
+            })),
             route_key: OnceCell::new(),
             connection_id: OnceCell::new(),
             request_id: OnceCell::new(),
             message_id: OnceCell::new(),
+            connected_at: OnceCell::new(),
+            request_time: OnceCell::new(),
             source_ip: OnceCell::new(),
             user_agent: OnceCell::new(),
             domain_name: OnceCell::new(),
@@ -64,10 +82,15 @@ impl RequestContext {
         }
     }
 
+    /// The lent resource, to ask it a field not read yet.
+    fn resource(&self) -> &wit_event::RequestContext {
+        self.resource.as_deref().expect(EVERY_FIELD_SET)
+    }
+
     /// The selected route: `$connect`, `$disconnect`, `$default` or a custom
     /// route key such as `sendmessage`.
     pub fn route_key(&self) -> &str {
-        self.route_key.get_or_init(|| self.resource.route_key())
+        self.route_key.get_or_init(|| self.resource().route_key())
     }
 
     /// Which kind of event this is.
@@ -78,51 +101,56 @@ impl RequestContext {
     /// The connection the event is about: an opaque, URL-safe string.
     pub fn connection_id(&self) -> &str {
         self.connection_id
-            .get_or_init(|| self.resource.connection_id())
+            .get_or_init(|| self.resource().connection_id())
     }
 
     /// Unique per message; `None` for connect and disconnect events.
     pub fn message_id(&self) -> Option<&str> {
         self.message_id
-            .get_or_init(|| self.resource.message_id())
+            .get_or_init(|| self.resource().message_id())
             .as_deref()
     }
 
     /// Unique per event.
     pub fn request_id(&self) -> &str {
-        self.request_id.get_or_init(|| self.resource.request_id())
+        self.request_id.get_or_init(|| self.resource().request_id())
     }
 
     /// When the connection was accepted, in milliseconds since the Unix epoch
     /// (`connectedAt`).
     pub fn connected_at(&self) -> u64 {
-        self.resource.connected_at()
+        *self
+            .connected_at
+            .get_or_init(|| self.resource().connected_at())
     }
 
     /// When this event was received, in milliseconds since the Unix epoch
     /// (`requestTimeEpoch`).
     pub fn request_time(&self) -> u64 {
-        self.resource.request_time_epoch()
+        *self
+            .request_time
+            .get_or_init(|| self.resource().request_time_epoch())
     }
 
     /// The client's IP address.
     pub fn source_ip(&self) -> &str {
-        self.source_ip.get_or_init(|| self.resource.source_ip())
+        self.source_ip.get_or_init(|| self.resource().source_ip())
     }
 
     /// The client's `User-Agent`, empty when it sent none.
     pub fn user_agent(&self) -> &str {
-        self.user_agent.get_or_init(|| self.resource.user_agent())
+        self.user_agent.get_or_init(|| self.resource().user_agent())
     }
 
     /// The `Host` the client connected to.
     pub fn domain_name(&self) -> &str {
-        self.domain_name.get_or_init(|| self.resource.domain_name())
+        self.domain_name
+            .get_or_init(|| self.resource().domain_name())
     }
 
     /// The deployment stage, empty unless configured.
     pub fn stage(&self) -> &str {
-        self.stage.get_or_init(|| self.resource.stage())
+        self.stage.get_or_init(|| self.resource().stage())
     }
 
     /// A value of the connection context that `$connect` set with
@@ -135,7 +163,7 @@ impl RequestContext {
     /// The whole connection context, in the order `$connect` set it.
     pub fn connection_context(&self) -> &[(String, String)] {
         self.connection_context
-            .get_or_init(|| self.resource.connection_context())
+            .get_or_init(|| self.resource().connection_context())
     }
 }
 
@@ -165,7 +193,8 @@ impl EventType {
 /// The HTTP upgrade request a `$connect` handler decides on. A handler gets
 /// it by reference, for the one call it is valid in.
 pub struct ConnectRequest {
-    resource: ManuallyDrop<wit_event::ConnectRequest>,
+    /// What a field not read yet is asked of; none for plain values.
+    resource: Option<ManuallyDrop<wit_event::ConnectRequest>>,
     method: OnceCell<String>,
     path: OnceCell<String>,
     headers: OnceCell<Vec<(String, String)>>,
@@ -179,9 +208,9 @@ impl ConnectRequest {
     pub(crate) fn lent(resource: &wit_event::ConnectRequest) -> Self {
         Self {
             // SAFETY: see "Lent handles" at the top of this module.
-            resource: ManuallyDrop::new(unsafe {
+            resource: Some(ManuallyDrop::new(unsafe {
                 wit_event::ConnectRequest::from_handle(resource.handle())
-            }),
+            })),
             method: OnceCell::new(),
             path: OnceCell::new(),
             headers: OnceCell::new(),
@@ -190,14 +219,19 @@ impl ConnectRequest {
         }
     }
 
+    /// The lent resource, to ask it a field not read yet.
+    fn resource(&self) -> &wit_event::ConnectRequest {
+        self.resource.as_deref().expect(EVERY_FIELD_SET)
+    }
+
     /// The HTTP method (`GET`).
     pub fn method(&self) -> &str {
-        self.method.get_or_init(|| self.resource.method())
+        self.method.get_or_init(|| self.resource().method())
     }
 
     /// The request path, without the query string.
     pub fn path(&self) -> &str {
-        self.path.get_or_init(|| self.resource.path())
+        self.path.get_or_init(|| self.resource().path())
     }
 
     /// The first value of a header; the name is case-insensitive.
@@ -212,18 +246,18 @@ impl ConnectRequest {
 
     /// Every header, in order, names in lower case.
     pub fn headers(&self) -> &[(String, String)] {
-        self.headers.get_or_init(|| self.resource.headers())
+        self.headers.get_or_init(|| self.resource().headers())
     }
 
     /// Every query parameter, in order, decoded.
     pub fn query_parameters(&self) -> &[(String, String)] {
-        self.query.get_or_init(|| self.resource.query_params())
+        self.query.get_or_init(|| self.resource().query_params())
     }
 
     /// The subprotocols the client offered, in its order of preference.
     pub fn subprotocols(&self) -> &[String] {
         self.subprotocols
-            .get_or_init(|| self.resource.offered_subprotocols())
+            .get_or_init(|| self.resource().offered_subprotocols())
     }
 }
 

@@ -3,13 +3,13 @@
 //! A group exists while it has members; a connection leaves every group when
 //! it disconnects.
 
-use crate::bindings::wsgate::gateway::groups as host;
+use crate::host::groups as host;
 use crate::{Payload, SendError};
 
 /// Adds a connection to a group. Fails with [`SendError::Gone`] for an
 /// unknown connection.
 pub fn join(group: &str, id: &str) -> Result<(), SendError> {
-    Ok(host::join(group, id)?)
+    host::join(group, id)
 }
 
 /// Removes a connection from a group; removing a non-member does nothing.
@@ -24,22 +24,18 @@ pub fn send(
     payload: impl Into<Payload>,
     exclude: Option<&str>,
 ) -> Result<(), SendError> {
-    Ok(host::send(group, &payload.into().into(), exclude)?)
+    host::send(group, payload.into(), exclude)
 }
 
 /// Sends to every connection of the gateway, except `exclude` when given.
 pub fn broadcast(payload: impl Into<Payload>, exclude: Option<&str>) -> Result<(), SendError> {
-    Ok(host::broadcast(&payload.into().into(), exclude)?)
+    host::broadcast(payload.into(), exclude)
 }
 
 /// A page of a group's members, in a stable order: at most `limit` ids, starting
 /// after `cursor` (`None` for the first page).
 pub fn members(group: &str, cursor: Option<&str>, limit: u32) -> Page {
-    let page = host::members(group, cursor, limit);
-    Page {
-        ids: page.ids,
-        next_cursor: page.next_cursor,
-    }
+    host::members(group, cursor, limit)
 }
 
 /// One page of a group's members.

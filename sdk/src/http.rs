@@ -19,42 +19,25 @@
 
 use std::fmt;
 
-use crate::bindings::wasi::http::outgoing_handler;
-use crate::bindings::wasi::http::types::{
-    ErrorCode, Fields, IncomingBody, Method, OutgoingBody, OutgoingRequest, Scheme, http_error_code,
-};
-use crate::bindings::wasi::io::streams::StreamError;
-
-/// The largest piece of the body written in one call.
-const WRITE_CHUNK: usize = 4096;
-/// The most read in one call.
-const READ_CHUNK: u64 = 64 * 1024;
+use crate::bindings::wasi::http::types::Scheme;
+use crate::host::http as host;
 
 /// An HTTP request to send.
 #[derive(Debug, Clone)]
 pub struct Request {
-    method: Method,
-    url: String,
-    headers: Vec<(String, String)>,
-    body: Vec<u8>,
+    /// In upper case.
+    pub(crate) method: String,
+    pub(crate) url: String,
+    pub(crate) headers: Vec<(String, String)>,
+    pub(crate) body: Vec<u8>,
 }
 
 impl Request {
     /// A request with `method` (`GET`, `POST`, …) to `url`
     /// (`http://host[:port]/path?query` or `https://…`).
     pub fn new(method: &str, url: impl Into<String>) -> Self {
-        let method = match method.to_ascii_uppercase().as_str() {
-            "GET" => Method::Get,
-            "HEAD" => Method::Head,
-            "POST" => Method::Post,
-            "PUT" => Method::Put,
-            "DELETE" => Method::Delete,
-            "PATCH" => Method::Patch,
-            "OPTIONS" => Method::Options,
-            other => Method::Other(other.to_owned()),
-        };
         Request {
-            method,
+            method: method.to_ascii_uppercase(),
             url: url.into(),
             headers: Vec::new(),
             body: Vec::new(),
@@ -85,73 +68,43 @@ impl Request {
 
     /// Sends the request and reads the whole response.
     pub fn send(self) -> Result<Response, HttpError> {
-        let target = Target::parse(&self.url)?;
-        let fields: Vec<(String, Vec<u8>)> = self
-            .headers
-            .into_iter()
-            .map(|(name, value)| (name, value.into_bytes()))
-            .collect();
-        let headers = Fields::from_list(&fields)
-            .map_err(|error| HttpError::InvalidRequest(format!("bad header: {error:?}")))?;
-        let request = OutgoingRequest::new(headers);
-        let invalid = |what: &str| HttpError::InvalidRequest(format!("bad {what} in {}", self.url));
-        request
-            .set_method(&self.method)
-            .map_err(|()| invalid("method"))?;
-        request
-            .set_scheme(Some(&target.scheme))
-            .map_err(|()| invalid("scheme"))?;
-        request
-            .set_authority(Some(&target.authority))
-            .map_err(|()| invalid("host"))?;
-        request
-            .set_path_with_query(Some(&target.path))
-            .map_err(|()| invalid("path"))?;
-        let outgoing = request.body().map_err(|()| invalid("body"))?;
-        let pending = outgoing_handler::handle(request, None)
-            .map_err(|code| HttpError::from_code(code, &target.authority))?;
-        // A request the gateway refuses (or that fails) closes the body
-        // stream; the response then says why, so it is checked first.
-        let written = write_body(outgoing, &self.body);
-        let response = loop {
-            match pending.get() {
-                Some(result) => break result,
-                None => pending.subscribe().block(),
-            }
-        };
-        let failed = |code| HttpError::from_code(code, &target.authority);
-        let response = response
-            .map_err(|()| HttpError::Failed("the response was already taken".into()))?
-            .map_err(failed)?;
-        written.map_err(failed)?;
-        let status = response.status();
-        let headers = response
-            .headers()
-            .entries()
-            .into_iter()
-            .map(|(name, value)| (name, String::from_utf8_lossy(&value).into_owned()))
-            .collect();
-        let incoming = response
-            .consume()
-            .map_err(|()| HttpError::Failed("the response body was already taken".into()))?;
-        let body = read_body(incoming).map_err(failed)?;
-        Ok(Response {
-            status,
-            headers,
-            body,
-        })
+        host::send(self)
     }
 }
 
 /// A response: status, headers and the whole body.
 #[derive(Debug, Clone)]
 pub struct Response {
-    status: u16,
-    headers: Vec<(String, String)>,
-    body: Vec<u8>,
+    pub(crate) status: u16,
+    pub(crate) headers: Vec<(String, String)>,
+    pub(crate) body: Vec<u8>,
 }
 
 impl Response {
+    /// A response with `status`, no headers and an empty body: what a unit
+    /// test's fake backend answers (`testing::Gateway::respond_http`).
+    pub fn new(status: u16) -> Self {
+        Response {
+            status,
+            headers: Vec::new(),
+            body: Vec::new(),
+        }
+    }
+
+    /// Adds a header.
+    #[must_use]
+    pub fn with_header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.headers.push((name.into(), value.into()));
+        self
+    }
+
+    /// Sets the body.
+    #[must_use]
+    pub fn with_body(mut self, body: impl Into<Vec<u8>>) -> Self {
+        self.body = body.into();
+        self
+    }
+
     /// The status code.
     pub fn status(&self) -> u16 {
         self.status
@@ -204,21 +157,6 @@ pub enum HttpError {
     Failed(String),
 }
 
-impl HttpError {
-    fn from_code(code: ErrorCode, host: &str) -> Self {
-        match code {
-            ErrorCode::HttpRequestDenied => HttpError::Denied {
-                host: host.to_owned(),
-            },
-            ErrorCode::ConnectionTimeout
-            | ErrorCode::ConnectionReadTimeout
-            | ErrorCode::HttpResponseTimeout => HttpError::Timeout,
-            ErrorCode::HttpResponseBodySize(_) => HttpError::TooLarge,
-            other => HttpError::Failed(format!("{other:?}")),
-        }
-    }
-}
-
 impl fmt::Display for HttpError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -238,78 +176,28 @@ impl fmt::Display for HttpError {
 
 impl std::error::Error for HttpError {}
 
-/// The parts of a URL a request needs.
-struct Target {
-    scheme: Scheme,
-    authority: String,
-    path: String,
-}
-
-impl Target {
-    fn parse(url: &str) -> Result<Self, HttpError> {
-        let invalid = |why: &str| HttpError::InvalidRequest(format!("{why}: {url}"));
-        let (scheme, rest) = url
-            .split_once("://")
-            .ok_or_else(|| invalid("the URL needs http:// or https://"))?;
-        let scheme = match scheme.to_ascii_lowercase().as_str() {
-            "http" => Scheme::Http,
-            "https" => Scheme::Https,
-            _ => return Err(invalid("the scheme must be http or https")),
-        };
-        let split = rest.find(['/', '?']).unwrap_or(rest.len());
-        let (authority, path) = rest.split_at(split);
-        if authority.is_empty() {
-            return Err(invalid("the URL has no host"));
-        }
-        let path = match path {
-            "" => "/".to_owned(),
-            query if query.starts_with('?') => format!("/{query}"),
-            path => path.to_owned(),
-        };
-        Ok(Target {
-            scheme,
-            authority: authority.to_owned(),
-            path,
-        })
+/// The parts of `url` a request needs: its scheme, its authority
+/// (`host[:port]`) and its path with the query; a URL no request can be sent
+/// to is an [`HttpError::InvalidRequest`].
+pub(crate) fn split_url(url: &str) -> Result<(Scheme, &str, String), HttpError> {
+    let invalid = |why: &str| HttpError::InvalidRequest(format!("{why}: {url}"));
+    let (scheme, rest) = url
+        .split_once("://")
+        .ok_or_else(|| invalid("the URL needs http:// or https://"))?;
+    let scheme = match scheme.to_ascii_lowercase().as_str() {
+        "http" => Scheme::Http,
+        "https" => Scheme::Https,
+        _ => return Err(invalid("the scheme must be http or https")),
+    };
+    let split = rest.find(['/', '?']).unwrap_or(rest.len());
+    let (authority, path) = rest.split_at(split);
+    if authority.is_empty() {
+        return Err(invalid("the URL has no host"));
     }
-}
-
-fn write_body(outgoing: OutgoingBody, body: &[u8]) -> Result<(), ErrorCode> {
-    {
-        let stream = outgoing
-            .write()
-            .map_err(|()| ErrorCode::InternalError(Some("no body stream".into())))?;
-        for chunk in body.chunks(WRITE_CHUNK) {
-            stream
-                .blocking_write_and_flush(chunk)
-                .map_err(stream_error)?;
-        }
-    }
-    OutgoingBody::finish(outgoing, None)
-}
-
-fn read_body(incoming: IncomingBody) -> Result<Vec<u8>, ErrorCode> {
-    let mut body = Vec::new();
-    {
-        let stream = incoming
-            .stream()
-            .map_err(|()| ErrorCode::InternalError(Some("no body stream".into())))?;
-        loop {
-            match stream.blocking_read(READ_CHUNK) {
-                Ok(bytes) => body.extend_from_slice(&bytes),
-                Err(StreamError::Closed) => break,
-                Err(error) => return Err(stream_error(error)),
-            }
-        }
-    }
-    drop(IncomingBody::finish(incoming));
-    Ok(body)
-}
-
-fn stream_error(error: StreamError) -> ErrorCode {
-    match error {
-        StreamError::LastOperationFailed(error) => http_error_code(&error)
-            .unwrap_or_else(|| ErrorCode::InternalError(Some(error.to_debug_string()))),
-        StreamError::Closed => ErrorCode::HttpProtocolError,
-    }
+    let path = match path {
+        "" => "/".to_owned(),
+        query if query.starts_with('?') => format!("/{query}"),
+        path => path.to_owned(),
+    };
+    Ok((scheme, authority, path))
 }

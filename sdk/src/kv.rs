@@ -16,7 +16,8 @@
 
 use std::fmt;
 
-use crate::bindings::wasi::keyvalue::{atomics, batch, store};
+use crate::bindings::wasi::keyvalue::store;
+use crate::host::kv as host;
 
 /// Why a store operation failed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -56,17 +57,17 @@ impl std::error::Error for KvError {}
 
 /// An open bucket.
 #[derive(Debug)]
-pub struct Bucket(store::Bucket);
+pub struct Bucket(host::Bucket);
 
 impl Bucket {
     /// Opens the bucket `name` (1 to 128 letters, digits, `-`, `_`, `.`).
     pub fn open(name: &str) -> Result<Bucket, KvError> {
-        Ok(Bucket(store::open(name)?))
+        Ok(Bucket(host::Bucket::open(name)?))
     }
 
     /// The value of `key`, if set.
     pub fn get(&self, key: &str) -> Result<Option<Vec<u8>>, KvError> {
-        Ok(self.0.get(key)?)
+        self.0.get(key)
     }
 
     /// The value of `key` as text (invalid UTF-8 replaced), if set.
@@ -78,17 +79,17 @@ impl Bucket {
 
     /// Sets `key` to `value`.
     pub fn set(&self, key: &str, value: impl AsRef<[u8]>) -> Result<(), KvError> {
-        Ok(self.0.set(key, value.as_ref())?)
+        self.0.set(key, value.as_ref())
     }
 
     /// Removes `key`; removing a missing key does nothing.
     pub fn delete(&self, key: &str) -> Result<(), KvError> {
-        Ok(self.0.delete(key)?)
+        self.0.delete(key)
     }
 
     /// Whether `key` is set.
     pub fn exists(&self, key: &str) -> Result<bool, KvError> {
-        Ok(self.0.exists(key)?)
+        self.0.exists(key)
     }
 
     /// Every key of the bucket, reading it page by page.
@@ -96,9 +97,9 @@ impl Bucket {
         let mut keys = Vec::new();
         let mut cursor = None;
         loop {
-            let page = self.0.list_keys(cursor)?;
-            keys.extend(page.keys);
-            match page.cursor {
+            let (page, next) = self.0.list_keys(cursor)?;
+            keys.extend(page);
+            match next {
                 Some(next) => cursor = Some(next),
                 None => return Ok(keys),
             }
@@ -108,24 +109,21 @@ impl Bucket {
     /// Adds `delta` to the decimal number in `key` (0 if unset), atomically,
     /// and returns the sum.
     pub fn increment(&self, key: &str, delta: u64) -> Result<u64, KvError> {
-        Ok(atomics::increment(&self.0, key, delta)?)
+        self.0.increment(key, delta)
     }
 
     /// The values of `keys`, in order; none for each unset key.
     pub fn get_many(&self, keys: &[String]) -> Result<Vec<Option<Vec<u8>>>, KvError> {
-        Ok(batch::get_many(&self.0, keys)?
-            .into_iter()
-            .map(|entry| entry.map(|(_, value)| value))
-            .collect())
+        self.0.get_many(keys)
     }
 
     /// Sets every pair.
     pub fn set_many(&self, pairs: &[(String, Vec<u8>)]) -> Result<(), KvError> {
-        Ok(batch::set_many(&self.0, pairs)?)
+        self.0.set_many(pairs)
     }
 
     /// Removes every key.
     pub fn delete_many(&self, keys: &[String]) -> Result<(), KvError> {
-        Ok(batch::delete_many(&self.0, keys)?)
+        self.0.delete_many(keys)
     }
 }

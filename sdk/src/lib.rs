@@ -54,6 +54,9 @@
 //! key-value store, [`config`] reads the route's configuration values and
 //! [`http`] calls the REST backends the route allows, all through the standard
 //! WASI interfaces (`wasi:keyvalue`, `wasi:config`, `wasi:http`).
+//!
+//! A handler's unit tests run natively with a plain `cargo test`: off
+//! `wasm32`, `wsgate_sdk::testing` stands in for the gateway.
 
 pub mod config;
 mod connections;
@@ -61,10 +64,13 @@ mod error;
 mod event;
 mod export;
 pub mod groups;
+mod host;
 pub mod http;
 pub mod kv;
 mod payload;
 mod response;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod testing;
 
 pub use connections::{ConnectionInfo, close, info, send, send_text};
 pub use error::{Error, ErrorKind, SendError};

@@ -118,6 +118,24 @@ impl Reject {
         }
     }
 
+    /// The response headers, in the order they were added; none for a
+    /// refusal made from an [`Error`].
+    pub fn headers(&self) -> &[(String, String)] {
+        match &self.0 {
+            Refusal::Response { headers, .. } => headers,
+            Refusal::Failed(_) => &[],
+        }
+    }
+
+    /// The body given to [`Reject::new`]; `None` for a refusal made from an
+    /// [`Error`] (see [`error`](Self::error)).
+    pub fn body(&self) -> Option<&str> {
+        match &self.0 {
+            Refusal::Response { body, .. } => Some(body),
+            Refusal::Failed(_) => None,
+        }
+    }
+
     /// The error this refusal was made from, if it was.
     pub fn error(&self) -> Option<&Error> {
         match &self.0 {

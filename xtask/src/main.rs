@@ -6,7 +6,8 @@
 //!   JavaScript toolchains ([`toolchains`]) and build the examples written in
 //!   other languages ([`languages`]);
 //! - `test`: build everything and run the whole test suite (formatting, lints,
-//!   unit tests and end-to-end tests against the real binary), after
+//!   unit tests, the guest crates' native unit tests and end-to-end tests
+//!   against the real binary), after
 //!   installing the Python tools some tests drive the gateway with (boto3,
 //!   schemathesis) into a virtual environment under `target/python`, and
 //!   `redis-server` (with apt-get, if missing) for the cluster tests;
@@ -27,6 +28,9 @@ mod toolchains;
 
 const GUEST_TARGET: &str = "wasm32-wasip2";
 const GUEST_PROFILE: &str = "plugin";
+/// The guest crates with native unit tests (`cargo test` of the default
+/// members leaves them out).
+const GUEST_UNIT_TESTS: &[&str] = &["wsgate-sdk", "chat", "wsgate-example-auth"];
 
 fn main() -> anyhow::Result<()> {
     let task = std::env::args().nth(1).unwrap_or_default();
@@ -115,6 +119,14 @@ fn test(root: &Path) -> anyhow::Result<()> {
     // The default members, so the dependencies are built with the same
     // features `cargo test` unifies and are compiled once, not twice.
     run(cargo(root).args(["build"]))?;
+    // The guest crates' own unit tests, natively: off wasm32 the SDK answers
+    // their calls to the gateway from `wsgate_sdk::testing`. Quick, so first.
+    let mut unit_tests = cargo(root);
+    unit_tests.arg("test");
+    for package in GUEST_UNIT_TESTS {
+        unit_tests.args(["-p", package]);
+    }
+    run(&mut unit_tests)?;
     let python = python_env(root)?;
     toolchains::redis_server()?;
     run(cargo(root).args(["test"]).env("WSGATE_TEST_PYTHON", python))

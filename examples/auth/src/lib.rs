@@ -120,3 +120,124 @@ fn unauthorized(reason: String) -> Reject {
 }
 
 wsgate_sdk::export!(Auth);
+
+#[cfg(test)]
+mod tests {
+    use std::time::{SystemTime, UNIX_EPOCH};
+
+    use jsonwebtoken::{EncodingKey, Header, encode};
+    use serde_json::{Value, json};
+    use wsgate_sdk::testing::{Connect, Context, Gateway};
+    use wsgate_sdk::{ErrorKind, Payload};
+
+    use super::Auth;
+
+    const SECRET: &str = "a test secret";
+
+    /// An HS256 token of `sub` with `roles`, valid for an hour.
+    fn token(secret: &str, sub: &str, roles: &[&str]) -> String {
+        let exp = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .as_secs()
+            + 3600;
+        let claims = json!({ "sub": sub, "roles": roles, "exp": exp });
+        encode(
+            &Header::default(),
+            &claims,
+            &EncodingKey::from_secret(secret.as_bytes()),
+        )
+        .unwrap()
+    }
+
+    fn gateway() -> Gateway {
+        let gateway = Gateway::new();
+        gateway.config("jwt_secret", SECRET);
+        gateway
+    }
+
+    #[test]
+    fn a_valid_token_is_accepted_with_its_claims_as_context() {
+        let gateway = gateway();
+        let bearer = format!("Bearer {}", token(SECRET, "ann", &["admin", "ops"]));
+        let request = Connect::new().header("Authorization", bearer);
+
+        let accept = gateway
+            .connect::<Auth>(&Context::connect(), &request)
+            .unwrap();
+
+        assert_eq!(
+            accept.connection_context(),
+            [
+                ("sub".into(), "ann".into()),
+                ("roles".into(), "admin,ops".into())
+            ]
+        );
+    }
+
+    #[test]
+    fn a_missing_token_is_a_401_with_a_bearer_challenge() {
+        let gateway = gateway();
+
+        let reject = gateway
+            .connect::<Auth>(&Context::connect(), &Connect::new())
+            .unwrap_err();
+
+        assert_eq!(reject.status(), 401);
+        let challenge = reject
+            .headers()
+            .iter()
+            .find(|(name, _)| name == "www-authenticate");
+        assert_eq!(
+            challenge.map(|(_, value)| value.as_str()),
+            Some(r#"Bearer error="invalid_token""#)
+        );
+        let body: Value = serde_json::from_str(reject.body().unwrap()).unwrap();
+        assert!(body["reason"].as_str().unwrap().starts_with("no token"));
+    }
+
+    #[test]
+    fn a_token_signed_with_another_secret_is_a_401() {
+        let gateway = gateway();
+        let request = Connect::new().query("token", token("another secret", "eve", &["admin"]));
+
+        let reject = gateway
+            .connect::<Auth>(&Context::connect(), &request)
+            .unwrap_err();
+
+        assert_eq!(reject.status(), 401);
+        let body: Value = serde_json::from_str(reject.body().unwrap()).unwrap();
+        assert_eq!(body["reason"], "invalid signature");
+    }
+
+    #[test]
+    fn announce_by_a_non_admin_is_forbidden() {
+        let gateway = gateway();
+        gateway.add_connection("c2");
+        let ctx = Context::message("announce")
+            .context("sub", "bob")
+            .context("roles", "ops");
+
+        let reply = gateway.message::<Auth>(&ctx, r#"{"action":"announce","text":"hi"}"#);
+
+        assert_eq!(reply.unwrap_err().kind(), ErrorKind::Forbidden);
+        assert!(gateway.broadcasts().is_empty());
+        assert!(gateway.sent_to("c2").is_empty());
+    }
+
+    #[test]
+    fn announce_by_an_admin_reaches_every_connection() {
+        let gateway = gateway();
+        gateway.add_connection("c2");
+        let ctx = Context::message("announce")
+            .connection_id("c1")
+            .context("sub", "ann")
+            .context("roles", "ops,admin");
+
+        let reply = gateway.message::<Auth>(&ctx, r#"{"action":"announce","text":"hi"}"#);
+
+        assert_eq!(reply, Ok(Some(Payload::from(r#"{"announced":true}"#))));
+        assert_eq!(gateway.sent_to("c1"), [Payload::from("hi")]);
+        assert_eq!(gateway.sent_to("c2"), [Payload::from("hi")]);
+    }
+}

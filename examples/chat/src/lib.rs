@@ -109,3 +109,101 @@ fn room(context: &RequestContext) -> &str {
 }
 
 wsgate_sdk::export!(Chat);
+
+#[cfg(test)]
+mod tests {
+    use wsgate_sdk::testing::{Connect, Context, Gateway};
+    use wsgate_sdk::{Disconnect, ErrorKind, Initiator, Payload};
+
+    use super::Chat;
+
+    #[test]
+    fn connect_joins_the_room_remembers_the_name_and_welcomes() {
+        let gateway = Gateway::new();
+        let ctx = Context::connect().connection_id("c1");
+        let request = Connect::new().query("room", "hall").query("name", "ann");
+
+        let accept = gateway.connect::<Chat>(&ctx, &request).unwrap();
+
+        assert_eq!(
+            accept.connection_context(),
+            [
+                ("room".into(), "hall".into()),
+                ("name".into(), "ann".into())
+            ]
+        );
+        assert_eq!(gateway.members("hall"), ["c1"]);
+        assert_eq!(gateway.kv_get("chat", "hall/c1"), Some(b"ann".to_vec()));
+        assert_eq!(
+            gateway.sent_to("c1"),
+            [Payload::from("welcome to hall, ann")]
+        );
+    }
+
+    #[test]
+    fn sendmessage_reaches_the_room_and_answers_nothing() {
+        let gateway = Gateway::new();
+        gateway.add_member("lobby", "c1");
+        gateway.add_member("lobby", "c2");
+        let ctx = Context::message("sendmessage")
+            .connection_id("c1")
+            .context("room", "lobby");
+
+        let reply = gateway.message::<Chat>(&ctx, r#"{"action":"sendmessage","data":"hi"}"#);
+
+        assert_eq!(reply, Ok(None));
+        assert_eq!(
+            gateway.group_sends(),
+            [("lobby".into(), Payload::from("hi"), None)]
+        );
+        assert_eq!(gateway.sent_to("c1"), [Payload::from("hi")]);
+        assert_eq!(gateway.sent_to("c2"), [Payload::from("hi")]);
+    }
+
+    #[test]
+    fn a_sendmessage_without_data_is_a_bad_request() {
+        let gateway = Gateway::new();
+        let ctx = Context::message("sendmessage").connection_id("c1");
+
+        let reply = gateway.message::<Chat>(&ctx, r#"{"action":"sendmessage"}"#);
+
+        assert_eq!(reply.unwrap_err().kind(), ErrorKind::BadRequest);
+        assert!(gateway.group_sends().is_empty());
+    }
+
+    #[test]
+    fn members_answers_the_names_of_the_room_from_kv() {
+        let gateway = Gateway::new();
+        gateway.kv_set("chat", "lobby/c2", "bob");
+        gateway.kv_set("chat", "lobby/c1", "ann");
+        gateway.kv_set("chat", "hall/c3", "cy");
+        let ctx = Context::message("members")
+            .connection_id("c1")
+            .context("room", "lobby");
+
+        let reply = gateway.message::<Chat>(&ctx, r#"{"action":"members"}"#);
+
+        assert_eq!(reply, Ok(Some(Payload::from(r#"["ann","bob"]"#))));
+    }
+
+    #[test]
+    fn disconnect_forgets_the_member_and_tells_the_room() {
+        let gateway = Gateway::new();
+        gateway.add_member("lobby", "c1");
+        gateway.add_member("lobby", "c2");
+        gateway.kv_set("chat", "lobby/c1", "ann");
+        gateway.kv_set("chat", "lobby/c2", "bob");
+        let ctx = Context::disconnect()
+            .connection_id("c1")
+            .context("room", "lobby")
+            .context("name", "ann");
+
+        let end = gateway.disconnect::<Chat>(&ctx, Disconnect::new(1000, "", Initiator::Client));
+
+        assert_eq!(end, Ok(()));
+        assert_eq!(gateway.kv_get("chat", "lobby/c1"), None);
+        assert_eq!(gateway.kv_get("chat", "lobby/c2"), Some(b"bob".to_vec()));
+        assert_eq!(gateway.sent_to("c2"), [Payload::from("ann left lobby")]);
+        assert!(gateway.sent_to("c1").is_empty());
+    }
+}
