@@ -199,9 +199,7 @@ impl Router {
         let (bound, admitted) = {
             let table = self.table.load();
             let bound = self.select(&table, &payload).cloned();
-            let admitted = bound
-                .as_ref()
-                .is_none_or(|route| table.admit(&route.key));
+            let admitted = bound.as_ref().is_none_or(|route| table.admit(&route.key));
             (bound, admitted)
         };
         let route_key = match &bound {

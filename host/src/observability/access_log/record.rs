@@ -113,7 +113,10 @@ impl<'a> EventRecord<'a> {
             ("connectionId", Value::Text(self.connection.id().as_str())),
             ("routeKey", Value::Text(&self.route_key)),
             ("eventType", Value::Text(self.event_type.as_str())),
-            ("messageId", self.message_id.as_ref().map(EventToken::as_str).into()),
+            (
+                "messageId",
+                self.message_id.as_ref().map(EventToken::as_str).into(),
+            ),
             ("status", Value::Number(self.outcome.status().into())),
             ("sourceIp", Value::Text(&peer.source_ip)),
             ("userAgent", Value::Text(&peer.user_agent)),

@@ -89,7 +89,9 @@ impl HostRequestContext for EventView<'_> {
         ctx: Resource<RequestContext>,
         key: String,
     ) -> wasmtime::Result<Option<String>> {
-        Ok(first(self.context(&ctx)?.connection_context(), |name| name == key))
+        Ok(first(self.context(&ctx)?.connection_context(), |name| {
+            name == key
+        }))
     }
 
     async fn connection_context(

@@ -99,7 +99,11 @@ pub async fn run(
 /// handled in order), but the writer keeps draining the outbound queue; while
 /// a reply waits for the socket, nothing more is read either, which slows a
 /// client that sends faster than it reads to its reading pace.
-async fn serve(pipeline: &Pipeline, connection: &Arc<Connection>, mut socket: Socket) -> DisconnectInfo {
+async fn serve(
+    pipeline: &Pipeline,
+    connection: &Arc<Connection>,
+    mut socket: Socket,
+) -> DisconnectInfo {
     let limits = &pipeline.limits;
     let mut writer = Writer::new(connection.outbound(), &pipeline.metrics);
     let mut timers = Timers::new(limits);
