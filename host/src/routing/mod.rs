@@ -196,12 +196,9 @@ impl Router {
         received_at: u64,
     ) -> Delivery {
         let message_bytes = payload.len();
-        let (bound, admitted) = {
-            let table = self.table.load();
-            let bound = self.select(&table, &payload).cloned();
-            let admitted = bound.as_ref().is_none_or(|route| table.admit(&route.key));
-            (bound, admitted)
-        };
+        let bound = self.select(&self.table.load(), &payload).cloned();
+        // The route in hand holds its limit: no second lookup by key.
+        let admitted = bound.as_ref().is_none_or(Route::admit);
         let route_key = match &bound {
             Some(route) => route.key.clone(),
             None => NO_ROUTE_KEY.clone(),

@@ -31,6 +31,13 @@ pub struct Route {
     limit: Option<(Rate, Arc<TokenBucket>)>,
 }
 
+impl Route {
+    /// Takes a token from the route's rate limit; true if it has none.
+    pub fn admit(&self) -> bool {
+        self.limit.as_ref().is_none_or(|(_, bucket)| bucket.allow())
+    }
+}
+
 /// Route keys bound to plugins.
 #[derive(Debug, Default)]
 pub struct RouteTable {
@@ -84,14 +91,6 @@ impl RouteTable {
     /// The route bound to `key`.
     pub fn get(&self, key: &str) -> Option<&Route> {
         self.routes.get(key)
-    }
-
-    /// Takes a token from `route`'s rate limit; true if it has none.
-    pub fn admit(&self, route: &str) -> bool {
-        self.routes
-            .get(route)
-            .and_then(|route| route.limit.as_ref())
-            .is_none_or(|(_, bucket)| bucket.allow())
     }
 
     /// Whether any custom route (one not starting with `$`) is bound; when none
