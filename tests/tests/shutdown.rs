@@ -73,11 +73,16 @@ async fn while_draining_ready_answers_503_and_new_upgrades_are_refused() {
         }
     })
     .await;
-    let refused = tokio::net::TcpStream::connect(gateway.addr).await;
-    assert!(
-        refused.is_err(),
-        "the client listener still accepts while draining"
-    );
+    // `/ready` turns 503 a moment before the listener is closed: poll.
+    eventually(
+        "the client listener refuses connections while draining",
+        WAIT,
+        async || match tokio::net::TcpStream::connect(gateway.addr).await {
+            Err(_) => Ok(()),
+            Ok(_) => Err("the client listener still accepts while draining"),
+        },
+    )
+    .await;
     assert!(gateway.wait_exit(Duration::from_secs(30)).success());
 }
 
