@@ -1,6 +1,7 @@
 //! Embeds the project templates of `wsgate new` (`templates/`) and the WIT
 //! world in the binary, so `wsgate new` works wherever it runs.
-//! Every file below those directories is embedded; adding one needs no code.
+//! Every file below those directories is embedded (except the frozen
+//! `wit/v0.1/`); adding one needs no code.
 
 use std::path::{Path, PathBuf};
 
@@ -8,15 +9,19 @@ fn main() {
     let manifest = PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").expect("set by cargo"));
     let out = PathBuf::from(std::env::var_os("OUT_DIR").expect("set by cargo"));
     let mut code = String::new();
-    for (name, dir) in [
-        ("TEMPLATES", manifest.join("templates")),
-        // Projects start on 0.1.0 until the templates move to 0.2.0
-        // (docs/design/wit-0.2.md, step 3).
-        ("WIT", manifest.join("../wit/v0.1")),
+    for (name, dir, skip) in [
+        ("TEMPLATES", manifest.join("templates"), None),
+        // Projects start on the newest world; the frozen 0.1.0 beside it in
+        // `wit/v0.1/` is served but not where anything new begins.
+        (
+            "WIT",
+            manifest.join("../wit"),
+            Some(manifest.join("../wit/v0.1")),
+        ),
     ] {
         println!("cargo::rerun-if-changed={}", dir.display());
         let mut files = Vec::new();
-        walk(&dir, &mut files);
+        walk(&dir, skip.as_deref(), &mut files);
         files.sort();
         code.push_str(&format!("pub const {name}: &[(&str, &str)] = &[\n"));
         for file in files {
@@ -32,11 +37,15 @@ fn main() {
     std::fs::write(out.join("embedded.rs"), code).expect("write embedded.rs");
 }
 
-fn walk(dir: &Path, files: &mut Vec<PathBuf>) {
+/// Every file below `dir`, except those below `skip`.
+fn walk(dir: &Path, skip: Option<&Path>, files: &mut Vec<PathBuf>) {
     for entry in std::fs::read_dir(dir).expect("read a directory to embed") {
         let path = entry.expect("a directory entry").path();
+        if Some(path.as_path()) == skip {
+            continue;
+        }
         if path.is_dir() {
-            walk(&path, files);
+            walk(&path, skip, files);
         } else {
             files.push(path);
         }

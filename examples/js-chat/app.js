@@ -1,5 +1,6 @@
 // Chat in JavaScript: the three routes of the Rust chat example
-// (examples/chat), as an ES module that `jco componentize` makes a component.
+// (examples/chat), as an ES module that `jco componentize` makes a component
+// of the `gateway` world (wit/, wsgate:gateway@0.2.0).
 //
 // - `$connect` (`ws://host/?room=lobby&name=ann`) joins the room (default
 //   `lobby`), keeps room and name in the connection context and welcomes the
@@ -8,77 +9,72 @@
 //   everyone in the room, sender included;
 // - `$disconnect` tells the room who left.
 //
-// Imports are the world's interfaces; a `result` error comes back as a thrown
-// exception.
+// The event's context and the upgrade request are objects whose methods ask
+// the gateway (`ctx.connectionId()`): a field nobody reads costs nothing. An
+// import's `result` error comes back as a thrown exception; a handler's error
+// is thrown as a `handler-error`, `{ tag: "bad-request", val: "…" }`.
 
-import { send } from "wsgate:gateway/connections@0.1.0";
-import * as groups from "wsgate:gateway/groups@0.1.0";
+import { send } from "wsgate:gateway/connections@0.2.0";
+import * as groups from "wsgate:gateway/groups@0.2.0";
 
 const LOBBY = "lobby";
 
-// The `handler` interface of the `gateway` world.
+// The `handler` interface: one method per kind of event.
 export const handler = {
-  handle({ context, kind }) {
-    try {
-      switch (kind.tag) {
-        case "connect":
-          return connect(context, kind.val);
-        case "message":
-          return message(context, kind.val);
-        case "disconnect":
-          return disconnect(context);
-      }
-    } catch (error) {
-      // A thrown string is the `err` of handle's result: this event fails
-      // (the sender gets an Internal server error frame) and the message is
-      // logged. Anything else thrown would trap, its message lost.
-      throw String(error);
+  onConnect(ctx, request) {
+    const id = ctx.connectionId();
+    const room = request.queryParam("room") ?? LOBBY;
+    const name = request.queryParam("name");
+    guarded(() => groups.join(room, id));
+    // Queued now, delivered right after the handshake.
+    guarded(() => send(id, text(`welcome to ${room}, ${name ?? id}`)));
+    const kept = name === undefined ? [["room", room]] : [["room", room], ["name", name]];
+    return { tag: "accept", val: { subprotocol: undefined, connectionContext: kept, headers: [] } };
+  },
+
+  onMessage(ctx, payload) {
+    const data = payload.tag === "text" ? parse(payload.val).data : undefined;
+    if (typeof data !== "string") {
+      // The sender gets this text in an error frame and stays connected.
+      throw { tag: "bad-request", val: 'send {"action":"sendmessage","data":"…"}' };
     }
+    guarded(() => groups.send(roomOf(ctx), text(data), undefined));
+    // No route response: the sender gets its own message through the room.
+    return undefined;
+  },
+
+  onDisconnect(ctx, info) {
+    const who = ctx.connectionContextValue("name") ?? ctx.connectionId();
+    const room = roomOf(ctx);
+    // Nobody to answer to any more: a failure is logged and counted.
+    guarded(() => groups.send(room, text(`${who} left ${room}`), undefined));
   },
 };
 
-function connect(context, request) {
-  const id = context.connectionId;
-  const query = new Map(request.query);
-  const room = query.get("room") ?? LOBBY;
-  const name = query.get("name");
-  groups.join(room, id);
-  // Queued now, delivered right after the handshake.
-  send(id, text(`welcome to ${room}, ${name ?? id}`));
-  const kept = name === undefined ? [["room", room]] : [["room", room], ["name", name]];
-  return reply(kept);
-}
-
-function message(context, payload) {
-  const { data } = JSON.parse(payload.val);
-  if (typeof data !== "string") {
-    throw new TypeError("sendmessage needs a string `data`");
-  }
-  groups.send(roomOf(context), text(data), undefined);
-  return reply();
-}
-
-function disconnect(context) {
-  const who = new Map(context.context).get("name") ?? context.connectionId;
-  const room = roomOf(context);
-  // Nobody to answer to any more: a failure can only be logged.
+// Runs a call to the gateway; its failure (`gone`, `throttled`,
+// `unavailable`…) fails the event as `internal`: logged, and the client gets
+// "Internal server error". Anything thrown that is not a `handler-error`
+// would trap instead, its text lost.
+function guarded(call) {
   try {
-    groups.send(room, text(`${who} left ${room}`), undefined);
+    return call();
   } catch (error) {
-    console.error(`could not tell ${room} that ${who} left: ${error.payload ?? error}`);
+    throw { tag: "internal", val: String(error.payload ?? error) };
   }
-  return reply();
 }
 
-function roomOf(context) {
-  return new Map(context.context).get("room") ?? LOBBY;
+function parse(text) {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return {};
+  }
+}
+
+function roomOf(ctx) {
+  return ctx.connectionContextValue("room") ?? LOBBY;
 }
 
 function text(val) {
   return { tag: "text", val };
-}
-
-// A 200 (accepting a `$connect`) with no route response.
-function reply(connectionContext = []) {
-  return { status: 200, body: undefined, subprotocol: undefined, context: connectionContext };
 }

@@ -3,10 +3,11 @@
     > {"action": "calc", "op": "add", "args": [1, 2, 3]}
     < {"result": 6}
     > {"action": "calc", "op": "div", "args": [1, 0]}
-    < {"error": "division by zero"}
+    < {"message": "division by zero", "connectionId": "…", "requestId": "…"}
 
 The module defines class `Handler`, which implements the `handler` interface
-of the `route-handler` world; `componentize-py` makes it a component.
+of the `route-handler` world (wit/, wsgate:gateway@0.2.0); `componentize-py`
+makes it a component.
 """
 
 import json
@@ -14,8 +15,16 @@ import math
 import operator
 from functools import reduce
 
+from componentize_py_types import Err
 from wit_world import exports
-from wit_world.imports.wsgate_gateway_types import Event, EventKind_Message, Payload_Text, Response
+from wit_world.exports.handler import Accept, ConnectDecision, ConnectDecision_Accept
+from wit_world.imports.event import ConnectRequest, RequestContext
+from wit_world.imports.wsgate_gateway_types import (
+    DisconnectInfo,
+    HandlerError_BadRequest,
+    Payload,
+    Payload_Text,
+)
 
 OPERATIONS = {
     "add": sum,
@@ -26,33 +35,38 @@ OPERATIONS = {
 
 
 class Handler(exports.Handler):
-    def handle(self, event: Event) -> Response:
-        body = None
-        if isinstance(event.kind, EventKind_Message):
-            # Text or binary: json.loads reads both.
-            answer = calculate(event.kind.value.value)
-            body = Payload_Text(json.dumps(answer))
-        # $connect and $disconnect get a plain 200: accepted, nothing to say.
-        return Response(status=200, body=body, subprotocol=None, context=[])
+    def on_message(self, ctx: RequestContext, payload: Payload) -> Payload | None:
+        # Text or binary: json.loads reads both.
+        return Payload_Text(json.dumps({"result": calculate(payload.value)}))
+
+    # Bound to `calc` alone, the calculator never sees the other two events;
+    # every export must exist all the same.
+    def on_connect(self, ctx: RequestContext, request: ConnectRequest) -> ConnectDecision:
+        return ConnectDecision_Accept(Accept(subprotocol=None, connection_context=[], headers=[]))
+
+    def on_disconnect(self, ctx: RequestContext, info: DisconnectInfo) -> None:
+        pass
 
 
-def calculate(message: str | bytes) -> dict:
+def calculate(message: str | bytes) -> float:
+    """The result of a request, or `bad-request`: the sender gets the text in
+    an error frame and stays connected."""
     try:
         request = json.loads(message)
         op, args = request["op"], request["args"]
     except (ValueError, TypeError, KeyError):
-        return {"error": 'send {"action": "calc", "op": "add", "args": [1, 2]}'}
+        raise Err(HandlerError_BadRequest('send {"action": "calc", "op": "add", "args": [1, 2]}'))
     if op not in OPERATIONS:
-        return {"error": f"unknown op {op!r}; try one of {', '.join(OPERATIONS)}"}
+        raise Err(HandlerError_BadRequest(f"unknown op {op!r}; try one of {', '.join(OPERATIONS)}"))
     if not isinstance(args, list) or not args or not all(map(is_number, args)):
-        return {"error": "args must be a non-empty list of numbers"}
+        raise Err(HandlerError_BadRequest("args must be a non-empty list of numbers"))
     try:
         result = OPERATIONS[op](args)
     except ZeroDivisionError:
-        return {"error": "division by zero"}
+        raise Err(HandlerError_BadRequest("division by zero"))
     # stdout goes to the gateway's log, tagged with route and connection.
     print(f"calc {op} {args} = {result}")
-    return {"result": result}
+    return result
 
 
 def is_number(value) -> bool:

@@ -1,14 +1,13 @@
 //! The chat example, end to end: three clients in two rooms. The Rust chat
-//! (`examples/chat`) and the JavaScript one (`examples/js-chat`) pass the same
-//! tests.
+//! (`examples/chat`), its 0.1.0 build and the JavaScript one
+//! (`examples/js-chat`) pass the same tests.
 
 use serde_json::json;
 use wsgate_tests::{Client, Gateway, GatewayBuilder};
 
-/// Each chat: its component and its example directory.
-/// The chats every scenario runs against: the Rust one, its build of
-/// `wsgate:gateway@0.1.0` kept from before the SDK moved to 0.2.0, and the
-/// JavaScript one.
+/// The chats every scenario runs against, each with its component and its
+/// example directory: the Rust one, its build of `wsgate:gateway@0.1.0` kept
+/// from before the SDK moved to 0.2.0, and the JavaScript one.
 const CHATS: [(&str, &str); 3] = [
     ("chat", "examples/chat"),
     ("v0.1/chat", "examples/chat"),
@@ -95,10 +94,13 @@ async fn a_message_without_data_fails_only_that_event() {
             .await;
         let error = ann.recv_json().await;
         if chat.0 == "chat" {
-            // 0.2.0's typed errors: the Rust chat calls this the client's
-            // mistake (`bad-request`), whose text the client gets.
+            // 0.2.0's typed errors: the chats call this the client's mistake
+            // (`bad-request`), whose text the client gets.
             let text = error["message"].as_str().unwrap();
             assert!(text.contains("invalid type"), "{error}");
+        } else if chat.0 == "js-chat" {
+            let text = error["message"].as_str().unwrap();
+            assert!(text.contains(r#""data":"…""#), "{error}");
         } else {
             // 0.1.0 had one kind of error: the text is only logged.
             assert_eq!(error["message"], "Internal server error");

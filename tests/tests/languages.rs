@@ -39,6 +39,8 @@ async fn the_python_calculator_answers_and_its_output_reaches_the_log() {
         calc(&mut client, "sub", json!([10, 4])).await,
         json!({"result": 6})
     );
+    // Mistakes are the handler's `bad-request`: an error frame with its text,
+    // and the connection stays open for the next request.
     for (op, args, error) in [
         ("div", json!([1, 0]), "division by zero"),
         ("pow", json!([2, 8]), "unknown op 'pow'"),
@@ -46,8 +48,9 @@ async fn the_python_calculator_answers_and_its_output_reaches_the_log() {
         ("add", json!([]), "list of numbers"),
     ] {
         let answer = calc(&mut client, op, args).await;
-        let message = answer["error"].as_str().unwrap_or_default();
+        let message = answer["message"].as_str().unwrap_or_default();
         assert!(message.contains(error), "{op}: {answer}");
+        assert!(answer["requestId"].is_string(), "{op}: {answer}");
     }
     gateway
         .wait_for_line(&["calc mul [2, 3, 7] = 42", "route=calc", "plugin=calc.wasm"])

@@ -116,7 +116,7 @@ async fn binary_frames_are_echoed_end_to_end() {
         "wsgate-echo",
         "v0.1/echo",
         "wat-echo",
-        "wat-echo-v02",
+        "wat-echo-v01",
         "contract-v02",
     ] {
         let gateway = GatewayBuilder::new()

@@ -4,8 +4,8 @@
 //! route between them with clients connected.
 //!
 //! The 0.2.0 guests are `contract-v02` (Rust on raw wit-bindgen, see its
-//! docs for its commands), `wat-echo-v02` (hand-written WebAssembly) and
-//! every SDK guest; the 0.1.0 ones are `wat-echo` and the builds kept in
+//! docs for its commands), `wat-echo` (hand-written WebAssembly) and
+//! every SDK guest; the 0.1.0 ones are `wat-echo-v01` and the builds kept in
 //! `tests/fixtures/v0.1/` (`v0.1/probe`, `v0.1/echo`, `v0.1/chat`).
 
 use serde_json::{Value, json};
@@ -301,11 +301,11 @@ async fn disconnect_reads_the_context_and_how_the_connection_ended() {
 async fn wsgate_check_names_the_version_each_component_targets() {
     for (name, world) in [
         ("contract-v02", "wsgate:gateway@0.2.0"),
-        ("wat-echo-v02", "wsgate:gateway@0.2.0"),
+        ("wat-echo", "wsgate:gateway@0.2.0"),
         ("wsgate-echo", "wsgate:gateway@0.2.0"),
         ("probe", "wsgate:gateway@0.2.0"),
         ("v0.1/echo", "wsgate:gateway@0.1.0"),
-        ("wat-echo", "wsgate:gateway@0.1.0"),
+        ("wat-echo-v01", "wsgate:gateway@0.1.0"),
     ] {
         let (ok, said) = check(&component(name));
         assert!(ok, "{name}: {said}");
@@ -360,7 +360,7 @@ async fn a_route_swaps_from_0_1_to_0_2_and_back_with_its_clients_connected() {
     );
     assert_eq!(world_of(&gateway, "$default").await, "wsgate:gateway@0.2.0");
 
-    let echo = std::fs::read(component("wat-echo")).unwrap();
+    let echo = std::fs::read(component("wat-echo-v01")).unwrap();
     deploy(gateway.plugins_dir(), "$default.wasm", &echo);
     gateway
         .wait_for_line(&[

@@ -49,7 +49,7 @@ struct Guest {
     /// Its source file, in `dir`.
     source: &'static str,
     /// The WIT it is built against, from the workspace root: `wit` for
-    /// 0.2.0, `wit/v0.1` for the guests that have not moved yet.
+    /// 0.2.0, `wit/v0.1` for the kept 0.1.0 guest.
     wit: &'static str,
     /// The component's name in `target/wasm32-wasip2/plugin/`.
     name: &'static str,
@@ -63,7 +63,7 @@ const GUESTS: &[Guest] = &[
         dir: "examples/python-calc",
         language: Language::Python,
         source: "app.py",
-        wit: "wit/v0.1",
+        wit: "wit",
         name: "python-calc",
         install: Some("plugins/calc.wasm"),
     },
@@ -71,7 +71,7 @@ const GUESTS: &[Guest] = &[
         dir: "examples/js-chat",
         language: Language::JavaScript,
         source: "app.js",
-        wit: "wit/v0.1",
+        wit: "wit",
         name: "js-chat",
         install: Some("plugins/chat.wasm"),
     },
@@ -79,16 +79,18 @@ const GUESTS: &[Guest] = &[
         dir: "examples/wat-echo",
         language: Language::Wat,
         source: "echo.wat",
-        wit: "wit/v0.1",
+        wit: "wit",
         name: "wat-echo",
         install: Some("plugins/$default.wasm"),
     },
+    // The hand-written 0.1.0 echo, kept as source beside the 0.1.0 builds
+    // (tests/fixtures/v0.1/README.md).
     Guest {
-        dir: "tests/fixtures/v0.2",
+        dir: "tests/fixtures/v0.1",
         language: Language::Wat,
         source: "echo.wat",
-        wit: "wit",
-        name: "wat-echo-v02",
+        wit: "wit/v0.1",
+        name: "wat-echo-v01",
         install: None,
     },
 ];

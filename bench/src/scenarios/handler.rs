@@ -55,7 +55,7 @@ pub async fn run(bench: &Bench) -> anyhow::Result<()> {
 
     // Interleaved, `repeat` times: the two differ by less than the noise of
     // one run.
-    let echoes = [("wat-echo", "0.1.0"), ("wat-echo-v02", "0.2.0")];
+    let echoes = [("wat-echo-v01", "0.1.0"), ("wat-echo", "0.2.0")];
     let mut p50s = vec![Vec::new(); echoes.len()];
     let plugins = echoes
         .iter()

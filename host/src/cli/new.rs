@@ -177,8 +177,14 @@ mod tests {
         let python = files(Language::Python, "calc", Path::new(""));
         assert_eq!(
             file(&python, "wit/world.wit"),
-            include_str!("../../../wit/v0.1/world.wit")
+            include_str!("../../../wit/world.wit")
         );
+        assert!(
+            file(&python, "wit/deps/config/world.wit").contains("package wasi:config"),
+            "the WASI packages the world imports come along"
+        );
+        // The frozen 0.1.0 world is served, but no project starts on it.
+        assert!(python.iter().all(|(path, _)| !path.starts_with("wit/v0.1")));
         let js = files(Language::Js, "calc", Path::new(""));
         assert!(
             js.iter()

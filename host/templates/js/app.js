@@ -1,18 +1,23 @@
 // {{name}}: a wsgate route handler that greets every text message and echoes
 // binary ones.
 
-// The `handler` interface of the `gateway` world (wit/).
+// The `handler` interface of the `gateway` world (wit/): one method per kind
+// of event. The context's methods ask the gateway (`ctx.connectionId()`). To
+// fail an event, throw a handler error: `throw { tag: "bad-request", val: "why" }`
+// (or "forbidden", "too-many-requests", "unavailable", "internal").
 export const handler = {
-  handle({ context, kind }) {
-    let body;
-    if (kind.tag === "connect") {
-      // stdout and stderr go to the gateway's log, tagged with route and connection.
-      console.log(`${context.connectionId} connected`);
-    } else if (kind.tag === "message") {
-      const message = kind.val;
-      body = message.tag === "text" ? { tag: "text", val: `hello, ${message.val}` } : message;
-    }
-    // Status 200 accepts a $connect; body is a message's route response.
-    return { status: 200, body, subprotocol: undefined, context: [] };
+  onConnect(ctx, request) {
+    // stdout and stderr go to the gateway's log, tagged with route and connection.
+    console.log(`${ctx.connectionId()} connected from ${ctx.sourceIp()}`);
+    return { tag: "accept", val: { subprotocol: undefined, connectionContext: [], headers: [] } };
+  },
+
+  onMessage(ctx, payload) {
+    // The return value is the route response, sent back to the sender.
+    return payload.tag === "text" ? { tag: "text", val: `hello, ${payload.val}` } : payload;
+  },
+
+  onDisconnect(ctx, info) {
+    console.log(`${ctx.connectionId()} left: ${info.code} ${info.reason}`);
   },
 };

@@ -2,29 +2,28 @@
 echoes binary ones."""
 
 from wit_world import exports
-from wit_world.imports.wsgate_gateway_types import (
-    Event,
-    EventKind_Connect,
-    EventKind_Message,
-    Payload_Text,
-    Response,
-)
+from wit_world.exports.handler import Accept, ConnectDecision, ConnectDecision_Accept
+from wit_world.imports.event import ConnectRequest, RequestContext
+from wit_world.imports.wsgate_gateway_types import DisconnectInfo, Payload, Payload_Text
 
 
 class Handler(exports.Handler):
-    """The `handler` interface of the `route-handler` world (wit/)."""
+    """The `handler` interface of the `route-handler` world (wit/): one method
+    per kind of event. To fail an event, raise
+    `componentize_py_types.Err(HandlerError_BadRequest("why"))` (or
+    `Forbidden`, `TooManyRequests`, `Unavailable`, `Internal`)."""
 
-    def handle(self, event: Event) -> Response:
-        body = None
-        if isinstance(event.kind, EventKind_Connect):
-            # stdout and stderr go to the gateway's log, tagged with route and
-            # connection.
-            print(f"{event.context.connection_id} connected")
-        elif isinstance(event.kind, EventKind_Message):
-            message = event.kind.value
-            if isinstance(message, Payload_Text):
-                body = Payload_Text(f"hello, {message.value}")
-            else:
-                body = message
-        # Status 200 accepts a $connect; body is a message's route response.
-        return Response(status=200, body=body, subprotocol=None, context=[])
+    def on_connect(self, ctx: RequestContext, request: ConnectRequest) -> ConnectDecision:
+        # stdout and stderr go to the gateway's log, tagged with route and
+        # connection.
+        print(f"{ctx.connection_id()} connected from {ctx.source_ip()}")
+        return ConnectDecision_Accept(Accept(subprotocol=None, connection_context=[], headers=[]))
+
+    def on_message(self, ctx: RequestContext, payload: Payload) -> Payload | None:
+        # The return value is the route response, sent back to the sender.
+        if isinstance(payload, Payload_Text):
+            return Payload_Text(f"hello, {payload.value}")
+        return payload
+
+    def on_disconnect(self, ctx: RequestContext, info: DisconnectInfo) -> None:
+        print(f"{ctx.connection_id()} left: {info.code} {info.reason}")
