@@ -99,6 +99,27 @@ async fn metrics_count_connections_messages_latency_errors_and_api_requests() {
 }
 
 /// Waits until `path` holds `count` lines and returns them.
+#[tokio::test]
+async fn a_bound_routes_series_are_scraped_at_zero_before_its_first_event() {
+    let gateway = GatewayBuilder::new()
+        .probe(&["$connect", "whoami", "$default"])
+        .start();
+    let metrics = gateway.api("GET", "/metrics", b"").await.text();
+    for route in ["$connect", "whoami", "$default", "-"] {
+        for name in [
+            format!("wsgate_messages_in_total{{route=\"{route}\"}}"),
+            format!("wsgate_messages_out_total{{route=\"{route}\"}}"),
+            format!("wsgate_handler_duration_seconds_count{{route=\"{route}\"}}"),
+        ] {
+            assert_eq!(sample(&metrics, &name), Some(0.0), "{name} in\n{metrics}");
+        }
+    }
+    // A message counts in its route's series, which are the same ones.
+    let mut client = gateway.connect("/").await;
+    client.whoami_id().await;
+    wait_for_sample(&gateway, "wsgate_messages_in_total{route=\"whoami\"}", 1.0).await;
+}
+
 async fn read_lines(path: &std::path::Path, count: usize) -> Vec<String> {
     let what = format!("the access log has {count} lines");
     eventually(&what, WAIT, async || {

@@ -105,7 +105,7 @@ impl Gateway {
             settings.instances_per_plugin,
             settings.cache_dir.as_deref(),
         )?);
-        let table = hot_swap::initial_table(&runtime, &settings).await?;
+        let table = hot_swap::initial_table(&runtime, &settings, &metrics).await?;
         let access_log = AccessLog::start(&settings.access_log, settings.access_log_format)?;
         let router = Arc::new(Router::new(
             table,

@@ -53,12 +53,14 @@ pub struct Watcher {
 pub async fn initial_table(
     runtime: &Arc<PluginRuntime>,
     settings: &Settings,
+    metrics: &Metrics,
 ) -> anyhow::Result<RouteTable> {
     let (table, refusals) = build(
         runtime,
         &settings.plugins,
         &settings.routes,
         &RouteTable::default(),
+        metrics,
     )
     .await?;
     if let Some(refusal) = refusals.into_iter().next() {
@@ -105,14 +107,21 @@ impl HotSwap {
             }
         };
         let previous = self.router.table();
-        let (table, refusals) =
-            match build(&self.runtime, &sources.plugins, &routes, &previous).await {
-                Ok(built) => built,
-                Err(error) => {
-                    tracing::error!("reload refused, nothing changed: {error:#}");
-                    return Vec::new();
-                }
-            };
+        let (table, refusals) = match build(
+            &self.runtime,
+            &sources.plugins,
+            &routes,
+            &previous,
+            &self.metrics,
+        )
+        .await
+        {
+            Ok(built) => built,
+            Err(error) => {
+                tracing::error!("reload refused, nothing changed: {error:#}");
+                return Vec::new();
+            }
+        };
         let now_refused: Vec<String> = refusals.iter().map(ToString::to_string).collect();
         for (refusal, text) in refusals.iter().zip(&now_refused) {
             if !reported.contains(text) {
@@ -208,12 +217,14 @@ impl HotSwap {
 
 /// Builds a table from the directory: unchanged files keep their plugin from
 /// `previous`, the others are loaded. Routes whose file is refused keep their
-/// previous binding; the refusals are returned.
+/// previous binding; the refusals are returned. Each route is counted in
+/// `metrics`.
 async fn build(
     runtime: &Arc<PluginRuntime>,
     dir: &Path,
     routes: &RouteConfig,
     previous: &RouteTable,
+    metrics: &Metrics,
 ) -> anyhow::Result<(RouteTable, Vec<PluginError>)> {
     let bindings = directory::bind_routes(dir, &routes.components)?;
     let mut plugins: HashMap<PathBuf, Result<Arc<Plugin>, PluginError>> = HashMap::new();
@@ -229,7 +240,14 @@ async fn build(
             Ok(plugin) => {
                 let rate = routes.rates.get(&binding.route).copied();
                 let grants = routes.grants(&binding.route);
-                table.bind(&binding.route, Arc::clone(plugin), grants, rate, previous);
+                table.bind(
+                    &binding.route,
+                    Arc::clone(plugin),
+                    grants,
+                    rate,
+                    previous,
+                    metrics,
+                );
             }
             Err(_) => table.keep(&binding.route, previous),
         }

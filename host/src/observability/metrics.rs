@@ -51,6 +51,17 @@ struct FaultLabels {
 
 type HistogramFamily = Family<RouteLabel, Histogram, fn() -> Histogram>;
 
+/// One route's own series, looked up once when the route is bound: an event
+/// then counts with no lookup (each `Family` lookup takes a lock shared by
+/// every thread and hashes the label), and a bound route's series are
+/// scraped at 0 before its first event.
+#[derive(Clone, Debug)]
+pub struct RouteMetrics {
+    messages_in: Counter,
+    messages_out: Counter,
+    handler_duration: Histogram,
+}
+
 /// The gateway's metrics.
 #[derive(Debug)]
 pub struct Metrics {
@@ -210,11 +221,21 @@ impl Metrics {
         self.refusals.inc();
     }
 
-    /// Counts one handled event.
-    pub fn record(&self, record: &EventRecord<'_>) {
-        let route = RouteLabel {
-            route: record.route_key.clone(),
+    /// The series of `route` (made at 0 if it has none yet).
+    pub fn route(&self, route: &RouteKey) -> RouteMetrics {
+        let label = RouteLabel {
+            route: route.clone(),
         };
+        RouteMetrics {
+            messages_in: self.messages_in.get_or_create(&label).clone(),
+            messages_out: self.messages_out.get_or_create(&label).clone(),
+            handler_duration: self.handler_duration.get_or_create(&label).clone(),
+        }
+    }
+
+    /// Counts one handled event; `route` holds the series of the route that
+    /// took it (every message has one, `-` when no route did).
+    pub fn record(&self, record: &EventRecord<'_>, route: Option<&RouteMetrics>) {
         match record.event_type {
             EventType::Connect => match record.outcome.status() {
                 200..=299 => {
@@ -224,20 +245,20 @@ impl Metrics {
                 status => self.connection_rejected(status),
             },
             EventType::Message => {
-                self.messages_in.get_or_create(&route).inc();
                 self.bytes_in.inc_by(record.message_bytes as u64);
-                if record.replied {
-                    self.messages_out.get_or_create(&route).inc();
+                if let Some(route) = route {
+                    route.messages_in.inc();
+                    if record.replied {
+                        route.messages_out.inc();
+                    }
                 }
             }
             EventType::Disconnect => {
                 self.connections_open.dec();
             }
         }
-        if let Some(latency) = record.integration_latency {
-            self.handler_duration
-                .get_or_create(&route)
-                .observe(latency.as_secs_f64());
+        if let (Some(latency), Some(route)) = (record.integration_latency, route) {
+            route.handler_duration.observe(latency.as_secs_f64());
         }
         let kind = match record.outcome {
             Outcome::Trapped(_) => "trap",
@@ -247,7 +268,7 @@ impl Metrics {
         };
         self.handler_errors
             .get_or_create(&FaultLabels {
-                route: route.route,
+                route: record.route_key.clone(),
                 kind,
             })
             .inc();

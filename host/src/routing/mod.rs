@@ -23,7 +23,7 @@ use crate::event::{
     ConnectRequest, Event, EventKind, EventType, Payload, RequestContext, Response, RouteKey,
 };
 use crate::observability::access_log::{AccessLog, EventRecord, Outcome};
-use crate::observability::metrics::Metrics;
+use crate::observability::metrics::{Metrics, RouteMetrics};
 use crate::runtime::{FailureKind, HandlerError, Plugin};
 
 /// The route key recorded for a message that no route took.
@@ -57,6 +57,8 @@ pub struct Router {
     /// The largest route response a client may be sent.
     max_message_size: usize,
     metrics: Arc<Metrics>,
+    /// The series of messages no route took.
+    no_route: RouteMetrics,
     access_log: AccessLog,
 }
 
@@ -76,6 +78,7 @@ impl Router {
             selection,
             stage: stage.into(),
             max_message_size,
+            no_route: metrics.route(&NO_ROUTE_KEY),
             metrics,
             access_log,
         }
@@ -115,14 +118,15 @@ impl Router {
             now_ms(),
         );
         let mut record = EventRecord::new(connection, &context);
-        let decision = match self.route(CONNECT) {
+        let route = self.route(CONNECT);
+        let decision = match &route {
             Some(route) => {
                 let offered = request.subprotocols.clone();
                 let event = Event {
                     context,
                     kind: EventKind::Connect(request),
                 };
-                match self.invoke(&route, event, &mut record).await {
+                match self.invoke(route, event, &mut record).await {
                     Ok(response) => {
                         self.decide(connection, &route.plugin, response, &offered, &mut record)
                     }
@@ -132,7 +136,7 @@ impl Router {
             }
             None => ConnectDecision::accept(),
         };
-        self.report(&record);
+        self.report(&record, route.as_ref().map(|route| &route.metrics));
         decision
     }
 
@@ -196,10 +200,13 @@ impl Router {
         received_at: u64,
     ) -> Delivery {
         let message_bytes = payload.len();
-        let bound = self.select(&self.table.load(), &payload).cloned();
+        // The event keeps the table it started with (one reference count),
+        // and borrows its route from it.
+        let table = self.table.load_full();
+        let bound = self.select(&table, &payload);
         // The route in hand holds its limit: no second lookup by key.
-        let admitted = bound.as_ref().is_none_or(Route::admit);
-        let route_key = match &bound {
+        let admitted = bound.is_none_or(Route::admit);
+        let route_key = match bound {
             Some(route) => route.key.clone(),
             None => NO_ROUTE_KEY.clone(),
         };
@@ -231,10 +238,10 @@ impl Router {
                     context,
                     kind: EventKind::Message(payload),
                 };
-                let reply = match self.invoke(&bound, event, &mut record).await {
-                    Ok(response) => self.route_response(response.body, &bound, &mut record),
+                let reply = match self.invoke(bound, event, &mut record).await {
+                    Ok(response) => self.route_response(response.body, bound, &mut record),
                     Err(HandlerError::Failed(failure)) if failure.kind != FailureKind::Internal => {
-                        Err(self.refusal(failure.message, &bound, &mut record))
+                        Err(self.refusal(failure.message, bound, &mut record))
                     }
                     Err(_) => Err(ErrorFrame::InternalServerError),
                 };
@@ -245,7 +252,8 @@ impl Router {
             }
         };
         record.replied = delivery != Delivery::Handled(None);
-        self.report(&record);
+        let series = bound.map_or(&self.no_route, |route| &route.metrics);
+        self.report(&record, Some(series));
         delivery
     }
 
@@ -296,14 +304,15 @@ impl Router {
         );
         let mut record = EventRecord::new(connection, &context);
         record.disconnect = Some(info.clone());
-        if let Some(route) = self.route(DISCONNECT) {
+        let route = self.route(DISCONNECT);
+        if let Some(route) = &route {
             let event = Event {
                 context,
                 kind: EventKind::Disconnect(info),
             };
-            let _ = self.invoke(&route, event, &mut record).await;
+            let _ = self.invoke(route, event, &mut record).await;
         }
-        self.report(&record);
+        self.report(&record, route.as_ref().map(|route| &route.metrics));
     }
 
     /// Runs `event` through `route`'s plugin with the route's grants, timing
@@ -336,9 +345,10 @@ impl Router {
         outcome
     }
 
-    /// Writes the event's access log line and counts it.
-    fn report(&self, record: &EventRecord<'_>) {
-        self.metrics.record(record);
+    /// Writes the event's access log line and counts it in the metrics and
+    /// in `route`'s series.
+    fn report(&self, record: &EventRecord<'_>, route: Option<&RouteMetrics>) {
+        self.metrics.record(record, route);
         self.access_log.write(record);
     }
 

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use crate::event::RouteKey;
 use crate::limits::Rate;
 use crate::limits::TokenBucket;
+use crate::observability::metrics::{Metrics, RouteMetrics};
 use crate::runtime::{Plugin, RouteGrants};
 
 /// The route `$connect` runs during the upgrade.
@@ -29,6 +30,8 @@ pub struct Route {
     pub grants: Arc<RouteGrants>,
     /// The route's rate limit, shared by all connections.
     limit: Option<(Rate, Arc<TokenBucket>)>,
+    /// The route's series in the metrics.
+    pub metrics: RouteMetrics,
 }
 
 impl Route {
@@ -46,9 +49,9 @@ pub struct RouteTable {
 }
 
 impl RouteTable {
-    /// Binds `route` to `plugin` with its grants and an optional rate limit.
-    /// The generation and the limit's tokens carry over from `previous` when
-    /// they still apply.
+    /// Binds `route` to `plugin` with its grants and an optional rate limit,
+    /// counted in `metrics`. The generation and the limit's tokens carry over
+    /// from `previous` when they still apply.
     pub fn bind(
         &mut self,
         route: &str,
@@ -56,6 +59,7 @@ impl RouteTable {
         grants: Arc<RouteGrants>,
         rate: Option<Rate>,
         previous: &RouteTable,
+        metrics: &Metrics,
     ) {
         let before = previous.routes.get(route);
         let generation = match before {
@@ -68,10 +72,12 @@ impl RouteTable {
             _ => (rate, Arc::new(TokenBucket::new(rate))),
         });
         self.has_custom_routes |= !route.starts_with('$');
+        let key = RouteKey::from(route);
         self.routes.insert(
             route.to_owned(),
             Route {
-                key: route.into(),
+                metrics: metrics.route(&key),
+                key,
                 plugin,
                 generation,
                 grants,
