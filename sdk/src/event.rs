@@ -31,8 +31,11 @@ use crate::Payload;
 use crate::bindings::wsgate::gateway::event as wit_event;
 use crate::bindings::wsgate::gateway::types as wit;
 
+mod asked;
 #[cfg(not(target_arch = "wasm32"))]
 mod given;
+
+use asked::Asked;
 #[cfg(not(target_arch = "wasm32"))]
 pub(crate) use given::{ConnectValues, ContextValues};
 
@@ -57,6 +60,8 @@ pub struct RequestContext {
     domain_name: OnceCell<String>,
     stage: OnceCell<String>,
     connection_context: OnceCell<Vec<(String, String)>>,
+    /// Values of the connection context asked one key at a time.
+    context_values: Asked,
 }
 
 impl RequestContext {
@@ -79,6 +84,7 @@ impl RequestContext {
             domain_name: OnceCell::new(),
             stage: OnceCell::new(),
             connection_context: OnceCell::new(),
+            context_values: Asked::default(),
         }
     }
 
@@ -157,7 +163,13 @@ impl RequestContext {
     /// [`Accept::context`](crate::Accept::context); always `None` during
     /// `$connect`.
     pub fn get(&self, key: &str) -> Option<&str> {
-        find(self.connection_context(), |name| name == key)
+        self.context_values.value(
+            &self.connection_context,
+            key,
+            |a, b| a == b,
+            || self.resource().connection_context_value(key),
+            || self.resource().connection_context(),
+        )
     }
 
     /// The whole connection context, in the order `$connect` set it.
@@ -200,6 +212,10 @@ pub struct ConnectRequest {
     headers: OnceCell<Vec<(String, String)>>,
     query: OnceCell<Vec<(String, String)>>,
     subprotocols: OnceCell<Vec<String>>,
+    /// Headers asked one name at a time.
+    header_values: Asked,
+    /// Query parameters asked one name at a time.
+    query_values: Asked,
 }
 
 impl ConnectRequest {
@@ -216,6 +232,8 @@ impl ConnectRequest {
             headers: OnceCell::new(),
             query: OnceCell::new(),
             subprotocols: OnceCell::new(),
+            header_values: Asked::default(),
+            query_values: Asked::default(),
         }
     }
 
@@ -236,12 +254,24 @@ impl ConnectRequest {
 
     /// The first value of a header; the name is case-insensitive.
     pub fn header(&self, name: &str) -> Option<&str> {
-        find(self.headers(), |key| key.eq_ignore_ascii_case(name))
+        self.header_values.value(
+            &self.headers,
+            name,
+            |a, b| a.eq_ignore_ascii_case(b),
+            || self.resource().header(name),
+            || self.resource().headers(),
+        )
     }
 
     /// The first value of a query parameter, decoded.
     pub fn query(&self, name: &str) -> Option<&str> {
-        find(self.query_parameters(), |key| key == name)
+        self.query_values.value(
+            &self.query,
+            name,
+            |a, b| a == b,
+            || self.resource().query_param(name),
+            || self.resource().query_params(),
+        )
     }
 
     /// Every header, in order, names in lower case.

@@ -2,7 +2,7 @@
 
 use std::cell::OnceCell;
 
-use super::{ConnectRequest, EventType, RequestContext};
+use super::{Asked, ConnectRequest, EventType, RequestContext};
 
 /// Every field of a [`RequestContext`], as plain values.
 #[derive(Debug, Clone)]
@@ -37,6 +37,7 @@ impl RequestContext {
             domain_name: OnceCell::from(values.domain_name),
             stage: OnceCell::from(values.stage),
             connection_context: OnceCell::from(values.connection_context),
+            context_values: Asked::default(),
         }
     }
 }
@@ -62,6 +63,8 @@ impl ConnectRequest {
             headers: OnceCell::from(values.headers),
             query: OnceCell::from(values.query),
             subprotocols: OnceCell::from(values.subprotocols),
+            header_values: Asked::default(),
+            query_values: Asked::default(),
         }
     }
 }
