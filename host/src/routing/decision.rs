@@ -3,8 +3,10 @@
 
 use http::header::{self, HeaderMap, HeaderName, HeaderValue};
 
-use crate::connection::Fields;
-use crate::runtime::{Failure, FailureKind};
+use crate::connection::{Connection, Fields};
+use crate::event::{Payload, Response};
+use crate::observability::access_log::{EventRecord, Outcome};
+use crate::runtime::{Failure, FailureKind, Plugin};
 
 /// What `$connect` decided.
 #[derive(Debug, PartialEq, Eq)]
@@ -91,6 +93,56 @@ fn is_handshake_header(name: &HeaderName) -> bool {
     ]
     .contains(name)
         || name.as_str().starts_with("sec-websocket-")
+}
+
+/// What `$connect`'s response means for the upgrade; one the gateway cannot
+/// use is logged, recorded as invalid and answered with a 500.
+pub(super) fn decide(
+    connection: &Connection,
+    plugin: &Plugin,
+    response: Response,
+    offered: &[String],
+    record: &mut EventRecord<'_>,
+) -> ConnectDecision {
+    record.outcome = Outcome::Status(response.status);
+    let headers = match response_headers(&response.headers) {
+        Ok(headers) => headers,
+        Err(problem) => {
+            tracing::error!(connection = %connection.id(), plugin = plugin.name(), %problem, "$connect set a response header it may not");
+            record.outcome = Outcome::Invalid("$connect set a response header it may not");
+            return ConnectDecision::internal_error();
+        }
+    };
+    match response.status {
+        200..=299 => match response.subprotocol {
+            Some(chosen) if !offered.contains(&chosen) => {
+                let problem = "$connect chose a subprotocol the client did not offer";
+                tracing::error!(connection = %connection.id(), plugin = plugin.name(), %chosen, ?offered, "{problem}");
+                record.outcome = Outcome::Invalid(problem);
+                ConnectDecision::internal_error()
+            }
+            subprotocol => ConnectDecision::Accept {
+                subprotocol,
+                context: response.context,
+                headers,
+            },
+        },
+        status @ 300..=599 => ConnectDecision::Reject {
+            status,
+            headers,
+            body: match response.body {
+                Some(Payload::Text(text)) => text.into_bytes(),
+                Some(Payload::Binary(bytes)) => bytes,
+                None => Vec::new(),
+            },
+        },
+        status => {
+            let problem = "$connect returned a status that is neither 2xx nor an HTTP error";
+            tracing::error!(connection = %connection.id(), plugin = plugin.name(), status, "{problem}");
+            record.outcome = Outcome::Invalid(problem);
+            ConnectDecision::internal_error()
+        }
+    }
 }
 
 #[cfg(test)]

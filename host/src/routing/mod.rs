@@ -24,7 +24,7 @@ use crate::event::{
 };
 use crate::observability::access_log::{AccessLog, EventRecord, Outcome};
 use crate::observability::metrics::{Metrics, RouteMetrics};
-use crate::runtime::{FailureKind, HandlerError, Plugin};
+use crate::runtime::{FailureKind, HandlerError};
 
 /// The route key recorded for a message that no route took.
 pub const NO_ROUTE: &str = "-";
@@ -128,7 +128,7 @@ impl Router {
                 };
                 match self.invoke(route, event, &mut record).await {
                     Ok(response) => {
-                        self.decide(connection, &route.plugin, response, &offered, &mut record)
+                        decision::decide(connection, &route.plugin, response, &offered, &mut record)
                     }
                     Err(HandlerError::Failed(failure)) => ConnectDecision::failed(&failure),
                     Err(HandlerError::Trapped(_)) => ConnectDecision::internal_error(),
@@ -138,56 +138,6 @@ impl Router {
         };
         self.report(&record, route.as_ref().map(|route| &route.metrics));
         decision
-    }
-
-    /// What `$connect`'s response means for the upgrade.
-    fn decide(
-        &self,
-        connection: &Connection,
-        plugin: &Plugin,
-        response: Response,
-        offered: &[String],
-        record: &mut EventRecord<'_>,
-    ) -> ConnectDecision {
-        record.outcome = Outcome::Status(response.status);
-        let headers = match decision::response_headers(&response.headers) {
-            Ok(headers) => headers,
-            Err(problem) => {
-                tracing::error!(connection = %connection.id(), plugin = plugin.name(), %problem, "$connect set a response header it may not");
-                record.outcome = Outcome::Invalid("$connect set a response header it may not");
-                return ConnectDecision::internal_error();
-            }
-        };
-        match response.status {
-            200..=299 => match response.subprotocol {
-                Some(chosen) if !offered.contains(&chosen) => {
-                    let problem = "$connect chose a subprotocol the client did not offer";
-                    tracing::error!(connection = %connection.id(), plugin = plugin.name(), %chosen, ?offered, "{problem}");
-                    record.outcome = Outcome::Invalid(problem);
-                    ConnectDecision::internal_error()
-                }
-                subprotocol => ConnectDecision::Accept {
-                    subprotocol,
-                    context: response.context,
-                    headers,
-                },
-            },
-            status @ 300..=599 => ConnectDecision::Reject {
-                status,
-                headers,
-                body: match response.body {
-                    Some(Payload::Text(text)) => text.into_bytes(),
-                    Some(Payload::Binary(bytes)) => bytes,
-                    None => Vec::new(),
-                },
-            },
-            status => {
-                let problem = "$connect returned a status that is neither 2xx nor an HTTP error";
-                tracing::error!(connection = %connection.id(), plugin = plugin.name(), status, "{problem}");
-                record.outcome = Outcome::Invalid(problem);
-                ConnectDecision::internal_error()
-            }
-        }
     }
 
     /// Routes one message, received at `received_at` (ms since the Unix
