@@ -1,10 +1,12 @@
 //! How a connection is asked to close, how its task learns of it, and how
 //! the way it ended is told to `$disconnect`.
 
+use std::future::poll_fn;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::task::Poll;
 
-use tokio::sync::Notify;
+use futures_util::task::AtomicWaker;
 use tokio_tungstenite::tungstenite::error::ProtocolError;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
@@ -57,7 +59,10 @@ pub struct CloseState {
     request: Mutex<Option<CloseRequest>>,
     /// Mirrors `request.is_some()`, so every send can check it without a lock.
     closing: AtomicBool,
-    requested: Notify,
+    /// The connection's task, woken by the request. Not a `Notify`: the task
+    /// polls this on every turn of its loop, and polling a waiting `Notified`
+    /// takes a lock each time.
+    task: AtomicWaker,
 }
 
 impl CloseState {
@@ -74,7 +79,7 @@ impl CloseState {
 
     /// Wakes the connection's task.
     pub(super) fn signal(&self) {
-        self.requested.notify_one();
+        self.task.wake();
     }
 
     /// Whether someone asked the connection to close.
@@ -87,9 +92,21 @@ impl CloseState {
         self.request.lock().expect("close lock").clone()
     }
 
-    /// Resolves once a close has been requested.
+    /// Resolves once a close has been requested. For the connection's own
+    /// task: only the last task to wait is woken.
     pub async fn requested(&self) {
-        self.requested.notified().await
+        poll_fn(|cx| {
+            if self.is_requested() {
+                return Poll::Ready(());
+            }
+            // Register before looking again, so a request in between is not missed.
+            self.task.register(cx.waker());
+            match self.is_requested() {
+                true => Poll::Ready(()),
+                false => Poll::Pending,
+            }
+        })
+        .await
     }
 }
 

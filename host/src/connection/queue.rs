@@ -10,6 +10,7 @@
 
 use std::collections::VecDeque;
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::{Context, Poll};
 
 use futures_util::task::AtomicWaker;
@@ -24,6 +25,10 @@ pub(crate) struct OutboundQueue {
     queued: Mutex<Queued>,
     max_messages: usize,
     max_bytes: usize,
+    /// Whether `queued` holds a message, kept under its lock: the task looks
+    /// on every turn of its loop, and an empty queue is then told apart
+    /// without taking the lock.
+    filled: AtomicBool,
     /// The connection's task, waiting for a message.
     task: AtomicWaker,
 }
@@ -45,6 +50,7 @@ impl OutboundQueue {
             queued: Mutex::default(),
             max_messages: max_messages.max(1),
             max_bytes,
+            filled: AtomicBool::new(false),
             task: AtomicWaker::new(),
         }
     }
@@ -60,6 +66,7 @@ impl OutboundQueue {
             }
             queued.bytes += message.len();
             queued.messages.push_back(message);
+            self.filled.store(true, Ordering::Release);
         }
         self.task.wake();
         Ok(())
@@ -72,6 +79,7 @@ impl OutboundQueue {
             let mut queued = self.queued.lock().expect("queue lock");
             queued.bytes += frame.len();
             queued.messages.push_back(frame);
+            self.filled.store(true, Ordering::Release);
         }
         self.task.wake();
     }
@@ -96,11 +104,17 @@ impl OutboundQueue {
     }
 
     fn pop(&self) -> Option<Message> {
+        if !self.filled.load(Ordering::Acquire) {
+            return None;
+        }
         let mut queued = self.queued.lock().expect("queue lock");
         let message = queued.messages.pop_front()?;
         queued.bytes -= message.len();
-        if queued.messages.is_empty() && queued.messages.capacity() > KEEP_SLOTS {
-            queued.messages = VecDeque::new();
+        if queued.messages.is_empty() {
+            self.filled.store(false, Ordering::Release);
+            if queued.messages.capacity() > KEEP_SLOTS {
+                queued.messages = VecDeque::new();
+            }
         }
         Some(message)
     }
