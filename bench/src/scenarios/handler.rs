@@ -157,7 +157,7 @@ fn access_log_line(target: &AccessLogTarget, lines: usize) -> anyhow::Result<(f6
         peer,
         &ConnectionLimits::default(),
     ));
-    let event = message(&connection, &"$default".into());
+    let event = message(&connection, "$default");
     let before = server::cpu_time(std::process::id())?;
     for line in 1..=lines {
         let mut record = EventRecord::new(&connection, &event.context);
@@ -195,12 +195,12 @@ async fn measure(plugin: &Plugin, calls: usize) -> anyhow::Result<Summary> {
         },
         &ConnectionLimits::default(),
     ));
-    // The route table's key, shared by every event as the router shares it.
-    let route_key: RouteKey = "$default".into();
+    // The route table's key, as the router hands it to every event.
+    let route_key: RouteKey = "$default";
     let grants = Arc::default();
     let mut histogram = latency::histogram();
     for call in 0..calls + calls / 10 {
-        let event = message(&connection, &route_key);
+        let event = message(&connection, route_key);
         let started = Instant::now();
         plugin.handle(event, &grants).await?;
         if call >= calls / 10 {
@@ -211,16 +211,16 @@ async fn measure(plugin: &Plugin, calls: usize) -> anyhow::Result<Summary> {
 }
 
 /// A 64-byte text message event, as the router builds it.
-fn message(connection: &Arc<Connection>, route_key: &RouteKey) -> Event {
+fn message(connection: &Arc<Connection>, route_key: RouteKey) -> Event {
     Event {
         context: RequestContext {
-            route_key: Arc::clone(route_key),
+            route_key,
             event_type: EventType::Message,
             connection: Arc::clone(connection),
             message_id: Some(EventToken::new()),
             request_id: EventToken::new(),
             request_time: now_ms(),
-            stage: "".into(),
+            stage: "",
         },
         kind: EventKind::Message(Payload::Text("x".repeat(64))),
     }

@@ -1,7 +1,8 @@
 //! The events the gateway routes to handlers, and a handler's response, in the
 //! host's own types (the WIT-generated twins live in `runtime::bindings`).
 
-use std::sync::Arc;
+use std::collections::HashSet;
+use std::sync::{Arc, LazyLock, Mutex};
 
 use crate::connection::{Connection, ConnectionId, DisconnectInfo, EventToken, Fields, Peer};
 
@@ -62,9 +63,28 @@ impl Payload {
     }
 }
 
-/// A route key, shared: the route table's, or one of the gateway's own
-/// (`$connect`, `$disconnect`, `-` for a message no route took).
-pub type RouteKey = Arc<str>;
+/// A route key: the route table's, or one of the gateway's own (`$connect`,
+/// `$disconnect`, `-` for a message no route took). Made with [`intern`].
+pub type RouteKey = &'static str;
+
+/// The one copy of `text` kept for the process's life: route keys and the
+/// stage, which every event, access log record and metric label carries.
+/// Copying a `&'static str` costs nothing, where an `Arc` shared by every
+/// event of a route is counted up and down by every worker thread on one
+/// cache line. They are the names an operator configures, so few: a name
+/// is kept once however often it is interned.
+pub fn intern(text: &str) -> &'static str {
+    static KEPT: LazyLock<Mutex<HashSet<&'static str>>> = LazyLock::new(Mutex::default);
+    let mut kept = KEPT.lock().expect("interned names lock");
+    match kept.get(text) {
+        Some(name) => name,
+        None => {
+            let name: &'static str = Box::leak(text.into());
+            kept.insert(name);
+            name
+        }
+    }
+}
 
 /// `requestContext`: what every event carries.
 ///
@@ -88,7 +108,7 @@ pub struct RequestContext {
     /// When this event was received (ms since the Unix epoch).
     pub request_time: u64,
     /// The deployment stage.
-    pub stage: Arc<str>,
+    pub stage: &'static str,
 }
 
 impl RequestContext {

@@ -6,7 +6,7 @@ mod error_frame;
 mod selection;
 mod table;
 
-use std::sync::{Arc, LazyLock};
+use std::sync::Arc;
 use std::time::Instant;
 
 use arc_swap::ArcSwap;
@@ -21,6 +21,7 @@ use crate::clock::now_ms;
 use crate::connection::{Connection, DisconnectInfo, EventToken};
 use crate::event::{
     ConnectRequest, Event, EventKind, EventType, Payload, RequestContext, Response, RouteKey,
+    intern,
 };
 use crate::observability::access_log::{AccessLog, EventRecord, Outcome};
 use crate::observability::metrics::{Metrics, RouteMetrics};
@@ -28,11 +29,6 @@ use crate::runtime::{FailureKind, HandlerError};
 
 /// The route key recorded for a message that no route took.
 pub const NO_ROUTE: &str = "-";
-
-/// The route keys of events that no bound route names, made once.
-static NO_ROUTE_KEY: LazyLock<RouteKey> = LazyLock::new(|| NO_ROUTE.into());
-static CONNECT_KEY: LazyLock<RouteKey> = LazyLock::new(|| CONNECT.into());
-static DISCONNECT_KEY: LazyLock<RouteKey> = LazyLock::new(|| DISCONNECT.into());
 
 /// What became of a message.
 #[derive(Debug, PartialEq)]
@@ -53,7 +49,7 @@ pub enum Delivery {
 pub struct Router {
     table: ArcSwap<RouteTable>,
     selection: RouteSelection,
-    stage: Arc<str>,
+    stage: &'static str,
     /// The largest route response a client may be sent.
     max_message_size: usize,
     metrics: Arc<Metrics>,
@@ -76,9 +72,9 @@ impl Router {
         Router {
             table: ArcSwap::from_pointee(table),
             selection,
-            stage: stage.into(),
+            stage: intern(&stage),
             max_message_size,
-            no_route: metrics.route(&NO_ROUTE_KEY),
+            no_route: metrics.route(NO_ROUTE),
             metrics,
             access_log,
         }
@@ -110,13 +106,7 @@ impl Router {
         connection: &Arc<Connection>,
         request: ConnectRequest,
     ) -> ConnectDecision {
-        let context = self.context(
-            connection,
-            CONNECT_KEY.clone(),
-            EventType::Connect,
-            None,
-            now_ms(),
-        );
+        let context = self.context(connection, CONNECT, EventType::Connect, None, now_ms());
         let mut record = EventRecord::new(connection, &context);
         let route = self.route(CONNECT);
         let decision = match &route {
@@ -157,8 +147,8 @@ impl Router {
         // The route in hand holds its limit: no second lookup by key.
         let admitted = bound.is_none_or(Route::admit);
         let route_key = match bound {
-            Some(route) => route.key.clone(),
-            None => NO_ROUTE_KEY.clone(),
+            Some(route) => route.key,
+            None => NO_ROUTE,
         };
         let context = self.context(
             connection,
@@ -247,7 +237,7 @@ impl Router {
     pub async fn disconnect(&self, connection: &Arc<Connection>, info: DisconnectInfo) {
         let context = self.context(
             connection,
-            DISCONNECT_KEY.clone(),
+            DISCONNECT,
             EventType::Disconnect,
             None,
             now_ms(),
@@ -331,7 +321,7 @@ impl Router {
             message_id,
             request_id: EventToken::new(),
             request_time,
-            stage: Arc::clone(&self.stage),
+            stage: self.stage,
         }
     }
 }

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use crate::event::RouteKey;
+use crate::event::{RouteKey, intern};
 use crate::limits::Rate;
 use crate::limits::TokenBucket;
 use crate::observability::metrics::{Metrics, RouteMetrics};
@@ -72,11 +72,11 @@ impl RouteTable {
             _ => (rate, Arc::new(TokenBucket::new(rate))),
         });
         self.has_custom_routes |= !route.starts_with('$');
-        let key = RouteKey::from(route);
+        let key = intern(route);
         self.routes.insert(
             route.to_owned(),
             Route {
-                metrics: metrics.route(&key),
+                metrics: metrics.route(key),
                 key,
                 plugin,
                 generation,

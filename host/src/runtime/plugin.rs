@@ -260,7 +260,7 @@ impl Plugin {
         let state = instance.store.data_mut();
         state.set_grants(grants);
         state.log_tags.set_event(
-            &event.context.route_key,
+            event.context.route_key,
             event.context.connection_id().as_str(),
         );
         self.sandbox.arm(&mut instance.store);

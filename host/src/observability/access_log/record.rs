@@ -88,7 +88,7 @@ impl<'a> EventRecord<'a> {
     pub fn new(connection: &'a Connection, context: &RequestContext) -> Self {
         EventRecord {
             connection,
-            route_key: context.route_key.clone(),
+            route_key: context.route_key,
             event_type: context.event_type,
             request_id: context.request_id,
             message_id: context.message_id,
@@ -111,7 +111,7 @@ impl<'a> EventRecord<'a> {
         [
             ("requestId", Value::Text(self.request_id.as_str())),
             ("connectionId", Value::Text(self.connection.id().as_str())),
-            ("routeKey", Value::Text(&self.route_key)),
+            ("routeKey", Value::Text(self.route_key)),
             ("eventType", Value::Text(self.event_type.as_str())),
             (
                 "messageId",
