@@ -203,3 +203,32 @@ pub struct DisconnectInfo {
     /// Who closed it.
     pub initiator: CloseInitiator,
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+
+    #[tokio::test]
+    async fn a_task_waiting_for_a_close_request_is_woken_by_it_and_a_later_wait_ends_at_once() {
+        let state = Arc::new(CloseState::default());
+        let waiting = tokio::spawn({
+            let state = Arc::clone(&state);
+            async move { state.requested().await }
+        });
+        // The task is waiting (it has registered) before the request comes.
+        tokio::task::yield_now().await;
+        assert!(!waiting.is_finished());
+        let request = CloseRequest::new(1000, "bye", CloseInitiator::Api);
+        assert!(state.request(request.clone()));
+        state.signal();
+        // Not woken, the task would wait forever: the deadline fails the test.
+        tokio::time::timeout(std::time::Duration::from_secs(10), waiting)
+            .await
+            .expect("the request wakes the waiting task")
+            .unwrap();
+        assert!(!state.request(request), "only the first request counts");
+        state.requested().await;
+    }
+}
