@@ -4,7 +4,9 @@
 //! `connect-request` of `wsgate:gateway@0.2.0`): a field is asked of the
 //! gateway the first time the handler reads it, and a field nobody reads costs
 //! nothing. Each getter here asks at most once per event and keeps the answer,
-//! so it can hand out a `&str` and be called as often as is convenient.
+//! so it can hand out a `&str` and be called as often as is convenient; a
+//! getter by name (`get`, `header`, `query`) asks for that one value, once per
+//! name, instead of for the whole list (`event/asked.rs`).
 //!
 //! **Lent handles.** The generated bindings hand an export the gateway's
 //! resource as a reference to a wrapper they drop (ending the borrow) when

@@ -92,4 +92,41 @@ mod tests {
         assert_eq!(get("room"), Some(Some("value of room")));
         assert_eq!(calls.get(), 4);
     }
+
+    #[test]
+    fn a_value_comes_from_the_list_once_read_else_by_name_else_from_the_list_read_then() {
+        let asked = Asked::default();
+        let all = OnceCell::new();
+        let (by_name, whole) = (Cell::new(0), Cell::new(0));
+        let pairs = || {
+            vec![
+                ("a".to_owned(), "1".to_owned()),
+                ("f".to_owned(), "6".to_owned()),
+            ]
+        };
+        let value = |name: &str| {
+            let ask = || {
+                by_name.set(by_name.get() + 1);
+                pairs()
+                    .into_iter()
+                    .find(|(key, _)| key == name)
+                    .map(|(_, value)| value)
+            };
+            let read_all = || {
+                whole.set(whole.get() + 1);
+                pairs()
+            };
+            asked.value(&all, name, |a, b| a == b, ask, read_all)
+        };
+        // Four names are asked one by one, each once; the list is not read.
+        for name in ["a", "b", "c", "d", "a"] {
+            assert_eq!(value(name), (name == "a").then_some("1"), "{name}");
+        }
+        assert_eq!((by_name.get(), whole.get()), (4, 0));
+        // A fifth name reads the whole list, which then answers every name.
+        assert_eq!(value("f"), Some("6"));
+        assert_eq!(value("e"), None);
+        assert_eq!(value("a"), Some("1"));
+        assert_eq!((by_name.get(), whole.get()), (4, 1));
+    }
 }
