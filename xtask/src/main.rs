@@ -34,7 +34,7 @@ const GUEST_UNIT_TESTS: &[&str] = &["wsgate-sdk", "chat", "wsgate-example-auth"]
 
 fn main() -> anyhow::Result<()> {
     let task = std::env::args().nth(1).unwrap_or_default();
-    let root = workspace_root();
+    let root = workspace_root()?;
     match task.as_str() {
         "plugins" => plugins(&root),
         "test" => test(&root),
@@ -172,8 +172,11 @@ fn demo(root: &Path) -> anyhow::Result<()> {
     println!("then send {{\"action\":\"sendmessage\",\"data\":\"hello\"}}");
     println!("or open examples/chat/index.html in a browser. Ctrl-C stops the gateway.");
     println!();
-    run(cargo(root)
-        .args(["run", "-p", "wsgate", "--", "serve", "--plugins"])
+    // The default members, as `test` builds them: `cargo run -p wsgate`
+    // would unify other features and compile most dependencies a second time.
+    run(cargo(root).arg("build"))?;
+    run(Command::new(target_dir(root).join("debug/wsgate"))
+        .args(["serve", "--plugins"])
         .arg(plugins))
 }
 
@@ -246,11 +249,32 @@ fn guests(root: &Path) -> anyhow::Result<Vec<Guest>> {
     Ok(guests)
 }
 
-fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
+/// The workspace `cargo xtask` was run in. Located at run time (cargo sets
+/// `CARGO_MANIFEST_DIR` for what `cargo run` starts), not from the path the
+/// xtask was compiled at: two clones sharing one `CARGO_TARGET_DIR` run the
+/// same binary, and each must build and install into its own tree.
+fn workspace_root() -> anyhow::Result<PathBuf> {
+    let manifest_dir = match std::env::var_os("CARGO_MANIFEST_DIR") {
+        Some(dir) => PathBuf::from(dir),
+        None => {
+            let located = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
+                .args(["locate-project", "--workspace", "--message-format", "plain"])
+                .output()
+                .context("running cargo locate-project")?;
+            if !located.status.success() {
+                bail!("run the tasks with `cargo xtask` inside a wsgate checkout");
+            }
+            let manifest = PathBuf::from(String::from_utf8(located.stdout)?.trim());
+            return Ok(manifest
+                .parent()
+                .context("a manifest in a directory")?
+                .to_path_buf());
+        }
+    };
+    Ok(manifest_dir
         .parent()
-        .expect("xtask lives in the workspace")
-        .to_path_buf()
+        .context("xtask lives in the workspace")?
+        .to_path_buf())
 }
 
 fn target_dir(root: &Path) -> PathBuf {
