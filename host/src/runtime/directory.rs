@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, bail};
+use anyhow::{Context, anyhow, bail};
 
 /// One route bound to one component file.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -21,11 +21,26 @@ pub struct Binding {
 /// Every `NAME.wasm` binds route `NAME`, except files that `configured` (route
 /// key → file name in `dir`) names: those serve exactly the routes configured
 /// for them. Hidden files (a deploy's temporary `.name.wasm`) are skipped. A
-/// file that leads outside `dir` (through `..` or a symlink) is refused.
+/// file that leads outside `dir` (through `..` or a symlink) is refused: the
+/// first such problem is the error (see [`bind_routes_checked`] for all).
 pub fn bind_routes(
     dir: &Path,
     configured: &BTreeMap<String, String>,
 ) -> anyhow::Result<Vec<Binding>> {
+    let (bindings, problems) = bind_routes_checked(dir, configured)?;
+    match problems.into_iter().next() {
+        Some(problem) => Err(problem),
+        None => Ok(bindings),
+    }
+}
+
+/// The bindings of a plugins directory, as [`bind_routes`] makes them, and
+/// every route that cannot be bound (its file is missing, unresolvable or
+/// outside `dir`) beside them. An error only if `dir` cannot be read.
+pub fn bind_routes_checked(
+    dir: &Path,
+    configured: &BTreeMap<String, String>,
+) -> anyhow::Result<(Vec<Binding>, Vec<anyhow::Error>)> {
     let entries = std::fs::read_dir(dir)
         .with_context(|| format!("cannot read the plugins directory {}", dir.display()))?;
     let root = dir
@@ -45,25 +60,40 @@ pub fn bind_routes(
     files.sort();
 
     let mut bindings = Vec::new();
+    let mut problems = Vec::new();
     for (route, file) in configured {
         let path = dir.join(file);
         if !path.is_file() {
-            bail!(
+            problems.push(anyhow!(
                 "wsgate.toml binds route `{route}` to `{file}`, which is not in {}",
                 dir.display()
-            );
+            ));
+            continue;
         }
-        bindings.push(Binding {
-            route: route.clone(),
-            file: inside(dir, &root, route, &path)?,
-        });
+        match inside(dir, &root, route, &path) {
+            Ok(file) => bindings.push(Binding {
+                route: route.clone(),
+                file,
+            }),
+            Err(problem) => problems.push(problem),
+        }
     }
     for path in files {
+        // Bound (or refused) above, as `[routes]` says.
+        if configured.values().any(|file| dir.join(file) == path) {
+            continue;
+        }
         let route = path
             .file_stem()
             .and_then(|stem| stem.to_str())
             .unwrap_or("");
-        let file = inside(dir, &root, route, &path)?;
+        let file = match inside(dir, &root, route, &path) {
+            Ok(file) => file,
+            Err(problem) => {
+                problems.push(problem);
+                continue;
+            }
+        };
         let configured_file = bindings.iter().any(|binding| binding.file == file);
         let configured_route = configured.contains_key(route);
         if !configured_file && !configured_route {
@@ -74,7 +104,7 @@ pub fn bind_routes(
         }
     }
     bindings.sort_by(|a, b| a.route.cmp(&b.route));
-    Ok(bindings)
+    Ok((bindings, problems))
 }
 
 /// `path`, the component of `route`, as a path in `dir` once `..` and
