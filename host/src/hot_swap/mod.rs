@@ -30,6 +30,28 @@ use crate::runtime::{Plugin, PluginError, PluginRuntime, Problem, directory};
 /// write completes). Short, because it is most of the swap latency.
 const QUIET: Duration = Duration::from_millis(100);
 
+/// What the file watcher saw, between two reloads.
+struct Seen {
+    /// The plugins directory itself was deleted, created or renamed.
+    replaced: bool,
+    /// The component files and config file that changed.
+    seen: Vec<PathBuf>,
+}
+
+impl Seen {
+    /// The "change seen" line: what a reload is about to read.
+    fn log(&mut self) {
+        self.seen.sort();
+        self.seen.dedup();
+        let files: Vec<String> = self
+            .seen
+            .iter()
+            .map(|path| path.display().to_string())
+            .collect();
+        tracing::info!(files = %files.join(" "), directory_replaced = self.replaced, "change seen: reloading");
+    }
+}
+
 /// Reloads the route table of a running gateway.
 pub struct HotSwap {
     router: Arc<Router>,
@@ -168,8 +190,13 @@ impl HotSwap {
             let Ok(events) = events else { return };
             // The directory itself was deleted, created or renamed.
             let replaced = events.iter().any(|event| event.path == dir);
-            if replaced || events.iter().any(|event| relevant(&event.path)) {
-                let _ = changed.send(replaced);
+            let seen: Vec<PathBuf> = events
+                .into_iter()
+                .map(|event| event.path)
+                .filter(|path| relevant(path))
+                .collect();
+            if replaced || !seen.is_empty() {
+                let _ = changed.send(Seen { replaced, seen });
             }
         })?;
         for dir in &dirs {
@@ -181,11 +208,13 @@ impl HotSwap {
         let rearm = Arc::downgrade(&debouncer);
         let hot_swap = Arc::clone(self);
         tokio::spawn(async move {
-            while let Some(mut replaced) = changes.recv().await {
+            while let Some(mut seen) = changes.recv().await {
                 while let Ok(more) = changes.try_recv() {
-                    replaced |= more;
+                    seen.replaced |= more.replaced;
+                    seen.seen.extend(more.seen);
                 }
-                if replaced {
+                seen.log();
+                if seen.replaced {
                     let Some(debouncer) = rearm.upgrade() else {
                         break;
                     };
@@ -227,7 +256,7 @@ async fn build(
     metrics: &Metrics,
 ) -> anyhow::Result<(RouteTable, Vec<PluginError>)> {
     let bindings = directory::bind_routes(dir, &routes.components)?;
-    let mut plugins: HashMap<PathBuf, Result<Arc<Plugin>, PluginError>> = HashMap::new();
+    let mut plugins: HashMap<PathBuf, Result<Option<Arc<Plugin>>, PluginError>> = HashMap::new();
     for binding in &bindings {
         if !plugins.contains_key(&binding.file) {
             let plugin = plugin_for(runtime, &binding.file, previous).await;
@@ -237,7 +266,7 @@ async fn build(
     let mut table = RouteTable::default();
     for binding in &bindings {
         match &plugins[&binding.file] {
-            Ok(plugin) => {
+            Ok(Some(plugin)) => {
                 let rate = routes.rates.get(&binding.route).copied();
                 let grants = routes.grants(&binding.route);
                 table.bind(
@@ -249,7 +278,7 @@ async fn build(
                     metrics,
                 );
             }
-            Err(_) => table.keep(&binding.route, previous),
+            Ok(None) | Err(_) => table.keep(&binding.route, previous),
         }
     }
     let refusals = plugins.into_values().filter_map(Result::err).collect();
@@ -257,19 +286,22 @@ async fn build(
 }
 
 /// The plugin for `file`: the one already serving it if its bytes are the
-/// same, else a fresh load, compiled off the async runtime's threads.
+/// same, else a fresh load, compiled off the async runtime's threads. None if
+/// the file changed while it was loading: that version is superseded, and the
+/// watcher's next reload loads the newer one.
 async fn plugin_for(
     runtime: &Arc<PluginRuntime>,
     file: &Path,
     previous: &RouteTable,
-) -> Result<Arc<Plugin>, PluginError> {
+) -> Result<Option<Arc<Plugin>>, PluginError> {
+    let before = FileStamp::of(file);
     let hash = PluginRuntime::hash_file(file)?;
     let unchanged = previous.iter().find(|(_, route)| {
         let info = route.plugin.info();
         info.file == file && info.hash == hash
     });
     if let Some((_, route)) = unchanged {
-        return Ok(Arc::clone(&route.plugin));
+        return Ok(Some(Arc::clone(&route.plugin)));
     }
     let loading = Arc::clone(runtime);
     let path = file.to_path_buf();
@@ -280,7 +312,27 @@ async fn plugin_for(
         file: file.display().to_string(),
         problem: Problem::Instantiation(format!("{error:#}")),
     })?;
-    Ok(Arc::new(plugin))
+    if FileStamp::of(file) != before {
+        tracing::info!(file = %file.display(), version = %short(&plugin.info().hash), "superseded: the file changed while this version loaded; the newer one loads next");
+        return Ok(None);
+    }
+    Ok(Some(Arc::new(plugin)))
+}
+
+/// What tells that a file was replaced or rewritten: its inode (a rename
+/// into place gives a new one), size and modification time.
+#[derive(PartialEq, Eq)]
+struct FileStamp(Option<(u64, u64, Option<std::time::SystemTime>)>);
+
+impl FileStamp {
+    fn of(file: &Path) -> Self {
+        use std::os::unix::fs::MetadataExt;
+        FileStamp(
+            std::fs::metadata(file)
+                .ok()
+                .map(|meta| (meta.ino(), meta.len(), meta.modified().ok())),
+        )
+    }
 }
 
 /// A route whose component a reload changed.

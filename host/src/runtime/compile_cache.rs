@@ -51,8 +51,9 @@ impl CompileCache {
         }
     }
 
-    /// The compiled component for `bytes` (whose hash is `hash`): from the
-    /// cache if there and sound, otherwise compiled and stored. An entry that
+    /// The compiled component for `bytes` (whose hash is `hash`, read from
+    /// `file`): from the cache if there and sound, otherwise compiled (with a
+    /// "compiling" and a "compiled" line in the log) and stored. An entry that
     /// is damaged or was compiled from another component is recompiled with a
     /// warning naming its file.
     pub fn component(
@@ -60,9 +61,10 @@ impl CompileCache {
         engine: &Engine,
         bytes: &[u8],
         hash: &str,
+        file: &Path,
     ) -> wasmtime::Result<(Component, Origin)> {
         let Some(path) = self.path(hash) else {
-            return Ok((Component::new(engine, bytes)?, Origin::Compiled));
+            return Ok((compile(engine, bytes, file)?, Origin::Compiled));
         };
         match load(engine, &path, hash) {
             Ok(Some(component)) => return Ok((component, Origin::Cached)),
@@ -71,7 +73,7 @@ impl CompileCache {
                 tracing::warn!(path = %path.display(), "compile cache entry {} is unusable, recompiling: {error}", path.display())
             }
         }
-        let component = Component::new(engine, bytes)?;
+        let component = compile(engine, bytes, file)?;
         store(&component, hash, &path);
         Ok((component, Origin::Compiled))
     }
@@ -80,6 +82,16 @@ impl CompileCache {
         let dir = self.dir.as_ref()?;
         Some(dir.join(format!("{hash}-{}.cwasm", self.engine_key)))
     }
+}
+
+/// Compiles the component in `bytes`, read from `file`, saying so in the log:
+/// a big component takes seconds, which a deploy should not spend in silence.
+fn compile(engine: &Engine, bytes: &[u8], file: &Path) -> wasmtime::Result<Component> {
+    let started = std::time::Instant::now();
+    tracing::info!(file = %file.display(), bytes = bytes.len(), "compiling: not in the compile cache");
+    let component = Component::new(engine, bytes)?;
+    tracing::info!(file = %file.display(), elapsed_ms = started.elapsed().as_millis() as u64, "compiled");
+    Ok(component)
 }
 
 /// What begins every entry, before the source hash and the checksum.

@@ -80,10 +80,10 @@ impl PluginRuntime {
             Some(pre) => (pre, Origin::Cached),
             None => {
                 check::inspect(&bytes).map_err(|problem| refused(path, problem))?;
-                let (component, origin) = self
-                    .cache
-                    .component(&self.engine, &bytes, &hash)
-                    .map_err(|error| refused(path, Problem::Invalid(format!("{error:#}"))))?;
+                let (component, origin) =
+                    self.cache
+                        .component(&self.engine, &bytes, &hash, path)
+                        .map_err(|error| refused(path, Problem::Invalid(format!("{error:#}"))))?;
                 let pre = check::handler(&self.engine, &self.linker, &component)
                     .map_err(|problem| refused(path, problem))?;
                 self.remember(&hash, &pre);
