@@ -1,21 +1,22 @@
-//! The `wsgate` command line: `serve`, `check` and `new`.
+//! The `wsgate` command line: `serve`, `check`, `deploy` and `new`.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::Arc;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use tokio::signal::unix::{Signal, SignalKind, signal};
 
+pub mod check;
+pub mod deploy;
 pub mod new;
 
+use check::Check;
+use deploy::Deploy;
 use new::NewProject;
 
-use crate::config::{Options, Settings, default_cache_dir};
+use crate::config::{Options, Settings};
 use crate::gateway::Gateway;
-use crate::registry::LocalRegistry;
-use crate::runtime::{PluginRuntime, Sandbox, Services};
 
 /// wsgate: a programmable WebSocket gateway whose routes are WebAssembly components.
 ///
@@ -50,20 +51,29 @@ enum Command {
         #[command(flatten)]
         options: Options,
     },
-    /// Check that a .wasm file is a valid route handler component.
+    /// Check that components are valid route handlers: .wasm files, and
+    /// plugins directories with their wsgate.toml.
     ///
-    /// Prints what is wrong in plain words and exits with status 1 if it is
-    /// not (not WebAssembly, a core module instead of a component, the wrong
-    /// world, an import the gateway does not provide). The compiled component
-    /// goes to the compile cache, so `serve` later starts without compiling it.
-    Check {
-        /// The component to check.
-        file: PathBuf,
-
-        /// Directory for compiled components [default: $XDG_CACHE_HOME/wsgate or ~/.cache/wsgate].
-        #[arg(long, env = "WSGATE_CACHE_DIR", value_name = "DIR")]
-        cache_dir: Option<PathBuf>,
-    },
+    /// Prints what is wrong in plain words, every problem at once, and exits
+    /// with status 1 if there is any (not WebAssembly, a core module instead
+    /// of a component, the wrong world, an import the gateway does not
+    /// provide, an invalid wsgate.toml, a route bound to a missing file). The
+    /// compiled components go to the compile cache, so `serve` later starts
+    /// without compiling them. Example:
+    ///
+    ///   wsgate check ./plugins extra/sendmessage.wasm
+    Check(Check),
+    /// Deploy a component into a plugins directory, compiled beforehand, so
+    /// the gateway serving it swaps it in at once.
+    ///
+    /// Checks the component and compiles it into the compile cache (the
+    /// gateway's: the same --cache-dir, or the plugins directory's
+    /// wsgate.toml `cache_dir`), then writes it under a hidden name and renames
+    /// it into place. A component that is not a valid handler is refused and
+    /// the directory left as it was. Example:
+    ///
+    ///   wsgate deploy target/wasm32-wasip2/release/chat.wasm --plugins ./plugins
+    Deploy(Deploy),
     /// Create a route handler project to start from, in Rust, Python or JavaScript.
     ///
     /// The handler greets every text message; the project's README says how
@@ -87,7 +97,8 @@ pub fn main() -> ExitCode {
     };
     let outcome = match cli.command {
         Command::Serve { config, options } => runtime.block_on(serve(config, options)),
-        Command::Check { file, cache_dir } => check(file, cache_dir),
+        Command::Check(check) => check.run(),
+        Command::Deploy(deploy) => deploy.run(),
         Command::New(project) => project.create(),
     };
     match outcome {
@@ -121,21 +132,6 @@ async fn serve(config: Option<PathBuf>, options: Options) -> anyhow::Result<()> 
             std::process::exit(130)
         }
     }
-}
-
-fn check(file: PathBuf, cache_dir: Option<PathBuf>) -> anyhow::Result<()> {
-    let sandbox = Sandbox::default();
-    let registry = Arc::new(LocalRegistry::new(usize::MAX));
-    let cache_dir = cache_dir.or_else(default_cache_dir);
-    let services = Services::registry_only(registry);
-    let runtime = PluginRuntime::new(sandbox, services, 0, cache_dir.as_deref())?;
-    let plugin = runtime.load(&file)?;
-    println!(
-        "ok: {} is a wsgate route handler component ({})",
-        file.display(),
-        plugin.world()
-    );
-    Ok(())
 }
 
 /// SIGTERM and SIGINT, listened for from before the listeners open: a signal

@@ -49,6 +49,13 @@ pub struct ConfigFile {
     pub routes: RouteConfig,
 }
 
+impl ConfigFile {
+    /// Reads and parses the file at `path`, naming it in any error.
+    pub fn read(path: &Path) -> anyhow::Result<Self> {
+        read_config(path)
+    }
+}
+
 impl std::str::FromStr for ConfigFile {
     type Err = anyhow::Error;
 

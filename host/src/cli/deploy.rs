@@ -1,0 +1,125 @@
+//! `wsgate deploy`: puts a component into a plugins directory so that the
+//! gateway serving it swaps it in at once.
+//!
+//! A gateway that sees a new file compiles it before the swap, which takes
+//! seconds for a big component (a Python one is ~18 MB). `deploy` first
+//! checks the component and compiles it into the compile cache the gateway
+//! reads, and only then writes it into the directory (under a hidden name,
+//! then renamed): the gateway finds it compiled and swaps it in without
+//! compiling. A component that is not a valid handler is refused and the
+//! directory left alone.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+
+use super::check::loading_runtime;
+use crate::config::ConfigFile;
+
+/// The arguments of `wsgate deploy`.
+#[derive(Debug, clap::Args)]
+pub struct Deploy {
+    /// The component to deploy.
+    file: PathBuf,
+
+    /// The plugins directory of the gateway to deploy to (created if missing).
+    #[arg(long, env = "WSGATE_PLUGINS", value_name = "DIR")]
+    plugins: PathBuf,
+
+    /// The route the component serves: it is written as `KEY.wasm`
+    /// [default: under its own file name].
+    #[arg(long, value_name = "KEY")]
+    route: Option<String>,
+
+    /// The gateway's directory for compiled components [default: the
+    /// plugins directory's wsgate.toml `cache_dir`, else
+    /// $XDG_CACHE_HOME/wsgate or ~/.cache/wsgate].
+    #[arg(long, env = "WSGATE_CACHE_DIR", value_name = "DIR")]
+    cache_dir: Option<PathBuf>,
+}
+
+impl Deploy {
+    /// Checks and compiles the component, then renames it into place.
+    pub fn run(&self) -> anyhow::Result<()> {
+        let name = self.installed_name()?;
+        std::fs::create_dir_all(&self.plugins)
+            .with_context(|| format!("creating {}", self.plugins.display()))?;
+        let cache_dir = match &self.cache_dir {
+            Some(dir) => Some(dir.clone()),
+            None => self.configured_cache_dir()?,
+        };
+        let runtime = loading_runtime(cache_dir.as_deref())?;
+        let plugin = runtime.load(&self.file)?;
+        let hash = &plugin.info().hash;
+        let target = self.plugins.join(&name);
+        let version = &hash[..12];
+        if std::fs::read(&target)
+            .is_ok_and(|bytes| crate::runtime::compile_cache::content_hash(&bytes) == *hash)
+        {
+            println!(
+                "{} is already this version ({version}): nothing to do",
+                target.display()
+            );
+            return Ok(());
+        }
+        install(&self.file, &self.plugins, &name)?;
+        println!(
+            "deployed {} as {} (version {version}, {}): a gateway serving {} swaps it in now",
+            self.file.display(),
+            target.display(),
+            plugin.world(),
+            self.plugins.display()
+        );
+        Ok(())
+    }
+
+    /// The file name in the plugins directory: `KEY.wasm`, or the file's own.
+    fn installed_name(&self) -> anyhow::Result<String> {
+        let name = match &self.route {
+            Some(route) => format!("{route}.wasm"),
+            None => self
+                .file
+                .file_name()
+                .and_then(|name| name.to_str())
+                .context("the component's file name is not UTF-8")?
+                .to_owned(),
+        };
+        if name.starts_with('.') || name.contains('/') || !name.ends_with(".wasm") {
+            bail!(
+                "`{name}` cannot name a component in a plugins directory: it must end in \
+                 .wasm, not start with `.` and hold no `/`"
+            );
+        }
+        Ok(name)
+    }
+
+    /// The `cache_dir` of the plugins directory's `wsgate.toml`, if it sets
+    /// one: the gateway reads it there.
+    fn configured_cache_dir(&self) -> anyhow::Result<Option<PathBuf>> {
+        let config = self.plugins.join("wsgate.toml");
+        if !config.is_file() {
+            return Ok(None);
+        }
+        Ok(ConfigFile::read(&config)?.options.cache_dir)
+    }
+}
+
+/// Writes `file` into `dir` as `name`: under a hidden name (the gateway skips
+/// files whose names start with `.`), flushed to disk, then renamed, so the
+/// gateway never reads half of it.
+fn install(file: &Path, dir: &Path, name: &str) -> anyhow::Result<()> {
+    let partial = dir.join(format!(".{name}.deploy-{}", std::process::id()));
+    let write = || -> std::io::Result<()> {
+        let bytes = std::fs::read(file)?;
+        let mut out = std::fs::File::create(&partial)?;
+        out.write_all(&bytes)?;
+        out.sync_all()
+    };
+    if let Err(error) = write() {
+        let _ = std::fs::remove_file(&partial);
+        return Err(error).with_context(|| format!("writing {}", partial.display()));
+    }
+    std::fs::rename(&partial, dir.join(name))
+        .with_context(|| format!("renaming {} into place", partial.display()))
+}
