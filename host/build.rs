@@ -1,7 +1,10 @@
-//! Embeds the project templates of `wsgate new` (`templates/`) and the WIT
-//! world in the binary, so `wsgate new` works wherever it runs.
+//! Embeds the project templates of `wsgate new` (`templates/`), the WIT
+//! world and the SDK's sources in the binary, so `wsgate new` works wherever
+//! it runs and its projects build wherever they are copied.
 //! Every file below those directories is embedded (except the frozen
-//! `wit/v0.1/`); adding one needs no code.
+//! `wit/v0.1/` and the SDK's manifest, which inherits from this workspace: a
+//! project's copy gets `templates/sdk/Cargo.toml` instead); adding one needs
+//! no code.
 
 use std::path::{Path, PathBuf};
 
@@ -17,6 +20,11 @@ fn main() {
             "WIT",
             manifest.join("../wit"),
             Some(manifest.join("../wit/v0.1")),
+        ),
+        (
+            "SDK",
+            manifest.join("../sdk"),
+            Some(manifest.join("../sdk/Cargo.toml")),
         ),
     ] {
         println!("cargo::rerun-if-changed={}", dir.display());

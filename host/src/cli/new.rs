@@ -1,24 +1,28 @@
 //! `wsgate new`: a route handler project to start from, in Rust, Python or
 //! JavaScript.
 //!
-//! The templates live in `host/templates/<language>/`; they and the WIT world
-//! are embedded in the binary at build time (`host/build.rs`), so the command
-//! works anywhere. Python and JavaScript projects get their own copy of `wit/`,
-//! which their toolchains generate bindings from; Rust projects depend on the
-//! SDK, which carries it.
+//! The templates live in `host/templates/<language>/` (and, for every
+//! language, `host/templates/common/`); they, the WIT world and the SDK's
+//! sources are embedded in the binary at build time (`host/build.rs`), so the
+//! command works anywhere and what it writes builds wherever it is copied.
+//! Every project gets its own copy of `wit/`, which its toolchain generates
+//! bindings from, and a `plugins/` directory whose `wsgate.toml` binds the
+//! handler to `$connect` and `$default`. A Rust project also carries the SDK
+//! (`wsgate-sdk/`, which is not on crates.io), unless `--sdk` names a
+//! checkout's.
 
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
 
-/// The embedded files: `TEMPLATES` and `WIT`, by path relative to their directory.
+/// The embedded files: `TEMPLATES`, `WIT` and `SDK`, by path relative to
+/// their directory.
 mod embedded {
     include!(concat!(env!("OUT_DIR"), "/embedded.rs"));
 }
 
-/// The SDK this binary was built from, which Rust projects depend on by path
-/// unless `--sdk` says otherwise (the SDK is not on crates.io).
-const BUILT_FROM_SDK: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../sdk");
+/// Where a Rust project's copy of the SDK goes, in the project.
+const CARRIED_SDK: &str = "wsgate-sdk";
 
 /// A language `wsgate new` has a template for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -52,8 +56,9 @@ pub struct NewProject {
     /// names the project and the component.
     dir: PathBuf,
 
-    /// The `sdk/` directory of a wsgate checkout, for a Rust project
-    /// [default: the SDK this wsgate was built from].
+    /// The `sdk/` directory of a wsgate checkout, for a Rust project to depend
+    /// on [default: a copy of the SDK this wsgate carries, in the project's
+    /// `wsgate-sdk/`].
     #[arg(long, value_name = "DIR")]
     sdk: Option<PathBuf>,
 }
@@ -65,11 +70,11 @@ impl NewProject {
         if std::fs::read_dir(&self.dir).is_ok_and(|mut entries| entries.next().is_some()) {
             bail!("{} already exists and is not empty", self.dir.display());
         }
-        let sdk = match self.lang {
-            Language::Rust => sdk_dir(self.sdk.as_deref())?,
-            Language::Python | Language::Js => PathBuf::new(),
+        let sdk = match (self.lang, &self.sdk) {
+            (Language::Rust, Some(given)) => Some(sdk_dir(given)?),
+            _ => None,
         };
-        for (path, contents) in files(self.lang, &name, &sdk) {
+        for (path, contents) in files(self.lang, &name, sdk.as_deref()) {
             let path = self.dir.join(path);
             if let Some(parent) = path.parent() {
                 std::fs::create_dir_all(parent)?;
@@ -92,30 +97,66 @@ impl NewProject {
 }
 
 /// The project's files, relative to its directory, with the placeholders
-/// (`{{name}}`, `{{artifact}}`, `{{sdk}}`) filled in.
-fn files(language: Language, name: &str, sdk: &Path) -> Vec<(PathBuf, String)> {
-    let prefix = format!("{}/", language.template());
+/// (`{{name}}`, `{{artifact}}`, `{{component}}`, `{{sdk}}`) filled in. A Rust
+/// project depends on the checkout's SDK in `sdk`, if given, and else carries
+/// its own copy.
+fn files(language: Language, name: &str, sdk: Option<&Path>) -> Vec<(PathBuf, String)> {
     let artifact = name.replace('-', "_");
+    // The file the build makes, which `plugins/wsgate.toml` binds: cargo
+    // names it after the library, the other toolchains after the project.
+    let component = match language {
+        Language::Rust => format!("{artifact}.wasm"),
+        Language::Python | Language::Js => format!("{name}.wasm"),
+    };
     // The SDK path goes into a TOML string.
-    let sdk = sdk
-        .display()
-        .to_string()
+    let sdk_path = sdk
+        .map_or(CARRIED_SDK.to_owned(), |sdk| sdk.display().to_string())
         .replace('\\', "\\\\")
         .replace('"', "\\\"");
     let fill = |text: &str| {
         text.replace("{{name}}", name)
             .replace("{{artifact}}", &artifact)
-            .replace("{{sdk}}", &sdk)
+            .replace("{{component}}", &component)
+            .replace("{{sdk}}", &sdk_path)
     };
-    let template = embedded::TEMPLATES.iter().filter_map(|(path, contents)| {
-        let path = path.strip_prefix(&prefix)?;
-        Some((PathBuf::from(path), fill(contents)))
-    });
-    let wit = embedded::WIT
-        .iter()
-        .filter(|_| language != Language::Rust)
-        .map(|(path, contents)| (Path::new("wit").join(path), contents.to_string()));
-    template.chain(wit).collect()
+    let template = |prefix: &str, to: &str| {
+        let prefix = format!("{prefix}/");
+        let to = PathBuf::from(to);
+        embedded::TEMPLATES
+            .iter()
+            .filter_map(move |(path, contents)| {
+                let path = path.strip_prefix(&prefix)?;
+                Some((to.join(path), contents))
+            })
+            .collect::<Vec<_>>()
+    };
+    let mut files: Vec<(PathBuf, String)> = template(language.template(), "")
+        .into_iter()
+        .chain(template("common", ""))
+        .map(|(path, contents)| (path, fill(contents)))
+        .collect();
+    let carries_sdk = language == Language::Rust && sdk.is_none();
+    // The carried SDK generates its bindings from `../wit`: the project's.
+    if language != Language::Rust || carries_sdk {
+        files.extend(
+            embedded::WIT
+                .iter()
+                .map(|(path, contents)| (Path::new("wit").join(path), contents.to_string())),
+        );
+    }
+    if carries_sdk {
+        files.extend(
+            embedded::SDK
+                .iter()
+                .map(|(path, contents)| (Path::new(CARRIED_SDK).join(path), contents.to_string())),
+        );
+        files.extend(
+            template("sdk", CARRIED_SDK)
+                .into_iter()
+                .map(|(path, contents)| (path, contents.to_string())),
+        );
+    }
+    files
 }
 
 /// The project's name: the directory's, if it suits a crate, a Python module
@@ -137,8 +178,9 @@ fn project_name(dir: &Path) -> anyhow::Result<String> {
     Ok(name.to_owned())
 }
 
-fn sdk_dir(given: Option<&Path>) -> anyhow::Result<PathBuf> {
-    let sdk = given.unwrap_or(Path::new(BUILT_FROM_SDK));
+/// The `sdk/` directory of a checkout, made absolute for the project's
+/// manifest.
+fn sdk_dir(sdk: &Path) -> anyhow::Result<PathBuf> {
     match sdk.join("Cargo.toml").is_file() {
         true => Ok(sdk.canonicalize()?),
         false => bail!(
@@ -162,19 +204,26 @@ mod tests {
 
     #[test]
     fn every_placeholder_is_filled() {
+        let checkout = Some(Path::new("/opt/wsgate/sdk"));
         for language in [Language::Rust, Language::Python, Language::Js] {
-            for (path, contents) in files(language, "my-room", Path::new("/opt/wsgate/sdk")) {
-                assert!(!contents.contains("{{"), "{path:?}: {contents}");
+            for sdk in [None, checkout] {
+                for (path, contents) in files(language, "my-room", sdk) {
+                    assert!(!contents.contains("{{"), "{path:?}: {contents}");
+                }
             }
         }
-        let rust = files(Language::Rust, "my-room", Path::new("/opt/wsgate/sdk"));
+        let rust = files(Language::Rust, "my-room", checkout);
         assert!(file(&rust, "Cargo.toml").contains(r#"path = "/opt/wsgate/sdk""#));
         assert!(file(&rust, "README.md").contains("release/my_room.wasm"));
+        // The plugins directory binds what each toolchain names the build.
+        assert!(file(&rust, "plugins/wsgate.toml").contains(r#""$connect" = "my_room.wasm""#));
+        let python = files(Language::Python, "my-room", None);
+        assert!(file(&python, "plugins/wsgate.toml").contains(r#""$default" = "my-room.wasm""#));
     }
 
     #[test]
-    fn python_and_js_projects_carry_the_wit_world_and_rust_ones_do_not() {
-        let python = files(Language::Python, "calc", Path::new(""));
+    fn every_project_carries_the_wit_world_but_one_on_a_checkouts_sdk() {
+        let python = files(Language::Python, "calc", None);
         assert_eq!(
             file(&python, "wit/world.wit"),
             include_str!("../../../wit/world.wit")
@@ -185,13 +234,57 @@ mod tests {
         );
         // The frozen 0.1.0 world is served, but no project starts on it.
         assert!(python.iter().all(|(path, _)| !path.starts_with("wit/v0.1")));
-        let js = files(Language::Js, "calc", Path::new(""));
+        let js = files(Language::Js, "calc", None);
         assert!(
             js.iter()
                 .any(|(path, _)| path == Path::new("wit/world.wit"))
         );
-        let rust = files(Language::Rust, "calc", Path::new(""));
-        assert!(rust.iter().all(|(path, _)| !path.starts_with("wit")));
+        let rust = files(Language::Rust, "calc", None);
+        assert!(
+            rust.iter()
+                .any(|(path, _)| path == Path::new("wit/world.wit"))
+        );
+        let on_checkout = files(Language::Rust, "calc", Some(Path::new("/opt/wsgate/sdk")));
+        assert!(on_checkout.iter().all(|(path, _)| !path.starts_with("wit")));
+        assert!(
+            on_checkout
+                .iter()
+                .all(|(path, _)| !path.starts_with(CARRIED_SDK))
+        );
+    }
+
+    #[test]
+    fn a_rust_project_carries_the_sdk_with_the_workspaces_dependencies() {
+        let rust = files(Language::Rust, "calc", None);
+        assert!(file(&rust, "Cargo.toml").contains(r#"path = "wsgate-sdk""#));
+        assert_eq!(
+            file(&rust, "wsgate-sdk/src/lib.rs"),
+            include_str!("../../../sdk/src/lib.rs")
+        );
+        // Its bindings come from the project's own copy of the world.
+        assert!(file(&rust, "wsgate-sdk/src/lib.rs").contains(r#"path: "../wit""#));
+        let carried: toml::Table = file(&rust, "wsgate-sdk/Cargo.toml").parse().unwrap();
+        let sdk: toml::Table = include_str!("../../../sdk/Cargo.toml").parse().unwrap();
+        let workspace: toml::Table = include_str!("../../../Cargo.toml").parse().unwrap();
+        let inherited = &workspace["workspace"]["dependencies"];
+        let dependencies = sdk["dependencies"].as_table().unwrap();
+        assert_eq!(
+            carried["dependencies"].as_table().unwrap().len(),
+            dependencies.len()
+        );
+        for name in dependencies.keys() {
+            assert_eq!(
+                carried["dependencies"][name], inherited[name],
+                "the carried SDK's {name} is the workspace's"
+            );
+        }
+        for key in ["version", "edition", "rust-version", "license"] {
+            assert_eq!(
+                carried["package"][key], workspace["workspace"]["package"][key],
+                "{key}"
+            );
+        }
+        assert_eq!(carried["lib"], sdk["lib"]);
     }
 
     #[test]
@@ -204,13 +297,13 @@ mod tests {
             )
             .unwrap()
         };
-        let python = files(Language::Python, "calc", Path::new(""));
+        let python = files(Language::Python, "calc", None);
         let requirement = file(&python, "requirements.txt");
         assert!(
             pins("requirements.txt").contains(requirement.trim()),
             "{requirement}"
         );
-        let js = files(Language::Js, "calc", Path::new(""));
+        let js = files(Language::Js, "calc", None);
         let package: serde_json::Value = serde_json::from_str(&file(&js, "package.json")).unwrap();
         let toolchain: serde_json::Value = serde_json::from_str(&pins("package.json")).unwrap();
         assert_eq!(package["devDependencies"], toolchain["dependencies"]);
