@@ -222,13 +222,20 @@ impl Gateway {
     /// Waits until the log contains `text`.
     pub async fn wait_for_log(&self, text: &str) {
         let what = format!("the log says `{text}`");
-        self.wait_for_logs(&what, |logs| logs.contains(text)).await
+        self.wait_for_logs(&what, WAIT, |logs| logs.contains(text))
+            .await
     }
 
     /// Waits until one line of the log contains every one of `parts`.
     pub async fn wait_for_line(&self, parts: &[&str]) {
+        self.wait_for_line_within(parts, WAIT).await
+    }
+
+    /// [`Gateway::wait_for_line`], for what may take longer than the usual
+    /// wait (a big component's compilation): up to `deadline`.
+    pub async fn wait_for_line_within(&self, parts: &[&str], deadline: Duration) {
         let what = format!("a log line has all of {parts:?}");
-        self.wait_for_logs(&what, |logs| {
+        self.wait_for_logs(&what, deadline, |logs| {
             logs.lines()
                 .any(|line| parts.iter().all(|part| line.contains(part)))
         })
@@ -236,8 +243,8 @@ impl Gateway {
     }
 
     /// Waits until the log so far satisfies `found`; `what` names the wait.
-    async fn wait_for_logs(&self, what: &str, found: impl Fn(&str) -> bool) {
-        eventually(what, WAIT, || async {
+    async fn wait_for_logs(&self, what: &str, deadline: Duration, found: impl Fn(&str) -> bool) {
+        eventually(what, deadline, || async {
             let logs = self.logs();
             if found(&logs) {
                 Ok(())

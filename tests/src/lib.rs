@@ -44,6 +44,6 @@ pub use artifacts::{component, fixtures_v0_1, python_tool, workspace_root, wsgat
 pub use client::{Client, Io, Recording};
 pub use gateway::{Gateway, GatewayBuilder};
 pub use http::http_get;
-pub use plugins::{check, deploy, tagger_version};
+pub use plugins::{check, deploy, tagger_version, wsgate, wsgate_deploy};
 pub use raw::{RawClient, upgrade_and_vanish, upgrade_head, upgrade_head_for};
 pub use waiting::{STARTUP, WAIT, eventually, eventually_blocking, quiet};

@@ -8,14 +8,31 @@ use crate::{component, wsgate_binary};
 
 /// Runs `wsgate check` on `path`: whether it passed, and what it said.
 pub fn check(path: &Path) -> (bool, String) {
-    let output = Command::new(wsgate_binary())
-        .arg("check")
-        .arg(path)
-        .output()
-        .expect("run wsgate check");
+    wsgate(Command::new(wsgate_binary()).arg("check").arg(path))
+}
+
+/// Runs `wsgate` with `command`'s arguments: whether it succeeded, and what
+/// it said (stdout, then stderr).
+pub fn wsgate(command: &mut Command) -> (bool, String) {
+    let output = command.output().expect("run wsgate");
     let text = String::from_utf8_lossy(&output.stdout).into_owned()
         + &String::from_utf8_lossy(&output.stderr);
     (output.status.success(), text)
+}
+
+/// Runs `wsgate deploy` of `bytes` (written to a file of their own first)
+/// into `dir` for `route`: whether it succeeded, and what it said.
+pub fn wsgate_deploy(dir: &Path, route: &str, bytes: &[u8]) -> (bool, String) {
+    let built = tempfile::tempdir().expect("a directory for the build");
+    let file = built.path().join("build.wasm");
+    std::fs::write(&file, bytes).expect("write the build");
+    wsgate(
+        Command::new(wsgate_binary())
+            .arg("deploy")
+            .arg(&file)
+            .args(["--route", route, "--plugins"])
+            .arg(dir),
+    )
 }
 
 /// A version of the `tagger` test component whose replies carry `tag-<tag>`

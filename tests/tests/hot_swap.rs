@@ -8,7 +8,8 @@ use std::time::{Duration, Instant};
 use futures_util::future::join_all;
 use serde_json::json;
 use wsgate_tests::{
-    Client, Gateway, GatewayBuilder, WAIT, deploy, eventually, quiet, tagger_version,
+    Client, Gateway, GatewayBuilder, STARTUP, WAIT, deploy, eventually, quiet, tagger_version,
+    wsgate_deploy,
 };
 
 /// A gateway serving tagger version `tag` as `file`.
@@ -46,11 +47,33 @@ async fn swapped(gateway: &Gateway, route: &str, generation: u32) {
 
 #[tokio::test]
 async fn swapping_twenty_times_under_load_drops_nothing_and_switches_at_once() {
-    const CLIENTS: usize = 200;
-    const SWAPS: u32 = 20;
+    swaps_under_load(200, 20, |dir, version| {
+        deploy(dir, "$default.wasm", &tagger_version(&version.to_string()))
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn wsgate_deploy_under_load_drops_nothing_and_switches_at_once() {
+    swaps_under_load(100, 5, |dir, version| {
+        let (ok, said) = wsgate_deploy(dir, "$default", &tagger_version(&version.to_string()));
+        assert!(ok && said.contains("deployed"), "{said}");
+    })
+    .await;
+}
+
+/// `client_count` clients talk to tagger version 0 while `deliver` puts versions
+/// 1 to `swaps` into the plugins directory, one after the other: every request
+/// is answered exactly once and in order, no connection drops, no version
+/// answers after a newer one went live, and every client ends on the last.
+async fn swaps_under_load(
+    client_count: usize,
+    swaps: u32,
+    deliver: impl Fn(&std::path::Path, u32),
+) {
     let gateway = tagger_gateway("$default.wasm", "0", &["--connection-rate", "0"]);
     let url = gateway.url("/");
-    let clients: Vec<Client> = join_all((0..CLIENTS).map(|_| Client::connect(&url))).await;
+    let clients: Vec<Client> = join_all((0..client_count).map(|_| Client::connect(&url))).await;
 
     // The newest version confirmed live by the gateway's log.
     let live = Arc::new(AtomicU32::new(0));
@@ -80,7 +103,7 @@ async fn swapping_twenty_times_under_load_drops_nothing_and_switches_at_once() {
                     version >= confirmed,
                     "version {version} answered after {confirmed} went live"
                 );
-                if version == SWAPS && newest < SWAPS {
+                if version == swaps && newest < swaps {
                     on_last.fetch_add(1, Ordering::AcqRel);
                 }
                 newest = version;
@@ -92,22 +115,23 @@ async fn swapping_twenty_times_under_load_drops_nothing_and_switches_at_once() {
     });
     let talkers: Vec<_> = talkers.collect();
 
-    for version in 1..=SWAPS {
+    for version in 1..=swaps {
         // Every client has had time for a request, on average, since the last swap.
         let since = answered.load(Ordering::Acquire);
-        reached("the clients talk between swaps", &answered, since + CLIENTS).await;
-        deploy(
-            gateway.plugins_dir(),
-            "$default.wasm",
-            &tagger_version(&version.to_string()),
-        );
+        reached(
+            "the clients talk between swaps",
+            &answered,
+            since + client_count,
+        )
+        .await;
+        deliver(gateway.plugins_dir(), version);
         swapped(&gateway, "$default", version + 1).await;
         live.store(version, Ordering::Release);
     }
     reached(
         "every client is answered by the last version",
         &on_last,
-        CLIENTS,
+        client_count,
     )
     .await;
     // Checked before the clients stop (and disconnect, as they then should).
@@ -117,14 +141,14 @@ async fn swapping_twenty_times_under_load_drops_nothing_and_switches_at_once() {
     let mut total = 0;
     for talker in talkers {
         let (sent, newest) = talker.await.expect("a client failed");
-        assert_eq!(newest, SWAPS, "every client ends on the last version");
+        assert_eq!(newest, swaps, "every client ends on the last version");
         total += sent;
     }
     assert!(
         !during.contains("disconnected connection="),
         "a client was disconnected"
     );
-    eprintln!("{CLIENTS} clients, {SWAPS} swaps, {total} requests answered exactly once");
+    eprintln!("{client_count} clients, {swaps} swaps, {total} requests answered exactly once");
 }
 
 #[tokio::test]
@@ -434,4 +458,75 @@ async fn a_plugins_directory_deleted_and_created_again_is_watched_anew() {
     eventually("the new directory's component serves", WAIT, version).await;
     client.send_text("back").await;
     assert_eq!(version_of(&client.recv_text().await), 2);
+}
+
+#[tokio::test]
+async fn wsgate_deploy_refuses_a_component_that_is_not_a_handler_and_leaves_the_directory_alone() {
+    let gateway = tagger_gateway("$default.wasm", "1", &[]);
+    let before = std::fs::read(gateway.plugins_dir().join("$default.wasm")).unwrap();
+    for (bytes, problem) in [
+        (b"not wasm at all".to_vec(), "not a WebAssembly file"),
+        (
+            std::fs::read(wsgate_tests::component("not-a-handler")).unwrap(),
+            "does not export",
+        ),
+    ] {
+        let (ok, said) = wsgate_deploy(gateway.plugins_dir(), "$default", &bytes);
+        assert!(!ok && said.contains(problem), "{said}");
+    }
+    let (ok, said) = wsgate_deploy(gateway.plugins_dir(), "../escape", &tagger_version("2"));
+    assert!(!ok && said.contains("cannot name a component"), "{said}");
+    // Nothing was written, not even a hidden partial file.
+    let files: Vec<_> = std::fs::read_dir(gateway.plugins_dir())
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name())
+        .collect();
+    assert_eq!(files, ["$default.wasm"]);
+    assert_eq!(
+        std::fs::read(gateway.plugins_dir().join("$default.wasm")).unwrap(),
+        before
+    );
+    let mut client = gateway.connect("/").await;
+    client.send_text("still").await;
+    assert_eq!(client.recv_text().await, "tag-_______1:still");
+}
+
+#[tokio::test]
+async fn a_version_replaced_while_it_compiles_is_superseded_by_the_newer_one() {
+    // An empty compile cache: the Python component takes seconds to compile.
+    let cache = tempfile::tempdir().unwrap();
+    let gateway = tagger_gateway(
+        "$default.wasm",
+        "1",
+        &["--cache-dir", cache.path().to_str().unwrap()],
+    );
+    let slow = std::fs::read(wsgate_tests::component("python-calc")).unwrap();
+    deploy(gateway.plugins_dir(), "$default.wasm", &slow);
+    gateway
+        .wait_for_line(&["change seen", "$default.wasm"])
+        .await;
+    let size = format!("bytes={}", slow.len());
+    gateway
+        .wait_for_line(&[
+            "compiling: not in the compile cache",
+            "$default.wasm",
+            &size,
+        ])
+        .await;
+    // Replaced while the Python one compiles.
+    deploy(gateway.plugins_dir(), "$default.wasm", &tagger_version("3"));
+    // Once the Python one is compiled: seconds, more on a busy machine.
+    gateway
+        .wait_for_line_within(&["superseded", "$default.wasm"], STARTUP)
+        .await;
+    swapped(&gateway, "$default", 2).await;
+    let mut client = gateway.connect("/").await;
+    client.send_text("next").await;
+    assert_eq!(client.recv_text().await, "tag-_______3:next");
+    // The superseded version was never swapped in.
+    assert!(
+        !gateway.logs().contains("generation=3"),
+        "{}",
+        gateway.logs()
+    );
 }

@@ -1,7 +1,9 @@
 //! Bad plugin files and bad configuration are refused at start with a clear
 //! message naming the file and the reason; `wsgate check` says the same.
 
-use wsgate_tests::{GatewayBuilder, check, component};
+use std::process::Command;
+
+use wsgate_tests::{GatewayBuilder, check, component, wsgate, wsgate_binary};
 
 /// The smallest valid core WebAssembly module: magic and version 1.
 const CORE_MODULE: &[u8] = b"\0asm\x01\x00\x00\x00";
@@ -152,5 +154,50 @@ fn a_number_out_of_its_range_is_refused_naming_the_option_and_the_range() {
     for (gateway, expected) in cases {
         let stderr = gateway.start_and_fail();
         assert!(stderr.contains(expected), "{expected}:\n{stderr}");
+    }
+}
+
+#[test]
+fn check_takes_files_and_plugins_directories_and_reports_every_problem_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let plugins = dir.path().join("plugins");
+    std::fs::create_dir(&plugins).unwrap();
+    std::fs::copy(component("wsgate-echo"), plugins.join("echo.wasm")).unwrap();
+    std::fs::copy(component("probe"), plugins.join("probe.wasm")).unwrap();
+    std::fs::write(plugins.join("$default.wasm"), b"this is not wasm").unwrap();
+    std::fs::write(
+        plugins.join("wsgate.toml"),
+        "[routes]\n\"$connect\" = \"probe.wasm\"\n\"$disconnect\" = \"probe.wasm\"\n\"shout\" = \"absent.wasm\"\n",
+    )
+    .unwrap();
+    let broken = dir.path().join("broken");
+    std::fs::create_dir(&broken).unwrap();
+    std::fs::write(broken.join("wsgate.toml"), "[routes\n").unwrap();
+    let sources = dir.path().join("sources");
+    std::fs::create_dir_all(sources.join("echo/src")).unwrap();
+
+    let (ok, text) = wsgate(
+        Command::new(wsgate_binary())
+            .arg("check")
+            .args([&plugins, &broken, &sources])
+            .arg(component("not-a-handler"))
+            .arg(component("wsgate-echo")),
+    );
+    assert!(!ok, "{text}");
+    for said in [
+        // The plugins directory: what serves, and each problem.
+        "echo.wasm is a wsgate route handler",
+        "it serves $connect, $disconnect",
+        "route `shout` to `absent.wasm`",
+        "$default.wasm: not a WebAssembly file",
+        // The directory whose wsgate.toml does not parse.
+        "invalid config file",
+        // A source tree instead of built components.
+        "binds no route (it holds directories: echo)",
+        // The files.
+        "does not export",
+        "5 problems found",
+    ] {
+        assert!(text.contains(said), "{said}: {text}");
     }
 }

@@ -11,7 +11,7 @@ use anyhow::bail;
 
 use crate::config::{ConfigFile, default_cache_dir};
 use crate::registry::LocalRegistry;
-use crate::runtime::directory::{Binding, bind_routes_checked};
+use crate::runtime::directory::{Binding, bind_routes_checked, subdirectories};
 use crate::runtime::{Plugin, PluginRuntime, Sandbox, Services};
 
 /// The arguments of `wsgate check`.
@@ -105,9 +105,10 @@ fn directory(runtime: &PluginRuntime, dir: &Path) -> usize {
     if bindings.is_empty() && problems == 0 {
         problem(
             format!(
-                "{} binds no route: a plugins directory holds built components (ROUTE.wasm) and \
-             optionally a wsgate.toml",
-                dir.display()
+                "{} binds no route{}: a plugins directory holds built components \
+                 (ROUTE.wasm) and optionally a wsgate.toml",
+                dir.display(),
+                subdirectories(dir)
             ),
             &mut problems,
         );

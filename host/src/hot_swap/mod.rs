@@ -48,7 +48,12 @@ impl Seen {
             .iter()
             .map(|path| path.display().to_string())
             .collect();
-        tracing::info!(files = %files.join(" "), directory_replaced = self.replaced, "change seen: reloading");
+        match files.is_empty() {
+            // The directory's own entry changed (as every deploy into it
+            // does), or it was replaced: `watch_again` says which.
+            true => tracing::debug!("plugins directory changed: reloading"),
+            false => tracing::info!(files = %files.join(" "), "change seen: reloading"),
+        }
     }
 }
 
@@ -89,7 +94,7 @@ pub async fn initial_table(
         return Err(refusal.into());
     }
     if table.is_empty() {
-        tracing::warn!(plugins = %settings.plugins.display(), "no components in the plugins directory: every message gets a Forbidden error frame until one is added");
+        tracing::warn!(plugins = %settings.plugins.display(), "no components in the plugins directory{}: every message gets a Forbidden error frame until one is added (a plugins directory holds built components, ROUTE.wasm)", directory::subdirectories(&settings.plugins));
     }
     for (route, entry) in table.iter() {
         let info = entry.plugin.info();
@@ -312,7 +317,11 @@ async fn plugin_for(
         file: file.display().to_string(),
         problem: Problem::Instantiation(format!("{error:#}")),
     })?;
-    if FileStamp::of(file) != before {
+    // The file was replaced while it loaded; if not by the very bytes loaded
+    // (the load may have read the newer file), this version is superseded.
+    if FileStamp::of(file) != before
+        && PluginRuntime::hash_file(file).ok().as_ref() != Some(&plugin.info().hash)
+    {
         tracing::info!(file = %file.display(), version = %short(&plugin.info().hash), "superseded: the file changed while this version loaded; the newer one loads next");
         return Ok(None);
     }

@@ -107,6 +107,23 @@ pub fn bind_routes_checked(
     Ok((bindings, problems))
 }
 
+/// ` (it holds directories: a, b)` when `dir` has subdirectories: a source
+/// tree given instead of the directory its builds go to.
+pub fn subdirectories(dir: &Path) -> String {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .filter_map(Result::ok)
+        .filter(|entry| entry.path().is_dir())
+        .map(|entry| entry.file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    match names.is_empty() {
+        true => String::new(),
+        false => format!(" (it holds directories: {})", names.join(", ")),
+    }
+}
+
 /// `path`, the component of `route`, as a path in `dir` once `..` and
 /// symlinks are resolved (`root` is `dir` resolved); an error if it leads
 /// outside.
