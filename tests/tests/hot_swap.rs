@@ -476,6 +476,16 @@ async fn wsgate_deploy_refuses_a_component_that_is_not_a_handler_and_leaves_the_
     }
     let (ok, said) = wsgate_deploy(gateway.plugins_dir(), "../escape", &tagger_version("2"));
     assert!(!ok && said.contains("cannot name a component"), "{said}");
+    // A file the directory's `[routes]` would leave serving nothing.
+    let bound = tempfile::tempdir().unwrap();
+    std::fs::write(
+        bound.path().join("wsgate.toml"),
+        "[routes]\n\"$default\" = \"app.wasm\"\n",
+    )
+    .unwrap();
+    let (ok, said) = wsgate_deploy(bound.path(), "$default", &tagger_version("2"));
+    assert!(!ok && said.contains("would serve no route"), "{said}");
+    assert!(!bound.path().join("$default.wasm").exists());
     // Nothing was written, not even a hidden partial file.
     let files: Vec<_> = std::fs::read_dir(gateway.plugins_dir())
         .unwrap()

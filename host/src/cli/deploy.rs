@@ -9,6 +9,7 @@
 //! compiling. A component that is not a valid handler is refused and the
 //! directory left alone.
 
+use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -45,10 +46,9 @@ impl Deploy {
         let name = self.installed_name()?;
         std::fs::create_dir_all(&self.plugins)
             .with_context(|| format!("creating {}", self.plugins.display()))?;
-        let cache_dir = match &self.cache_dir {
-            Some(dir) => Some(dir.clone()),
-            None => self.configured_cache_dir()?,
-        };
+        let config = self.config()?;
+        let routes = served_routes(&name, &config.routes.components)?;
+        let cache_dir = self.cache_dir.clone().or(config.options.cache_dir);
         let runtime = loading_runtime(cache_dir.as_deref())?;
         let plugin = runtime.load(&self.file)?;
         let hash = &plugin.info().hash;
@@ -65,10 +65,12 @@ impl Deploy {
         }
         install(&self.file, &self.plugins, &name)?;
         println!(
-            "deployed {} as {} (version {version}, {}): a gateway serving {} swaps it in now",
+            "deployed {} as {} (version {version}, {}), serving {}: a gateway serving {} swaps \
+             it in now",
             self.file.display(),
             target.display(),
             plugin.world(),
+            routes.join(", "),
             self.plugins.display()
         );
         Ok(())
@@ -94,14 +96,36 @@ impl Deploy {
         Ok(name)
     }
 
-    /// The `cache_dir` of the plugins directory's `wsgate.toml`, if it sets
-    /// one: the gateway reads it there.
-    fn configured_cache_dir(&self) -> anyhow::Result<Option<PathBuf>> {
+    /// The plugins directory's `wsgate.toml`, if it has one: the gateway
+    /// reads its routes and `cache_dir` there.
+    fn config(&self) -> anyhow::Result<ConfigFile> {
         let config = self.plugins.join("wsgate.toml");
-        if !config.is_file() {
-            return Ok(None);
+        match config.is_file() {
+            true => ConfigFile::read(&config),
+            false => Ok(ConfigFile::default()),
         }
-        Ok(ConfigFile::read(&config)?.options.cache_dir)
+    }
+}
+
+/// The routes a component written as `name` serves, by `configured` (the
+/// `[routes]` of `wsgate.toml`) and its file name: an error if none, which
+/// happens when `[routes]` binds the route the file name would.
+fn served_routes(name: &str, configured: &BTreeMap<String, String>) -> anyhow::Result<Vec<String>> {
+    let listed: Vec<String> = configured
+        .iter()
+        .filter(|(_, file)| file.as_str() == name)
+        .map(|(route, _)| route.clone())
+        .collect();
+    if !listed.is_empty() {
+        return Ok(listed);
+    }
+    let route = name.trim_end_matches(".wasm");
+    match configured.get(route) {
+        Some(file) => bail!(
+            "{name} would serve no route: wsgate.toml binds route `{route}` to `{file}` (deploy \
+             under that name, without --route)"
+        ),
+        None => Ok(vec![route.to_owned()]),
     }
 }
 
