@@ -18,7 +18,7 @@ use anyhow::Context;
 use crate::run;
 use crate::toolchains::{Toolchain, Toolchains};
 
-/// The world Python guests implement.
+/// The world Python and C guests implement.
 const WORLD: &str = "route-handler";
 
 /// The world JavaScript and WAT guests implement: the gateway's own
@@ -39,6 +39,10 @@ enum Language {
     /// Hand-written WebAssembly text, made a component in process (the
     /// `wat`, `wit-parser` and `wit-component` crates behind `wasm-tools`).
     Wat,
+    /// C: `wit-bindgen c` generates the bindings, clang compiles for
+    /// `wasm32-wasi` (preview 1) and links with `wasm-component-ld`, which
+    /// makes the module a component with the preview 1 adapter.
+    C,
 }
 
 /// A guest crate's counterpart: a directory with one source file.
@@ -82,6 +86,14 @@ const GUESTS: &[Guest] = &[
         wit: "wit",
         name: "wat-echo",
         install: Some("plugins/$default.wasm"),
+    },
+    Guest {
+        dir: "examples/c-echo",
+        language: Language::C,
+        source: "echo.c",
+        wit: "wit",
+        name: "c-echo",
+        install: Some("plugins/echo.wasm"),
     },
     // The hand-written 0.1.0 echo, kept as source beside the 0.1.0 builds
     // (tests/fixtures/v0.1/README.md).
@@ -131,6 +143,7 @@ impl Guest {
             Language::Python => Some(&tools.python),
             Language::JavaScript => Some(&tools.node),
             Language::Wat => None,
+            Language::C => Some(&tools.c),
         }
     }
 
@@ -163,8 +176,46 @@ impl Guest {
                 .args(["--disable", "http", "fetch-event", "-o"])
                 .arg(out)),
             Language::Wat => wat_component(&dir.join(self.source), wit, out),
+            Language::C => c_component(
+                &dir.join(self.source),
+                wit,
+                out,
+                tool().expect("the C toolchain"),
+            ),
         }
     }
+}
+
+/// Compiles the C in `source` against the bindings `wit-bindgen` generates
+/// for the `route-handler` world of `wit`, into a component: the commands of
+/// `examples/c-echo/README.md`, with the generated files in the target
+/// directory.
+fn c_component(source: &Path, wit: &Path, out: &Path, wit_bindgen: &Path) -> anyhow::Result<()> {
+    let bindings = out.with_extension("bindings");
+    run(Command::new(wit_bindgen)
+        .args([
+            "c",
+            "--autodrop-borrows",
+            "yes",
+            "--world",
+            WORLD,
+            "--out-dir",
+        ])
+        .arg(&bindings)
+        .arg(wit))?;
+    // `cargo install` put the linker beside wit-bindgen.
+    let linker = wit_bindgen.with_file_name("wasm-component-ld");
+    run(Command::new("clang")
+        .args(["--target=wasm32-wasi", "-mexec-model=reactor", "-O2"])
+        .args(["-Wall", "-Wextra"])
+        .arg("-I")
+        .arg(&bindings)
+        .arg(source)
+        .arg(bindings.join("route_handler.c"))
+        .arg(bindings.join("route_handler_component_type.o"))
+        .arg(format!("-fuse-ld={}", linker.display()))
+        .arg("-o")
+        .arg(out))
 }
 
 /// Turns the WebAssembly text in `source` into a core module, embeds the
