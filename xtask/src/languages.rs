@@ -203,19 +203,29 @@ fn c_component(source: &Path, wit: &Path, out: &Path, wit_bindgen: &Path) -> any
         ])
         .arg(&bindings)
         .arg(wit))?;
+    // Compiled and linked apart: an optimising link would have clang run any
+    // `wasm-opt` on `PATH` over the output, which is a component by then.
+    let mut objects = Vec::new();
+    for c in [source.to_path_buf(), bindings.join("route_handler.c")] {
+        let object = bindings.join(c.with_extension("o").file_name().expect("a file"));
+        run(Command::new("clang")
+            .args(["--target=wasm32-wasi", "-O2", "-Wall", "-Wextra", "-I"])
+            .arg(&bindings)
+            .arg("-c")
+            .arg(&c)
+            .arg("-o")
+            .arg(&object))?;
+        objects.push(object);
+    }
     // `cargo install` put the linker beside wit-bindgen.
     let linker = wit_bindgen.with_file_name("wasm-component-ld");
     run(Command::new("clang")
-        .args(["--target=wasm32-wasi", "-mexec-model=reactor", "-O2"])
-        .args(["-Wall", "-Wextra"])
-        .arg("-I")
-        .arg(&bindings)
-        .arg(source)
-        .arg(bindings.join("route_handler.c"))
-        .arg(bindings.join("route_handler_component_type.o"))
+        .args(["--target=wasm32-wasi", "-mexec-model=reactor"])
         .arg(format!("-fuse-ld={}", linker.display()))
         .arg("-o")
-        .arg(out))
+        .arg(out)
+        .args(&objects)
+        .arg(bindings.join("route_handler_component_type.o")))
 }
 
 /// Turns the WebAssembly text in `source` into a core module, embeds the

@@ -64,7 +64,7 @@ enum Command {
         #[arg(long, env = "WSGATE_CACHE_DIR", value_name = "DIR")]
         cache_dir: Option<PathBuf>,
     },
-    /// Create a route handler project to start from, in Rust, Python or JavaScript.
+    /// Create a route handler project to start from, in Rust, Python, JavaScript or C.
     ///
     /// The handler greets every text message; the project's README says how
     /// to build it and drop it into a plugins directory. Example:

@@ -1,11 +1,11 @@
-//! `wsgate new`: a route handler project to start from, in Rust, Python or
-//! JavaScript.
+//! `wsgate new`: a route handler project to start from, in Rust, Python,
+//! JavaScript or C.
 //!
 //! The templates live in `host/templates/<language>/`; they and the WIT world
 //! are embedded in the binary at build time (`host/build.rs`), so the command
-//! works anywhere. Python and JavaScript projects get their own copy of `wit/`,
-//! which their toolchains generate bindings from; Rust projects depend on the
-//! SDK, which carries it.
+//! works anywhere. Python, JavaScript and C projects get their own copy of
+//! `wit/`, which their toolchains generate bindings from; Rust projects depend
+//! on the SDK, which carries it.
 
 use std::path::{Path, PathBuf};
 
@@ -29,6 +29,8 @@ pub enum Language {
     Python,
     /// JavaScript, built with jco componentize.
     Js,
+    /// C, built with wit-bindgen, clang and wasm-component-ld.
+    C,
 }
 
 impl Language {
@@ -37,6 +39,7 @@ impl Language {
             Language::Rust => "rust",
             Language::Python => "python",
             Language::Js => "js",
+            Language::C => "c",
         }
     }
 }
@@ -67,7 +70,7 @@ impl NewProject {
         }
         let sdk = match self.lang {
             Language::Rust => sdk_dir(self.sdk.as_deref())?,
-            Language::Python | Language::Js => PathBuf::new(),
+            Language::Python | Language::Js | Language::C => PathBuf::new(),
         };
         for (path, contents) in files(self.lang, &name, &sdk) {
             let path = self.dir.join(path);
@@ -162,7 +165,7 @@ mod tests {
 
     #[test]
     fn every_placeholder_is_filled() {
-        for language in [Language::Rust, Language::Python, Language::Js] {
+        for language in [Language::Rust, Language::Python, Language::Js, Language::C] {
             for (path, contents) in files(language, "my-room", Path::new("/opt/wsgate/sdk")) {
                 assert!(!contents.contains("{{"), "{path:?}: {contents}");
             }
@@ -173,7 +176,7 @@ mod tests {
     }
 
     #[test]
-    fn python_and_js_projects_carry_the_wit_world_and_rust_ones_do_not() {
+    fn every_project_but_rust_carries_the_wit_world() {
         let python = files(Language::Python, "calc", Path::new(""));
         assert_eq!(
             file(&python, "wit/world.wit"),
@@ -190,6 +193,8 @@ mod tests {
             js.iter()
                 .any(|(path, _)| path == Path::new("wit/world.wit"))
         );
+        let c = files(Language::C, "calc", Path::new(""));
+        assert!(c.iter().any(|(path, _)| path == Path::new("wit/world.wit")));
         let rust = files(Language::Rust, "calc", Path::new(""));
         assert!(rust.iter().all(|(path, _)| !path.starts_with("wit")));
     }
@@ -214,6 +219,21 @@ mod tests {
         let package: serde_json::Value = serde_json::from_str(&file(&js, "package.json")).unwrap();
         let toolchain: serde_json::Value = serde_json::from_str(&pins("package.json")).unwrap();
         assert_eq!(package["devDependencies"], toolchain["dependencies"]);
+        // Each tool of the C toolchain, installed as the repository does.
+        let c = files(Language::C, "calc", Path::new(""));
+        let readme = file(&c, "README.md");
+        let tools = pins("c.txt");
+        let installs = tools
+            .lines()
+            .filter(|line| !line.is_empty() && !line.starts_with('#'));
+        for install in installs {
+            let command = format!("cargo install --locked {install}");
+            assert!(readme.contains(&command), "{command}");
+        }
+        assert!(file(&c, "build.sh").contains(&format!(
+            "cargo install --locked {}",
+            tools.lines().find(|line| line.starts_with("wasm-component-ld")).unwrap()
+        )));
     }
 
     #[test]
