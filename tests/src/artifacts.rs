@@ -40,7 +40,7 @@ pub fn python_tool(name: &str) -> PathBuf {
 /// A component built by `cargo xtask plugins`, by crate name (`probe`,
 /// `wsgate-echo`, `chat`, `faulty`, `not-a-handler`) or, for a guest in
 /// another language, by the name the xtask gives it (`python-calc`,
-/// `js-chat`, `wat-echo`). `v0.1/NAME` is one of the kept builds of
+/// `js-chat`, `wat-echo`, `c-echo`). `v0.1/NAME` is one of the kept builds of
 /// `wsgate:gateway@0.1.0` in `tests/fixtures/v0.1/` (`echo`, `chat`,
 /// `probe`; see its README).
 pub fn component(crate_name: &str) -> PathBuf {

@@ -1,6 +1,6 @@
 //! Building handler projects inside tests, with the toolchains that
 //! `cargo xtask plugins` installs in `target/toolchains/` (componentize-py,
-//! jco) and the workspace's cargo.
+//! jco, wit-bindgen; the linker is the Rust toolchain's) and the workspace's cargo.
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
@@ -15,6 +15,7 @@ pub fn toolchain_path() -> OsString {
     let dirs = [
         toolchains.join("python/bin"),
         toolchains.join("node/node_modules/.bin"),
+        toolchains.join("c/bin"),
     ];
     for dir in &dirs {
         assert_prepared(dir, Path::is_dir);

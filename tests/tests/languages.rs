@@ -1,7 +1,8 @@
-//! Handlers written in Python, JavaScript and WebAssembly text answer real
-//! clients, alone and side by side with Rust ones in one gateway.
+//! Handlers written in Python, JavaScript, WebAssembly text and C answer
+//! real clients, alone and side by side with Rust ones in one gateway.
 
 use serde_json::{Value, json};
+use tokio_tungstenite::tungstenite::Message;
 use wsgate_tests::{Client, GatewayBuilder, workspace_root};
 
 /// An example's `plugins/wsgate.toml`.
@@ -100,4 +101,45 @@ async fn python_javascript_wat_and_rust_handlers_serve_one_gateway_side_by_side(
 
     bob.close(1000, "bye").await;
     assert_eq!(ann.recv_text().await, "bob left lobby");
+}
+
+#[tokio::test]
+async fn the_c_echo_answers_and_shouts_to_the_room_its_config_names() {
+    // The default room comes from the configuration, not from the code.
+    let config = example_config("c-echo").replace(r#""lobby""#, r#""hall""#);
+    let gateway = GatewayBuilder::new()
+        .component("echo.wasm", "c-echo")
+        .config(&config)
+        .start();
+    let mut ann = gateway.connect("/?room=kitchen").await;
+    let mut bob = gateway.connect("/?room=kitchen").await;
+    let mut cid = gateway.connect("/").await;
+    gateway
+        .wait_for_line(&["joined hall", "route=$connect", "plugin=echo.wasm"])
+        .await;
+
+    // The route response: the message itself, text or binary.
+    ann.send_text("hello").await;
+    assert_eq!(ann.recv_text().await, "hello");
+    ann.send_binary(&[0, 159, 255]).await;
+    assert_eq!(ann.recv().await, Message::binary(vec![0, 159, 255]));
+
+    // A shout reaches every member of the sender's room, numbered by the
+    // key-value store, and nobody else.
+    bob.send_text("/shout dinner is ready").await;
+    assert_eq!(ann.recv_text().await, "kitchen #1: dinner is ready");
+    assert_eq!(bob.recv_text().await, "kitchen #1: dinner is ready");
+    ann.send_text("/shout coming").await;
+    assert_eq!(ann.recv_text().await, "kitchen #2: coming");
+    assert_eq!(bob.recv_text().await, "kitchen #2: coming");
+    cid.send_text("/shout anyone?").await;
+    assert_eq!(cid.recv_text().await, "hall #1: anyone?");
+    bob.send_text("still here").await;
+    assert_eq!(bob.recv_text().await, "still here");
+
+    // An empty shout is the handler's `bad-request`; the connection stays.
+    cid.send_text("/shout ").await;
+    assert_eq!(cid.recv_json().await["message"], "nothing to shout");
+    cid.send_text("bye").await;
+    assert_eq!(cid.recv_text().await, "bye");
 }

@@ -69,6 +69,15 @@ async fn a_new_javascript_project_builds_and_answers() {
     greets(&project, &project.join("greeter.wasm")).await;
 }
 
+#[tokio::test]
+async fn a_new_c_project_builds_and_answers() {
+    let dir = tempfile::tempdir().unwrap();
+    let project = dir.path().join("greeter");
+    wsgate_new("c", &project);
+    run(Command::new(project.join("build.sh")).env("PATH", toolchain_path()));
+    greets(&project, &project.join("greeter.wasm")).await;
+}
+
 #[test]
 fn wsgate_new_refuses_a_taken_directory_and_a_name_no_language_accepts() {
     let dir = tempfile::tempdir().unwrap();

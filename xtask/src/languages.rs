@@ -18,7 +18,7 @@ use anyhow::Context;
 use crate::run;
 use crate::toolchains::{Toolchain, Toolchains};
 
-/// The world Python guests implement.
+/// The world Python and C guests implement.
 const WORLD: &str = "route-handler";
 
 /// The world JavaScript and WAT guests implement: the gateway's own
@@ -39,6 +39,10 @@ enum Language {
     /// Hand-written WebAssembly text, made a component in process (the
     /// `wat`, `wit-parser` and `wit-component` crates behind `wasm-tools`).
     Wat,
+    /// C: `wit-bindgen c` generates the bindings, clang compiles for
+    /// `wasm32-wasi` (preview 1) and links with `wasm-component-ld`, which
+    /// makes the module a component with the preview 1 adapter.
+    C,
 }
 
 /// A guest crate's counterpart: a directory with one source file.
@@ -82,6 +86,14 @@ const GUESTS: &[Guest] = &[
         wit: "wit",
         name: "wat-echo",
         install: Some("plugins/$default.wasm"),
+    },
+    Guest {
+        dir: "examples/c-echo",
+        language: Language::C,
+        source: "echo.c",
+        wit: "wit",
+        name: "c-echo",
+        install: Some("plugins/echo.wasm"),
     },
     // The hand-written 0.1.0 echo, kept as source beside the 0.1.0 builds
     // (tests/fixtures/v0.1/README.md).
@@ -131,6 +143,7 @@ impl Guest {
             Language::Python => Some(&tools.python),
             Language::JavaScript => Some(&tools.node),
             Language::Wat => None,
+            Language::C => Some(&tools.c),
         }
     }
 
@@ -163,8 +176,85 @@ impl Guest {
                 .args(["--disable", "http", "fetch-event", "-o"])
                 .arg(out)),
             Language::Wat => wat_component(&dir.join(self.source), wit, out),
+            Language::C => c_component(
+                &dir.join(self.source),
+                wit,
+                out,
+                tool().expect("the C toolchain"),
+            ),
         }
     }
+}
+
+/// Compiles the C in `source` against the bindings `wit-bindgen` generates
+/// for the `route-handler` world of `wit`, into a component: the commands of
+/// `examples/c-echo/README.md`, with the generated files in the target
+/// directory.
+fn c_component(source: &Path, wit: &Path, out: &Path, wit_bindgen: &Path) -> anyhow::Result<()> {
+    let bindings = out.with_extension("bindings");
+    run(Command::new(wit_bindgen)
+        .args([
+            "c",
+            "--autodrop-borrows",
+            "yes",
+            "--world",
+            WORLD,
+            "--out-dir",
+        ])
+        .arg(&bindings)
+        .arg(wit))?;
+    // Compiled and linked apart: an optimising link would have clang run any
+    // `wasm-opt` on `PATH` over the output, which is a component by then.
+    let mut objects = Vec::new();
+    for c in [source.to_path_buf(), bindings.join("route_handler.c")] {
+        let object = bindings.join(c.with_extension("o").file_name().expect("a file"));
+        run(Command::new("clang")
+            .args(["--target=wasm32-wasi", "-O2", "-Wall", "-Wextra", "-I"])
+            .arg(&bindings)
+            .arg("-c")
+            .arg(&c)
+            .arg("-o")
+            .arg(&object))?;
+        objects.push(object);
+    }
+    let linker = rust_component_linker()?;
+    run(Command::new("clang")
+        .args(["--target=wasm32-wasi", "-mexec-model=reactor"])
+        .arg(format!("-fuse-ld={}", linker.display()))
+        .arg("-o")
+        .arg(out)
+        .args(&objects)
+        .arg(bindings.join("route_handler_component_type.o")))
+}
+
+/// The `wasm-component-ld` the Rust toolchain carries for its wasm32-wasip2
+/// target (which the xtask adds), in `SYSROOT/lib/rustlib/HOST/bin/`: the
+/// linker that makes a component of what `wasm-ld` links, so the C toolchain
+/// need not build one (as `cargo install` would, for minutes).
+fn rust_component_linker() -> anyhow::Result<PathBuf> {
+    let rustc = |arg: &str| -> anyhow::Result<String> {
+        let output = Command::new("rustc")
+            .arg(arg)
+            .output()
+            .context("rustc is needed to find its wasm-component-ld")?;
+        Ok(String::from_utf8(output.stdout)?)
+    };
+    let sysroot = rustc("--print=sysroot")?;
+    let version = rustc("-vV")?;
+    let host = version
+        .lines()
+        .find_map(|line| line.strip_prefix("host: "))
+        .context("rustc -vV names the host")?;
+    let linker = Path::new(sysroot.trim())
+        .join("lib/rustlib")
+        .join(host)
+        .join("bin/wasm-component-ld");
+    anyhow::ensure!(
+        linker.is_file(),
+        "no {} (it comes with `rustup target add wasm32-wasip2`)",
+        linker.display()
+    );
+    Ok(linker)
 }
 
 /// Turns the WebAssembly text in `source` into a core module, embeds the

@@ -2,9 +2,9 @@
 //!
 //! - `plugins`: build every guest crate (first-party plugins, examples, test
 //!   plugins) for wasm32-wasip2 and install each component where its crate's
-//!   `[package.metadata.wsgate] install` says; then install the Python and
-//!   JavaScript toolchains ([`toolchains`]) and build the examples written in
-//!   other languages ([`languages`]);
+//!   `[package.metadata.wsgate] install` says; then install the Python,
+//!   JavaScript and C toolchains ([`toolchains`]) and build the examples
+//!   written in other languages ([`languages`]);
 //! - `test`: build everything and run the whole test suite (formatting, lints,
 //!   unit tests, the guest crates' native unit tests and end-to-end tests
 //!   against the real binary), after

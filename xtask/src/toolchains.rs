@@ -1,11 +1,14 @@
-//! The component toolchains of the other guest languages, installed from PyPI
-//! and npm into `target/toolchains/` at the versions pinned in
+//! The component toolchains of the other guest languages, installed from PyPI,
+//! npm and crates.io into `target/toolchains/` at the versions pinned in
 //! `xtask/toolchains/`:
 //!
 //! - `target/toolchains/python`: a virtual environment with `componentize-py`
 //!   (`requirements.txt`);
 //! - `target/toolchains/node`: `jco` and `componentize-js`, installed with
-//!   `npm ci` from `package.json` and `package-lock.json`.
+//!   `npm ci` from `package.json` and `package-lock.json`;
+//! - `target/toolchains/c`: `wit-bindgen` and `wasm-component-ld`, installed
+//!   with `cargo install` as `c.txt` says, for the distribution's clang,
+//!   lld and wasi-libc, which [`c_compiler`] installs with apt-get.
 //!
 //! Each install records the pins it was made from and is skipped while they
 //! are unchanged, so only the first run (or a version bump) pays for it.
@@ -46,6 +49,8 @@ pub struct Toolchains {
     pub python: Toolchain,
     /// `jco` (with `componentize-js`), in a `node_modules`.
     pub node: Toolchain,
+    /// `wit-bindgen`, with `wasm-component-ld` beside it, for clang.
+    pub c: Toolchain,
 }
 
 /// Installs whichever toolchain is missing or out of date.
@@ -79,6 +84,8 @@ pub fn ensure(root: &Path, target: &Path) -> anyhow::Result<Toolchains> {
             .arg(&node))?;
         stamp(&node, &lock)?;
     }
+    let c = installs.join("c");
+    c_tools(&c, &pins.join("c.txt"))?;
     Ok(Toolchains {
         python: Toolchain {
             command: python.join("bin/componentize-py"),
@@ -88,7 +95,71 @@ pub fn ensure(root: &Path, target: &Path) -> anyhow::Result<Toolchains> {
             command: node.join("node_modules/.bin/jco"),
             dir: node,
         },
+        c: Toolchain {
+            command: c.join("bin/wit-bindgen"),
+            dir: c,
+        },
     })
+}
+
+/// Installs the tools of `pins` (one `cargo install` per line) into `root`,
+/// and the C compiler they work with.
+///
+/// Why a linker and not the adapter crate in process, as the WAT guest is
+/// made a component: a project `wsgate new --lang c` generates builds without
+/// the xtask, and `wasm-component-ld` (which carries the preview 1 adapter)
+/// is the one step it needs on top of clang; the example builds the same way.
+/// Debian 12's wasi-libc targets only `wasm32-wasi` (preview 1), so clang
+/// cannot make a wasm32-wasip2 component by itself.
+fn c_tools(root: &Path, pins: &Path) -> anyhow::Result<()> {
+    c_compiler()?;
+    if is_current(root, pins)? {
+        return Ok(());
+    }
+    println!(
+        "installing the C component toolchain into {}",
+        root.display()
+    );
+    let pinned = String::from_utf8(read(pins)?)?;
+    let installs = pinned
+        .lines()
+        .map(str::trim)
+        .filter(|line| !line.is_empty() && !line.starts_with('#'));
+    for install in installs {
+        run(
+            Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
+                .args(["install", "--locked", "--quiet", "--root"])
+                .arg(root)
+                .args(install.split_whitespace()),
+        )?;
+    }
+    stamp(root, pins)
+}
+
+/// The distribution's packages C guests are built with: clang, `wasm-ld`,
+/// wasi-libc and clang's wasm32 builtins (Debian's names; the unversioned
+/// ones follow the default clang).
+const C_PACKAGES: &[&str] = &["clang", "lld", "wasi-libc", "libclang-rt-dev-wasm32"];
+
+/// Installs [`C_PACKAGES`] with apt-get when `dpkg` says one is missing (on a
+/// machine without `dpkg`, clang and the rest are the user's to provide).
+fn c_compiler() -> anyhow::Result<()> {
+    let Ok(status) = Command::new("dpkg-query")
+        .args(["--show", "--showformat=${db:Status-Abbrev}\\n"])
+        .args(C_PACKAGES)
+        .output()
+    else {
+        return Ok(());
+    };
+    let listed = String::from_utf8_lossy(&status.stdout);
+    let installed = listed.lines().filter(|line| line.starts_with("ii")).count();
+    if installed == C_PACKAGES.len() {
+        return Ok(());
+    }
+    apt_install(
+        C_PACKAGES,
+        "clang, lld and wasi-libc are needed to build C handlers",
+    )
 }
 
 /// Makes (or remakes, when `requirements` changed) a virtual environment in
@@ -125,24 +196,28 @@ pub fn redis_server() -> anyhow::Result<()> {
     if on_path("redis-server") {
         return Ok(());
     }
-    println!("installing redis-server with apt-get (for the cluster tests)");
+    apt_install(
+        &["redis-server"],
+        "redis-server is needed by the cluster tests",
+    )
+}
+
+/// Installs the distribution's `packages` with apt-get; `why` says what for
+/// when that fails.
+fn apt_install(packages: &[&str], why: &str) -> anyhow::Result<()> {
+    println!("installing {} with apt-get", packages.join(" "));
     let install = || {
         run(Command::new("apt-get")
-            .args([
-                "install",
-                "-y",
-                "-qq",
-                "--no-install-recommends",
-                "redis-server",
-            ])
+            .args(["install", "-y", "-qq", "--no-install-recommends"])
+            .args(packages)
             .env("DEBIAN_FRONTEND", "noninteractive"))
     };
     // A fresh machine has no package lists yet.
     if install().is_err() {
         run(Command::new("apt-get").args(["update", "-qq"]))?;
-        install().context(
-            "redis-server is needed by the cluster tests; install it with apt-get as root",
-        )?;
+        install().with_context(|| {
+            format!("{why}; install {} with apt-get as root", packages.join(" "))
+        })?;
     }
     Ok(())
 }

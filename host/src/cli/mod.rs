@@ -74,7 +74,7 @@ enum Command {
     ///
     ///   wsgate deploy target/wasm32-wasip2/release/chat.wasm --plugins ./plugins
     Deploy(Deploy),
-    /// Create a route handler project to start from, in Rust, Python or JavaScript.
+    /// Create a route handler project to start from, in Rust, Python, JavaScript or C.
     ///
     /// The handler greets every text message; the project's README says how
     /// to build it and drop it into a plugins directory. Example:

@@ -1,5 +1,5 @@
-//! `wsgate new`: a route handler project to start from, in Rust, Python or
-//! JavaScript.
+//! `wsgate new`: a route handler project to start from, in Rust, Python,
+//! JavaScript or C.
 //!
 //! The templates live in `host/templates/<language>/` (and, for every
 //! language, `host/templates/common/`); they, the WIT world and the SDK's
@@ -33,6 +33,8 @@ pub enum Language {
     Python,
     /// JavaScript, built with jco componentize.
     Js,
+    /// C, built with wit-bindgen, clang and wasm-component-ld.
+    C,
 }
 
 impl Language {
@@ -41,6 +43,7 @@ impl Language {
             Language::Rust => "rust",
             Language::Python => "python",
             Language::Js => "js",
+            Language::C => "c",
         }
     }
 }
@@ -106,7 +109,7 @@ fn files(language: Language, name: &str, sdk: Option<&Path>) -> Vec<(PathBuf, St
     // names it after the library, the other toolchains after the project.
     let component = match language {
         Language::Rust => format!("{artifact}.wasm"),
-        Language::Python | Language::Js => format!("{name}.wasm"),
+        Language::Python | Language::Js | Language::C => format!("{name}.wasm"),
     };
     // The SDK path goes into a TOML string.
     let sdk_path = sdk
@@ -205,7 +208,7 @@ mod tests {
     #[test]
     fn every_placeholder_is_filled() {
         let checkout = Some(Path::new("/opt/wsgate/sdk"));
-        for language in [Language::Rust, Language::Python, Language::Js] {
+        for language in [Language::Rust, Language::Python, Language::Js, Language::C] {
             for sdk in [None, checkout] {
                 for (path, contents) in files(language, "my-room", sdk) {
                     assert!(!contents.contains("{{"), "{path:?}: {contents}");
@@ -239,6 +242,8 @@ mod tests {
             js.iter()
                 .any(|(path, _)| path == Path::new("wit/world.wit"))
         );
+        let c = files(Language::C, "calc", None);
+        assert!(c.iter().any(|(path, _)| path == Path::new("wit/world.wit")));
         let rust = files(Language::Rust, "calc", None);
         assert!(
             rust.iter()
@@ -307,6 +312,18 @@ mod tests {
         let package: serde_json::Value = serde_json::from_str(&file(&js, "package.json")).unwrap();
         let toolchain: serde_json::Value = serde_json::from_str(&pins("package.json")).unwrap();
         assert_eq!(package["devDependencies"], toolchain["dependencies"]);
+        // Each tool of the C toolchain, installed as the repository does.
+        let c = files(Language::C, "calc", None);
+        let readme = file(&c, "README.md");
+        let tools = pins("c.txt");
+        let installs = tools
+            .lines()
+            .filter(|line| !line.is_empty() && !line.starts_with('#'));
+        for install in installs {
+            let command = format!("cargo install --locked {install}");
+            assert!(readme.contains(&command), "{command}");
+        }
+        assert!(file(&c, "build.sh").contains("rustc --print sysroot"));
     }
 
     #[test]
