@@ -44,7 +44,14 @@ const PLUGINS: [(&str, &str); 10] = [
 
 /// The components whose swap latency is measured: the smallest and the
 /// largest Rust one, and the example of every other language.
-const SWAPPED: [&str; 5] = ["wsgate-echo", "chat", "wat-echo", "js-chat", "python-calc"];
+const SWAPPED: [&str; 6] = [
+    "wsgate-echo",
+    "chat",
+    "wat-echo",
+    "c-echo",
+    "js-chat",
+    "python-calc",
+];
 
 /// The components that answer only members of a room, which their `$connect`
 /// makes (with a welcome message).
