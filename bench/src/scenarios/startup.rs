@@ -3,8 +3,8 @@
 //! - Start-up: from starting the gateway process to its "listening" log line
 //!   with 10 plugins, cold (an empty compile cache: every component compiled)
 //!   and warm (the cache filled by an earlier start).
-//! - Hot-swap latency: from the rename of a new version of `$default.wasm`
-//!   into the plugins directory to the first reply from that version, for a
+//! - Hot-swap latency: from the rename of a new version of `app.wasm` (bound
+//!   to `$connect`, `$default` and `sendmessage`) into the plugins directory to the first reply from that version, for a
 //!   component of every guest language, put there two ways: renamed in as
 //!   built (the gateway compiles it before the swap) and with `wsgate deploy`
 //!   (compiled into the gateway's cache before the rename). A new version is
@@ -14,6 +14,7 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
+use anyhow::Context;
 use futures_util::{SinkExt, StreamExt};
 use tokio_tungstenite::tungstenite::Message;
 
@@ -53,9 +54,13 @@ const SWAPPED: [&str; 6] = [
     "python-calc",
 ];
 
-/// The components that answer only members of a room, which their `$connect`
-/// makes (with a welcome message).
+/// The components that welcome a client in `$connect` (a message before any
+/// reply), and answer `sendmessage` only to members of a room.
 const JOINING: [&str; 2] = ["chat", "js-chat"];
+
+/// The swapped component's bindings: the chats' `sendmessage` answers (the
+/// room's message reaches the sender too), the others answer any message.
+const BINDINGS: &str = "[routes]\n\"$connect\" = \"app.wasm\"\n\"$default\" = \"app.wasm\"\n\"sendmessage\" = \"app.wasm\"\n";
 
 /// How a new version gets into the plugins directory.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -149,7 +154,7 @@ async fn start(bench: &Bench, plugins: &Path, cache: &Path) -> anyhow::Result<f6
     Ok(server.ready_after.as_secs_f64() * 1000.0)
 }
 
-/// Serves `crate_name` as `$default`, puts a new version over it by
+/// Serves `crate_name` as `app.wasm`, puts a new version over it by
 /// `delivery` and times from the rename until a reply comes from the new
 /// version.
 async fn swap_latency(
@@ -158,11 +163,9 @@ async fn swap_latency(
     delivery: Delivery,
 ) -> anyhow::Result<Duration> {
     let plugins = PluginsDir::new()?;
-    plugins.add(&bench.artifacts, "$default.wasm", crate_name)?;
+    plugins.add(&bench.artifacts, "app.wasm", crate_name)?;
+    plugins.config(BINDINGS)?;
     let joins = JOINING.contains(&crate_name);
-    if joins {
-        plugins.add(&bench.artifacts, "$connect.wasm", crate_name)?;
-    }
     let cache = tempfile::tempdir()?;
     let (artifacts, dir) = (bench.artifacts.clone(), plugins.path().to_owned());
     let cache_dir = cache.path().to_str().unwrap_or_default().to_owned();
@@ -189,14 +192,14 @@ async fn swap_latency(
     let renamed = match delivery {
         Delivery::Rename => {
             let renamed = Instant::now();
-            std::fs::rename(&hidden, plugins.path().join("$default.wasm"))?;
+            std::fs::rename(&hidden, plugins.path().join("app.wasm"))?;
             renamed
         }
         Delivery::Deploy => {
             let deploy = std::process::Command::new(&bench.artifacts.gateway)
                 .arg("deploy")
                 .arg(&hidden)
-                .args(["--route", "$default", "--cache-dir", &cache_dir_arg])
+                .args(["--route", "app", "--cache-dir", &cache_dir_arg])
                 .arg("--plugins")
                 .arg(plugins.path())
                 .output()?;
@@ -221,7 +224,10 @@ async fn swap_latency(
     client
         .send(Message::text(r#"{"action":"sendmessage","data":"hi"}"#))
         .await?;
-    client.next().await.transpose()?;
+    tokio::time::timeout(Duration::from_secs(10), client.next())
+        .await
+        .with_context(|| format!("{crate_name} did not answer after the swap"))?
+        .transpose()?;
     let latency = renamed.elapsed();
     drop(server);
     Ok(latency)
