@@ -214,6 +214,7 @@ mod tests {
         let package: serde_json::Value = serde_json::from_str(&file(&js, "package.json")).unwrap();
         let toolchain: serde_json::Value = serde_json::from_str(&pins("package.json")).unwrap();
         assert_eq!(package["devDependencies"], toolchain["dependencies"]);
+        assert_eq!(package["overrides"], toolchain["overrides"]);
     }
 
     #[test]
