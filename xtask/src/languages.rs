@@ -81,6 +81,16 @@ const GUESTS: &[Guest] = &[
         name: "wat-echo",
         install: Some("plugins/$default.wasm"),
     },
+    // A JavaScript handler using config, kv and outbound HTTP, for
+    // tests/tests/languages.rs.
+    Guest {
+        dir: "tests/fixtures/js-probe",
+        language: Language::JavaScript,
+        source: "probe.js",
+        wit: "wit",
+        name: "js-probe",
+        install: None,
+    },
     // The hand-written 0.1.0 echo, kept as source beside the 0.1.0 builds
     // (tests/fixtures/v0.1/README.md).
     Guest {
