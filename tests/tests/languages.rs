@@ -1,8 +1,11 @@
 //! Handlers written in Python, JavaScript, WebAssembly text and C answer
-//! real clients, alone and side by side with Rust ones in one gateway.
+//! real clients, alone and side by side with Rust ones in one gateway; a
+//! JavaScript handler reads its route's configuration, keeps values in the
+//! key-value store and calls out over HTTP like a Rust one.
 
 use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::Message;
+use wsgate_tests::backend::{Backend, Reply};
 use wsgate_tests::{Client, GatewayBuilder, workspace_root};
 
 /// An example's `plugins/wsgate.toml`.
@@ -142,4 +145,89 @@ async fn the_c_echo_answers_and_shouts_to_the_room_its_config_names() {
     assert_eq!(cid.recv_json().await["message"], "nothing to shout");
     cid.send_text("bye").await;
     assert_eq!(cid.recv_text().await, "bye");
+}
+
+async fn ask(client: &mut Client, action: &str, mut command: Value) -> Value {
+    command["action"] = action.into();
+    client.send_json(command).await;
+    client.recv_json().await
+}
+
+#[tokio::test]
+async fn a_javascript_handler_reads_config_keeps_kv_and_calls_out_over_http() {
+    let allowed = Backend::start(|request| {
+        Reply::new(
+            200,
+            format!(
+                "{} {}",
+                request.method,
+                String::from_utf8_lossy(&request.body)
+            ),
+        )
+    })
+    .await;
+    let other = Backend::start(|_| Reply::new(200, "should never be asked")).await;
+    let gateway = GatewayBuilder::new()
+        .component("probe.wasm", "js-probe")
+        .config(&format!(
+            r#"
+            [config]
+            greeting = "hello"
+            [routes]
+            "$connect" = "probe.wasm"
+            [routes.config]
+            component = "probe.wasm"
+            config = {{ room_size = 10 }}
+            [routes.kv]
+            component = "probe.wasm"
+            buckets = ["js"]
+            [routes.fetch]
+            component = "probe.wasm"
+            http = {{ allowed_hosts = ["{}"] }}
+            "#,
+            allowed.addr()
+        ))
+        .start();
+    let mut client = gateway.connect("/").await;
+
+    // wasi:config: the route's own values over the shared ones.
+    let config = ask(&mut client, "config", json!({"key": null})).await;
+    assert_eq!(config, json!({"greeting": "hello", "room_size": "10"}));
+    let one = ask(&mut client, "config", json!({"key": "greeting"})).await;
+    assert_eq!(one, json!({"value": "hello"}));
+
+    // wasi:keyvalue: a granted bucket keeps values, another one is refused.
+    let mut kv = async |command: Value| ask(&mut client, "kv", command).await;
+    let set = kv(json!({"op": "set", "bucket": "js", "key": "k", "value": "v"})).await;
+    assert_eq!(set, json!({"ok": null}));
+    let got = kv(json!({"op": "get", "bucket": "js", "key": "k"})).await;
+    assert_eq!(got, json!({"ok": "v"}));
+    kv(json!({"op": "incr", "bucket": "js", "key": "n", "delta": 2})).await;
+    let total = kv(json!({"op": "incr", "bucket": "js", "key": "n", "delta": 3})).await;
+    assert_eq!(total, json!({"ok": 5}));
+    let keys = kv(json!({"op": "keys", "bucket": "js"})).await;
+    assert_eq!(keys, json!({"ok": ["k", "n"]}));
+    let denied = kv(json!({"op": "get", "bucket": "other", "key": "k"})).await;
+    assert_eq!(denied["error"], "access-denied", "{denied}");
+
+    // wasi:http: fetch() reaches an allowed host and nothing else.
+    let answer = ask(
+        &mut client,
+        "fetch",
+        json!({"method": "POST", "url": allowed.url("/hook"), "body": "ping"}),
+    )
+    .await;
+    assert_eq!(answer, json!({"status": 200, "body": "POST ping"}));
+    assert_eq!(allowed.wait_for(1).await[0].path, "/hook");
+    let refused = ask(
+        &mut client,
+        "fetch",
+        json!({"method": "GET", "url": other.url("/")}),
+    )
+    .await;
+    assert_eq!(refused["error"], "failed", "{refused}");
+    gateway
+        .wait_for_line(&["outbound HTTP request", "denied", "route=fetch"])
+        .await;
+    assert!(other.received().is_empty());
 }

@@ -18,14 +18,12 @@ use anyhow::Context;
 use crate::run;
 use crate::toolchains::{Toolchain, Toolchains};
 
-/// The world Python and C guests implement.
+/// The world Python, JavaScript and C guests implement: the gateway's
+/// interfaces with `wasi:config`, `wasi:keyvalue` and `wasi:http`.
 const WORLD: &str = "route-handler";
 
-/// The world JavaScript and WAT guests implement: the gateway's own
-/// interfaces without `wasi:config` and `wasi:http`. componentize-js 0.21
-/// falls back to its 0.19 engine, which cannot parse the WASI 0.2.12 packages,
-/// for any world that imports a WASI package older than 0.2.10
-/// (`wasi:config@0.2.0-rc.1`); the WAT echo needs nothing more.
+/// The world WAT guests implement: the gateway's own interfaces, all a
+/// hand-written echo needs.
 const GATEWAY_WORLD: &str = "gateway";
 
 /// How a guest's source becomes a component.
@@ -33,8 +31,8 @@ const GATEWAY_WORLD: &str = "gateway";
 enum Language {
     /// `componentize-py`: the source is a module defining class `Handler`.
     Python,
-    /// `jco componentize` (StarlingMonkey, without AOT): the source is an ES
-    /// module exporting `handler`.
+    /// `jco componentize` (componentize-js: StarlingMonkey, without AOT): the
+    /// source is an ES module exporting `handler`.
     JavaScript,
     /// Hand-written WebAssembly text, made a component in process (the
     /// `wat`, `wit-parser` and `wit-component` crates behind `wasm-tools`).
@@ -94,6 +92,16 @@ const GUESTS: &[Guest] = &[
         wit: "wit",
         name: "c-echo",
         install: Some("plugins/echo.wasm"),
+    },
+    // A JavaScript handler using config, kv and outbound HTTP, for
+    // tests/tests/languages.rs.
+    Guest {
+        dir: "tests/fixtures/js-probe",
+        language: Language::JavaScript,
+        source: "probe.js",
+        wit: "wit",
+        name: "js-probe",
+        install: None,
     },
     // The hand-written 0.1.0 echo, kept as source beside the 0.1.0 builds
     // (tests/fixtures/v0.1/README.md).
@@ -170,10 +178,7 @@ impl Guest {
                 .arg(dir.join(self.source))
                 .arg("--wit")
                 .arg(wit)
-                .args(["--world-name", GATEWAY_WORLD])
-                // Leave out the engine's own HTTP support (fetch and an HTTP
-                // server export): a route handler uses neither.
-                .args(["--disable", "http", "fetch-event", "-o"])
+                .args(["--world-name", WORLD, "-o"])
                 .arg(out)),
             Language::Wat => wat_component(&dir.join(self.source), wit, out),
             Language::C => c_component(

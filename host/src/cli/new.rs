@@ -312,6 +312,7 @@ mod tests {
         let package: serde_json::Value = serde_json::from_str(&file(&js, "package.json")).unwrap();
         let toolchain: serde_json::Value = serde_json::from_str(&pins("package.json")).unwrap();
         assert_eq!(package["devDependencies"], toolchain["dependencies"]);
+        assert_eq!(package["overrides"], toolchain["overrides"]);
         // Each tool of the C toolchain, installed as the repository does.
         let c = files(Language::C, "calc", None);
         let readme = file(&c, "README.md");
