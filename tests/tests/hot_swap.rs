@@ -540,3 +540,25 @@ async fn a_version_replaced_while_it_compiles_is_superseded_by_the_newer_one() {
         gateway.logs()
     );
 }
+
+#[tokio::test]
+async fn a_reload_does_not_start_another_by_reading_the_files() {
+    // A cache directory beside the plugins directory (both temporary
+    // directories), in the watched parent.
+    let cache = tempfile::tempdir().unwrap();
+    let gateway = tagger_gateway(
+        "$default.wasm",
+        "1",
+        &["--cache-dir", cache.path().to_str().unwrap()],
+    );
+    deploy(gateway.plugins_dir(), "$default.wasm", &tagger_version("2"));
+    swapped(&gateway, "$default", 2).await;
+    // Every reload reads the directory and the files: were those reads
+    // events, each reload would start the next.
+    quiet(Duration::from_secs(1)).await;
+    let logs = gateway.logs();
+    assert_eq!(logs.matches("reloading").count(), 1, "{logs}");
+    let mut client = gateway.connect("/").await;
+    client.send_text("once").await;
+    assert_eq!(client.recv_text().await, "tag-_______2:once");
+}

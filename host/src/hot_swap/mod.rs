@@ -13,8 +13,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use notify_debouncer_mini::notify::RecursiveMode;
-use notify_debouncer_mini::{DebounceEventResult, Debouncer, new_debouncer};
+use notify_debouncer_full::notify::event::{AccessKind, AccessMode};
+use notify_debouncer_full::notify::{EventKind, RecommendedWatcher, RecursiveMode};
+use notify_debouncer_full::{DebounceEventResult, Debouncer, NoCache, new_debouncer};
 use tokio::sync::{Mutex, mpsc};
 
 use crate::clock::now_ms;
@@ -69,7 +70,7 @@ pub struct HotSwap {
 }
 
 /// The file watcher's debouncer.
-type Debounced = Debouncer<notify_debouncer_mini::notify::RecommendedWatcher>;
+type Debounced = Debouncer<RecommendedWatcher, NoCache>;
 
 /// Keeps the file watcher alive.
 pub struct Watcher {
@@ -191,23 +192,22 @@ impl HotSwap {
         let dir = plugins.clone();
         let relevant = move |path: &Path| path == config || is_component(&dir, path);
         let dir = plugins.clone();
-        let mut debouncer = new_debouncer(QUIET, move |events: DebounceEventResult| {
+        let mut debouncer = new_debouncer(QUIET, None, move |events: DebounceEventResult| {
             let Ok(events) = events else { return };
-            // The directory itself was deleted, created or renamed.
-            let replaced = events.iter().any(|event| event.path == dir);
-            let seen: Vec<PathBuf> = events
+            let changes: Vec<PathBuf> = events
                 .into_iter()
-                .map(|event| event.path)
-                .filter(|path| relevant(path))
+                .filter(|event| changes_something(&event.kind))
+                .flat_map(|event| event.event.paths)
                 .collect();
+            // The directory itself was deleted, created or renamed.
+            let replaced = changes.contains(&dir);
+            let seen: Vec<PathBuf> = changes.into_iter().filter(|path| relevant(path)).collect();
             if replaced || !seen.is_empty() {
                 let _ = changed.send(Seen { replaced, seen });
             }
         })?;
         for dir in &dirs {
-            debouncer
-                .watcher()
-                .watch(dir, RecursiveMode::NonRecursive)?;
+            debouncer.watch(dir, RecursiveMode::NonRecursive)?;
         }
         let debouncer = Arc::new(std::sync::Mutex::new(debouncer));
         let rearm = Arc::downgrade(&debouncer);
@@ -418,15 +418,26 @@ fn reconfigured<'t>(previous: &RouteTable, next: &'t RouteTable) -> Vec<&'t str>
 /// watch died with the old directory); if it is gone for now, its parent's
 /// watch reports when it is back.
 fn watch_again(debouncer: &mut Debounced, dir: &Path) {
-    let watcher = debouncer.watcher();
-    let _ = watcher.unwatch(dir);
-    match watcher.watch(dir, RecursiveMode::NonRecursive) {
+    let _ = debouncer.unwatch(dir);
+    match debouncer.watch(dir, RecursiveMode::NonRecursive) {
         Ok(()) => {
             tracing::info!(plugins = %dir.display(), "plugins directory replaced: watching the new one")
         }
         Err(error) => {
             tracing::warn!(plugins = %dir.display(), %error, "plugins directory gone: routes keep their components until it is back")
         }
+    }
+}
+
+/// Whether an event of `kind` may have changed what a reload reads. Reading a
+/// file or listing a directory is an event too (inotify's open and
+/// close-without-write): counted, every reload's own reads would start the
+/// next one, forever.
+fn changes_something(kind: &EventKind) -> bool {
+    match kind {
+        EventKind::Access(AccessKind::Close(AccessMode::Write)) => true,
+        EventKind::Access(_) => false,
+        _ => true,
     }
 }
 
