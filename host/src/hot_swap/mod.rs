@@ -300,7 +300,11 @@ async fn plugin_for(
     previous: &RouteTable,
 ) -> Result<Option<Arc<Plugin>>, PluginError> {
     let before = FileStamp::of(file);
-    let hash = PluginRuntime::hash_file(file)?;
+    let path = file.to_path_buf();
+    // Read once, off the async runtime's threads: a component can be 20 MB.
+    let (bytes, hash) = tokio::task::spawn_blocking(move || PluginRuntime::read(&path))
+        .await
+        .expect("the reading task does not panic")?;
     let unchanged = previous.iter().find(|(_, route)| {
         let info = route.plugin.info();
         info.file == file && info.hash == hash
@@ -310,7 +314,7 @@ async fn plugin_for(
     }
     let loading = Arc::clone(runtime);
     let path = file.to_path_buf();
-    let plugin = tokio::task::spawn_blocking(move || loading.load(&path))
+    let plugin = tokio::task::spawn_blocking(move || loading.load_read(&path, &bytes, hash))
         .await
         .expect("the loading task does not panic")?;
     plugin.warm_up().await.map_err(|error| PluginError {

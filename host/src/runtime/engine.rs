@@ -65,25 +65,40 @@ impl PluginRuntime {
 
     /// The content hash of the component in `path`, without loading it.
     pub fn hash_file(path: &Path) -> Result<String, PluginError> {
+        Ok(Self::read(path)?.1)
+    }
+
+    /// The bytes of the component in `path` and their content hash.
+    pub fn read(path: &Path) -> Result<(Vec<u8>, String), PluginError> {
         let bytes =
             std::fs::read(path).map_err(|error| refused(path, Problem::Unreadable(error)))?;
-        Ok(content_hash(&bytes))
+        let hash = content_hash(&bytes);
+        Ok((bytes, hash))
     }
 
     /// Reads, compiles (or fetches from a cache) and validates the component
     /// in `path`. Blocking: compiling can take a while.
     pub fn load(&self, path: &Path) -> Result<Plugin, PluginError> {
-        let bytes =
-            std::fs::read(path).map_err(|error| refused(path, Problem::Unreadable(error)))?;
-        let hash = content_hash(&bytes);
+        let (bytes, hash) = Self::read(path)?;
+        self.load_read(path, &bytes, hash)
+    }
+
+    /// [`PluginRuntime::load`] of what [`PluginRuntime::read`] read from
+    /// `path`: a big component is read and hashed once, not twice.
+    pub fn load_read(
+        &self,
+        path: &Path,
+        bytes: &[u8],
+        hash: String,
+    ) -> Result<Plugin, PluginError> {
         let (pre, origin) = match self.recent(&hash) {
             Some(pre) => (pre, Origin::Cached),
             None => {
-                check::inspect(&bytes).map_err(|problem| refused(path, problem))?;
-                let (component, origin) =
-                    self.cache
-                        .component(&self.engine, &bytes, &hash, path)
-                        .map_err(|error| refused(path, Problem::Invalid(format!("{error:#}"))))?;
+                check::inspect(bytes).map_err(|problem| refused(path, problem))?;
+                let (component, origin) = self
+                    .cache
+                    .component(&self.engine, bytes, &hash, path)
+                    .map_err(|error| refused(path, Problem::Invalid(format!("{error:#}"))))?;
                 let pre = check::handler(&self.engine, &self.linker, &component)
                     .map_err(|problem| refused(path, problem))?;
                 self.remember(&hash, &pre);
