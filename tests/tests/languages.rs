@@ -155,6 +155,17 @@ async fn ask(client: &mut Client, action: &str, mut command: Value) -> Value {
 
 #[tokio::test]
 async fn a_javascript_handler_reads_config_keeps_kv_and_calls_out_over_http() {
+    reads_config_keeps_kv_and_calls_out_over_http("js-probe").await;
+}
+
+#[tokio::test]
+async fn a_python_handler_reads_config_keeps_kv_and_calls_out_over_http() {
+    reads_config_keeps_kv_and_calls_out_over_http("py-probe").await;
+}
+
+/// The probe built as `probe` (tests/fixtures/js-probe or py-probe) uses
+/// `wasi:config`, `wasi:keyvalue` and `wasi:http` as its route grants them.
+async fn reads_config_keeps_kv_and_calls_out_over_http(probe: &str) {
     let allowed = Backend::start(|request| {
         Reply::new(
             200,
@@ -168,7 +179,7 @@ async fn a_javascript_handler_reads_config_keeps_kv_and_calls_out_over_http() {
     .await;
     let other = Backend::start(|_| Reply::new(200, "should never be asked")).await;
     let gateway = GatewayBuilder::new()
-        .component("probe.wasm", "js-probe")
+        .component("probe.wasm", probe)
         .config(&format!(
             r#"
             [config]
@@ -180,7 +191,7 @@ async fn a_javascript_handler_reads_config_keeps_kv_and_calls_out_over_http() {
             config = {{ room_size = 10 }}
             [routes.kv]
             component = "probe.wasm"
-            buckets = ["js"]
+            buckets = ["probe"]
             [routes.fetch]
             component = "probe.wasm"
             http = {{ allowed_hosts = ["{}"] }}
@@ -198,14 +209,14 @@ async fn a_javascript_handler_reads_config_keeps_kv_and_calls_out_over_http() {
 
     // wasi:keyvalue: a granted bucket keeps values, another one is refused.
     let mut kv = async |command: Value| ask(&mut client, "kv", command).await;
-    let set = kv(json!({"op": "set", "bucket": "js", "key": "k", "value": "v"})).await;
+    let set = kv(json!({"op": "set", "bucket": "probe", "key": "k", "value": "v"})).await;
     assert_eq!(set, json!({"ok": null}));
-    let got = kv(json!({"op": "get", "bucket": "js", "key": "k"})).await;
+    let got = kv(json!({"op": "get", "bucket": "probe", "key": "k"})).await;
     assert_eq!(got, json!({"ok": "v"}));
-    kv(json!({"op": "incr", "bucket": "js", "key": "n", "delta": 2})).await;
-    let total = kv(json!({"op": "incr", "bucket": "js", "key": "n", "delta": 3})).await;
+    kv(json!({"op": "incr", "bucket": "probe", "key": "n", "delta": 2})).await;
+    let total = kv(json!({"op": "incr", "bucket": "probe", "key": "n", "delta": 3})).await;
     assert_eq!(total, json!({"ok": 5}));
-    let keys = kv(json!({"op": "keys", "bucket": "js"})).await;
+    let keys = kv(json!({"op": "keys", "bucket": "probe"})).await;
     assert_eq!(keys, json!({"ok": ["k", "n"]}));
     let denied = kv(json!({"op": "get", "bucket": "other", "key": "k"})).await;
     assert_eq!(denied["error"], "access-denied", "{denied}");

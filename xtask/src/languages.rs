@@ -103,6 +103,15 @@ const GUESTS: &[Guest] = &[
         name: "js-probe",
         install: None,
     },
+    // The same, in Python.
+    Guest {
+        dir: "tests/fixtures/py-probe",
+        language: Language::Python,
+        source: "probe.py",
+        wit: "wit",
+        name: "py-probe",
+        install: None,
+    },
     // The hand-written 0.1.0 echo, kept as source beside the 0.1.0 builds
     // (tests/fixtures/v0.1/README.md).
     Guest {
