@@ -17,6 +17,7 @@ use anyhow::{Context, bail};
 
 use super::check::loading_runtime;
 use crate::config::ConfigFile;
+use crate::runtime::PluginRuntime;
 
 /// The arguments of `wsgate deploy`.
 #[derive(Debug, clap::Args)]
@@ -50,20 +51,21 @@ impl Deploy {
         let routes = served_routes(&name, &config.routes.components)?;
         let cache_dir = self.cache_dir.clone().or(config.options.cache_dir);
         let runtime = loading_runtime(cache_dir.as_deref())?;
-        let plugin = runtime.load(&self.file)?;
+        // Read once: the bytes checked and compiled are the bytes installed,
+        // even if the file is rewritten meanwhile.
+        let (bytes, hash) = PluginRuntime::read(&self.file)?;
+        let plugin = runtime.load_read(&self.file, &bytes, hash)?;
         let hash = &plugin.info().hash;
         let target = self.plugins.join(&name);
         let version = &hash[..12];
-        if std::fs::read(&target)
-            .is_ok_and(|bytes| crate::runtime::compile_cache::content_hash(&bytes) == *hash)
-        {
+        if PluginRuntime::hash_file(&target).is_ok_and(|installed| installed == *hash) {
             println!(
                 "{} is already this version ({version}): nothing to do",
                 target.display()
             );
             return Ok(());
         }
-        install(&self.file, &self.plugins, &name)?;
+        install(&bytes, &self.plugins, &name)?;
         println!(
             "deployed {} as {} (version {version}, {}), serving {}: a gateway serving {} swaps \
              it in now",
@@ -129,15 +131,14 @@ fn served_routes(name: &str, configured: &BTreeMap<String, String>) -> anyhow::R
     }
 }
 
-/// Writes `file` into `dir` as `name`: under a hidden name (the gateway skips
-/// files whose names start with `.`), flushed to disk, then renamed, so the
-/// gateway never reads half of it.
-fn install(file: &Path, dir: &Path, name: &str) -> anyhow::Result<()> {
+/// Writes `bytes` into `dir` as `name`: under a hidden name (the gateway
+/// skips files whose names start with `.`), flushed to disk, then renamed, so
+/// the gateway never reads half of it.
+fn install(bytes: &[u8], dir: &Path, name: &str) -> anyhow::Result<()> {
     let partial = dir.join(format!(".{name}.deploy-{}", std::process::id()));
     let write = || -> std::io::Result<()> {
-        let bytes = std::fs::read(file)?;
         let mut out = std::fs::File::create(&partial)?;
-        out.write_all(&bytes)?;
+        out.write_all(bytes)?;
         out.sync_all()
     };
     if let Err(error) = write() {
