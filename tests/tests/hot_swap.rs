@@ -562,3 +562,23 @@ async fn a_reload_does_not_start_another_by_reading_the_files() {
     client.send_text("once").await;
     assert_eq!(client.recv_text().await, "tag-_______2:once");
 }
+
+#[tokio::test]
+async fn wsgate_deploy_compiles_into_the_cache_the_gateway_reads_so_the_swap_does_not_compile() {
+    // The cache directory named only in the plugins directory's wsgate.toml:
+    // the gateway and `wsgate deploy` both read it there.
+    let cache = tempfile::tempdir().unwrap();
+    let gateway = GatewayBuilder::new()
+        .file("$default.wasm", &tagger_version("1"))
+        .config(&format!("cache_dir = {:?}\n", cache.path()))
+        .start();
+    let (ok, said) = wsgate_deploy(gateway.plugins_dir(), "$default", &tagger_version("2"));
+    assert!(ok, "{said}");
+    swapped(&gateway, "$default", 2).await;
+    gateway
+        .wait_for_line(&["route swapped", "generation=2", "origin=Cached"])
+        .await;
+    let mut client = gateway.connect("/").await;
+    client.send_text("cached").await;
+    assert_eq!(client.recv_text().await, "tag-_______2:cached");
+}
