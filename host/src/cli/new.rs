@@ -122,44 +122,35 @@ fn files(language: Language, name: &str, sdk: Option<&Path>) -> Vec<(PathBuf, St
             .replace("{{component}}", &component)
             .replace("{{sdk}}", &sdk_path)
     };
-    let template = |prefix: &str, to: &str| {
+    // The embedded files below `prefix/`, by their path below it.
+    let template = |prefix: &str| {
         let prefix = format!("{prefix}/");
-        let to = PathBuf::from(to);
         embedded::TEMPLATES
             .iter()
-            .filter_map(move |(path, contents)| {
-                let path = path.strip_prefix(&prefix)?;
-                Some((to.join(path), contents))
-            })
-            .collect::<Vec<_>>()
+            .filter_map(move |(path, contents)| Some((path.strip_prefix(&prefix)?, *contents)))
     };
-    let mut files: Vec<(PathBuf, String)> = template(language.template(), "")
-        .into_iter()
-        .chain(template("common", ""))
-        .map(|(path, contents)| (path, fill(contents)))
+    let mut files: Vec<(PathBuf, String)> = template(language.template())
+        .chain(template("common"))
+        .map(|(path, contents)| (PathBuf::from(path), fill(contents)))
         .collect();
     let carries_sdk = language == Language::Rust && sdk.is_none();
     // The carried SDK generates its bindings from `../wit`: the project's.
     if language != Language::Rust || carries_sdk {
-        files.extend(
-            embedded::WIT
-                .iter()
-                .map(|(path, contents)| (Path::new("wit").join(path), contents.to_string())),
-        );
+        files.extend(placed("wit", embedded::WIT.iter().copied()));
     }
     if carries_sdk {
-        files.extend(
-            embedded::SDK
-                .iter()
-                .map(|(path, contents)| (Path::new(CARRIED_SDK).join(path), contents.to_string())),
-        );
-        files.extend(
-            template("sdk", CARRIED_SDK)
-                .into_iter()
-                .map(|(path, contents)| (path, contents.to_string())),
-        );
+        files.extend(placed(CARRIED_SDK, embedded::SDK.iter().copied()));
+        files.extend(placed(CARRIED_SDK, template("sdk")));
     }
     files
+}
+
+/// Embedded files, as they are, below `dir` in the project.
+fn placed<'a>(
+    dir: &'a str,
+    files: impl Iterator<Item = (&'a str, &'a str)> + 'a,
+) -> impl Iterator<Item = (PathBuf, String)> + 'a {
+    files.map(move |(path, contents)| (Path::new(dir).join(path), contents.to_owned()))
 }
 
 /// The project's name: the directory's, if it suits a crate, a Python module
