@@ -22,6 +22,7 @@
 //! - [`cluster`]: gateways joined into a cluster.
 //! - [`churn`] and [`invariants`]: random load and what must hold after it.
 //! - [`projects`]: building handler projects inside tests.
+//! - [`scrape`]: `GET /metrics` read as a plain Prometheus text parser reads it.
 
 mod artifacts;
 mod client;
@@ -40,6 +41,7 @@ pub mod projects;
 pub mod proxy;
 pub mod redis;
 pub mod reliable;
+pub mod scrape;
 
 pub use artifacts::{component, fixtures_v0_1, python_tool, workspace_root, wsgate_binary};
 pub use client::{Client, Io, Recording};

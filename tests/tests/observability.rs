@@ -3,6 +3,7 @@
 
 use serde_json::Value;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use wsgate_tests::scrape::sample;
 use wsgate_tests::{Client, Gateway, GatewayBuilder, WAIT, eventually, http_get};
 
 #[tokio::test]
@@ -12,14 +13,6 @@ async fn ready_answers_on_both_listeners() {
         let response = http_get(addr, "/ready").await;
         assert!(response.starts_with("HTTP/1.1 200"), "{response}");
     }
-}
-
-/// The value of the sample `name` (labels included) in `/metrics`.
-fn sample(metrics: &str, name: &str) -> Option<f64> {
-    metrics
-        .lines()
-        .find_map(|line| line.strip_prefix(name)?.strip_prefix(' '))
-        .and_then(|value| value.split_whitespace().next()?.parse().ok())
 }
 
 /// Polls `/metrics` until `name` has `value` (the disconnect side of the

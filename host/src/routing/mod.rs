@@ -74,7 +74,7 @@ impl Router {
             selection,
             stage: intern(&stage),
             max_message_size,
-            no_route: metrics.route(NO_ROUTE),
+            no_route: metrics.unrouted(NO_ROUTE),
             metrics,
             access_log,
         }
