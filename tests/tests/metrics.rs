@@ -108,6 +108,7 @@ fn route_series(route: &str) -> Vec<String> {
     let mut series = vec![
         format!("wsgate_messages_in_total{{route=\"{route}\"}}"),
         format!("wsgate_messages_out_total{{route=\"{route}\"}}"),
+        format!("wsgate_messages_throttled_total{{route=\"{route}\"}}"),
         format!("wsgate_handler_duration_seconds_count{{route=\"{route}\"}}"),
     ];
     for kind in ["trap", "error", "invalid-response"] {

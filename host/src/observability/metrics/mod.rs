@@ -9,6 +9,7 @@
 //! | `wsgate_connections_rejected_total` | counter | `status` |
 //! | `wsgate_messages_in_total` | counter | `route` |
 //! | `wsgate_messages_out_total` | counter | `route` |
+//! | `wsgate_messages_throttled_total` | counter | `route` |
 //! | `wsgate_handler_duration_seconds` | histogram | `route` |
 //! | `wsgate_handler_errors_total` | counter | `route`, `kind` |
 //! | `wsgate_api_requests_total` | counter | `status` |
@@ -29,7 +30,7 @@ use prometheus_client::registry::Registry as MetricRegistry;
 pub use route::RouteMetrics;
 
 use crate::event::{EventType, RouteKey};
-use crate::observability::access_log::EventRecord;
+use crate::observability::access_log::{EventRecord, Outcome};
 use route::RouteFamilies;
 
 /// A text format the metrics are rendered in.
@@ -254,6 +255,9 @@ impl Metrics {
                     route.messages_in.inc();
                     if record.replied {
                         route.messages_out.inc();
+                    }
+                    if record.outcome == Outcome::Throttled {
+                        route.messages_throttled.inc();
                     }
                 }
             }

@@ -69,6 +69,7 @@ type HistogramFamily = Family<RouteLabel, Histogram, fn() -> Histogram>;
 pub struct RouteMetrics {
     pub(super) messages_in: Counter,
     pub(super) messages_out: Counter,
+    pub(super) messages_throttled: Counter,
     pub(super) handler_duration: Histogram,
     /// By [`Fault`], in the order of [`Fault::ALL`].
     handler_errors: [Counter; 3],
@@ -88,6 +89,7 @@ impl RouteMetrics {
 pub(super) struct RouteFamilies {
     messages_in: Family<RouteLabel, Counter>,
     messages_out: Family<RouteLabel, Counter>,
+    messages_throttled: Family<RouteLabel, Counter>,
     handler_duration: HistogramFamily,
     handler_errors: Family<FaultLabels, Counter>,
     swaps: Family<RouteLabel, Counter>,
@@ -99,6 +101,7 @@ impl RouteFamilies {
         let families = RouteFamilies {
             messages_in: Family::default(),
             messages_out: Family::default(),
+            messages_throttled: Family::default(),
             // 0.5 ms to about 4 s.
             handler_duration: Family::new_with_constructor(|| {
                 Histogram::new(exponential_buckets(0.0005, 2.0, 14))
@@ -120,6 +123,11 @@ impl RouteFamilies {
             "messages_out",
             "Route responses and error frames sent back, by route",
             families.messages_out.clone(),
+        );
+        registry.register(
+            "messages_throttled",
+            "Client messages refused by a rate limit (the connection's or the route's), by route",
+            families.messages_throttled.clone(),
         );
         registry.register_with_unit(
             "handler_duration",
@@ -159,6 +167,7 @@ impl RouteFamilies {
         RouteMetrics {
             messages_in: self.messages_in.get_or_create(&label).clone(),
             messages_out: self.messages_out.get_or_create(&label).clone(),
+            messages_throttled: self.messages_throttled.get_or_create(&label).clone(),
             handler_duration: self.handler_duration.get_or_create(&label).clone(),
             handler_errors: Default::default(),
         }
