@@ -15,6 +15,12 @@
 //! | `wsgate_api_requests_total` | counter | `status` |
 //! | `wsgate_bytes_in_total` | counter | |
 //! | `wsgate_bytes_out_total` | counter | |
+//! | `wsgate_plugin_swaps_total` | counter | `route` |
+//! | `wsgate_plugin_refusals_total` | counter | |
+//! | `wsgate_connections_detached` | gauge | (reliable subprotocol: dropped, waiting for a resume) |
+//! | `wsgate_resumes_total` | counter | (reliable subprotocol) |
+//! | `wsgate_resumes_refused_total` | counter | (reliable subprotocol) |
+//! | `wsgate_resume_buffer_overflows_total` | counter | (reliable subprotocol) |
 //! | `wsgate_cluster_reachable` | gauge | (cluster mode: 1 while Redis answers heartbeats) |
 //! | `wsgate_cluster_fenced` | gauge | (cluster mode: 1 while this node holds no lease and takes no connections) |
 //! | `wsgate_cluster_deliveries_received_total` | counter | (cluster mode: requests from other nodes carried out here) |
