@@ -11,6 +11,7 @@
 use std::time::Duration;
 
 use serde_json::{Value, json};
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use wsgate_tests::proxy::Proxy;
 use wsgate_tests::reliable::{Frame, RELIABLE, ReliableClient};
 use wsgate_tests::{Client, Gateway, GatewayBuilder, WAIT, eventually};
@@ -291,7 +292,6 @@ async fn a_plain_client_still_ends_at_its_drop() {
 
 #[tokio::test]
 async fn a_resume_from_a_foreign_origin_is_refused_like_a_new_connection() {
-    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
     let gateway = probe_gateway(&["--allowed-origin", "https://app.example"]);
     let client = ReliableClient::connect(&gateway.url("/")).await;
     let (token, last_seq) = client.drop_connection();
@@ -302,4 +302,53 @@ async fn a_resume_from_a_foreign_origin_is_refused_like_a_new_connection() {
     headers.insert("origin", "https://evil.example".parse().unwrap());
     let (status, _) = Client::refused(request).await;
     assert_eq!(status, 403);
+}
+
+#[tokio::test]
+async fn a_shutdown_ends_detached_connections_with_their_disconnect_without_waiting_for_the_window()
+{
+    let mut gateway = probe_gateway(&[]);
+    let client = ReliableClient::connect(&gateway.url("/")).await;
+    let id = client.connection_id.clone();
+    client.drop_connection();
+    wait_for_sample(&gateway, "wsgate_connections_detached", 1.0).await;
+    gateway.signal(libc::SIGTERM);
+    // Well inside the two-minute resume window.
+    assert!(gateway.wait_exit(Duration::from_secs(10)).success());
+    let logs = gateway.logs();
+    let disconnect = format!("probe $disconnect {id} 1001 shutdown");
+    assert_eq!(logs.matches(&disconnect).count(), 1, "{logs}");
+}
+
+#[tokio::test]
+async fn resumes_count_against_the_new_connection_rate() {
+    let gateway = probe_gateway(&["--connections-per-second", "1"]);
+    let client = ReliableClient::connect(&gateway.url("/")).await;
+    let (mut token, mut last_seq) = client.drop_connection();
+    // One new connection a second: a client resuming in a tight loop is
+    // refused within a few tries, whatever the machine's pace.
+    let mut refused = false;
+    for _ in 0..5 {
+        let url = gateway.url(&format!("/?resume={token}&lastSeq={last_seq}"));
+        let mut request = url.into_client_request().unwrap();
+        let protocol = RELIABLE.parse().unwrap();
+        request
+            .headers_mut()
+            .insert("sec-websocket-protocol", protocol);
+        match Client::try_connect(request).await {
+            Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
+                assert_eq!(response.status(), 429);
+                refused = true;
+                break;
+            }
+            Err(other) => panic!("{other}"),
+            Ok(mut client) => {
+                let session = client.recv_json().await;
+                token = session["resumeToken"].as_str().unwrap().to_owned();
+                last_seq = 0;
+                client.drop_connection();
+            }
+        }
+    }
+    assert!(refused, "five resumes within a second were all admitted");
 }

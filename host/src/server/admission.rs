@@ -82,21 +82,34 @@ impl Admission {
         let permit = Arc::clone(&self.slots)
             .try_acquire_owned()
             .map_err(|_| probes::text(StatusCode::SERVICE_UNAVAILABLE, "too many connections\n"))?;
-        if !self.new_connections.as_ref().is_none_or(TokenBucket::allow) {
-            let mut response =
-                probes::text(StatusCode::TOO_MANY_REQUESTS, "too many new connections\n");
-            response
-                .headers_mut()
-                .insert(header::RETRY_AFTER, http::HeaderValue::from_static("1"));
-            return Err(response);
-        }
+        self.check_rate()?;
         Ok(permit)
     }
 
-    /// Whether a browser's `Origin` may connect (all a resume is checked
-    /// for: it takes no new place); the 403 refusing it otherwise.
+    /// Whether a client may resume its connection on a new socket: the
+    /// `Origin` and the new-connection rate are checked as for a new
+    /// connection (a handshake costs the same), but it takes no new place.
     #[allow(clippy::result_large_err)]
-    pub fn check_origin(&self, headers: &HeaderMap) -> Result<(), Response<Full<Bytes>>> {
+    pub fn admit_resume(&self, headers: &HeaderMap) -> Result<(), Response<Full<Bytes>>> {
+        self.check_origin(headers)?;
+        self.check_rate()
+    }
+
+    #[allow(clippy::result_large_err)]
+    fn check_rate(&self) -> Result<(), Response<Full<Bytes>>> {
+        if self.new_connections.as_ref().is_none_or(TokenBucket::allow) {
+            return Ok(());
+        }
+        let mut response =
+            probes::text(StatusCode::TOO_MANY_REQUESTS, "too many new connections\n");
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, http::HeaderValue::from_static("1"));
+        Err(response)
+    }
+
+    #[allow(clippy::result_large_err)]
+    fn check_origin(&self, headers: &HeaderMap) -> Result<(), Response<Full<Bytes>>> {
         if let Some(origin) = headers.get(header::ORIGIN)
             && !self.limits.allowed_origins.is_empty()
             && !self

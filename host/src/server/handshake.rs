@@ -58,7 +58,7 @@ pub async fn upgrade(
     let reliability = Reliability::of(&connect);
     let mut on_upgrade = hyper::upgrade::on(&mut request);
     if let Reliability::Resume { token, last_seq } = &reliability {
-        if let Err(refusal) = context.admission.check_origin(request.headers()) {
+        if let Err(refusal) = context.admission.admit_resume(request.headers()) {
             pipeline
                 .metrics
                 .connection_rejected(refusal.status().as_u16());
