@@ -39,6 +39,7 @@ pub mod invariants;
 pub mod projects;
 pub mod proxy;
 pub mod redis;
+pub mod reliable;
 
 pub use artifacts::{component, fixtures_v0_1, python_tool, workspace_root, wsgate_binary};
 pub use client::{Client, Io, Recording};

@@ -17,7 +17,7 @@ use std::time::Duration;
 
 use anyhow::bail;
 
-use crate::connection::{ConnectionLimits, random_token};
+use crate::connection::{ConnectionLimits, ResumeLimits, random_token};
 use crate::keyvalue::KvBackend;
 use crate::limits::Rate;
 use crate::management::Credentials;
@@ -306,6 +306,15 @@ impl Settings {
                     limits.close_after_throttled,
                     1..=u32::MAX
                 ),
+                resume: ResumeLimits {
+                    window: pick!(resume_window, limits.resume.window, ranges::SOME_DURATION),
+                    buffer: pick!(resume_buffer, limits.resume.buffer, 1..=1 << 20),
+                    buffer_bytes: pick!(
+                        resume_buffer_bytes,
+                        limits.resume.buffer_bytes,
+                        1..=1 << 40
+                    ),
+                },
             },
             admission: AdmissionLimits {
                 max_connections: pick!(max_connections, 100_000, 1..=usize::MAX),

@@ -101,6 +101,22 @@ pub struct Options {
     #[arg(long, env = "WSGATE_RATE_LIMIT_CLOSE_AFTER", value_name = "MESSAGES")]
     pub rate_limit_close_after: Option<u32>,
 
+    /// How long a dropped connection on the reliable subprotocol (`wsgate.reliable.v1`) waits
+    /// for its client to resume before its `$disconnect` [default: 2m].
+    #[arg(long, env = "WSGATE_RESUME_WINDOW", value_name = "DURATION", value_parser = humantime::parse_duration)]
+    #[serde(default, with = "humantime_serde")]
+    pub resume_window: Option<Duration>,
+
+    /// Unacknowledged messages kept per reliable connection for a resume; more ends its
+    /// resumability [default: 1024].
+    #[arg(long, env = "WSGATE_RESUME_BUFFER", value_name = "MESSAGES")]
+    pub resume_buffer: Option<usize>,
+
+    /// Bytes of unacknowledged messages kept per reliable connection for a resume; more ends
+    /// its resumability [default: 1048576].
+    #[arg(long, env = "WSGATE_RESUME_BUFFER_BYTES", value_name = "BYTES")]
+    pub resume_buffer_bytes: Option<usize>,
+
     /// Most simultaneous connections; more get HTTP 503 [default: 100000].
     #[arg(long, env = "WSGATE_MAX_CONNECTIONS", value_name = "N")]
     pub max_connections: Option<usize>,

@@ -28,6 +28,31 @@ pub struct ConnectionLimits {
     pub rate: Option<Rate>,
     /// Consecutive rate-limited messages before the connection is closed.
     pub close_after_throttled: u32,
+    /// How a connection on the reliable subprotocol survives a drop.
+    pub resume: ResumeLimits,
+}
+
+/// How long a dropped connection on the reliable subprotocol waits for its
+/// client, and what it keeps for a replay meanwhile.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ResumeLimits {
+    /// How long a dropped connection stays resumable.
+    pub window: Duration,
+    /// Unacknowledged frames kept for a replay; more ends resumability.
+    pub buffer: usize,
+    /// Payload bytes of the unacknowledged frames kept; more ends resumability.
+    pub buffer_bytes: usize,
+}
+
+impl Default for ResumeLimits {
+    /// The shipped defaults (SPEC.md's configuration table).
+    fn default() -> Self {
+        ResumeLimits {
+            window: Duration::from_secs(120),
+            buffer: 1024,
+            buffer_bytes: 1 << 20,
+        }
+    }
 }
 
 impl Default for ConnectionLimits {
@@ -44,6 +69,7 @@ impl Default for ConnectionLimits {
             max_duration: None,
             rate: Rate::new(1000, Some(2000)),
             close_after_throttled: 20,
+            resume: ResumeLimits::default(),
         }
     }
 }

@@ -13,6 +13,7 @@ mod close;
 mod id;
 mod limits;
 mod queue;
+mod session;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, OnceLock};
@@ -25,8 +26,9 @@ use crate::clock::now_ms;
 pub(crate) use close::ending;
 pub use close::{CloseInitiator, CloseRequest, CloseState, DisconnectInfo, GOING_AWAY};
 pub use id::{ConnectionId, EventToken, node_tag, random_token};
-pub use limits::ConnectionLimits;
+pub use limits::{ConnectionLimits, ResumeLimits};
 pub(crate) use queue::OutboundQueue;
+pub use session::{RELIABLE_SUBPROTOCOL, Resume, Session, acknowledged};
 
 /// Ordered key/value pairs: headers, query parameters, connection context.
 pub type Fields = Vec<(String, String)>;
@@ -77,6 +79,9 @@ pub struct Connection {
     groups: Mutex<Vec<String>>,
     outbound: OutboundQueue,
     close: CloseState,
+    /// The reliable subprotocol's state, when the client opted in (boxed: one
+    /// word for every other connection).
+    session: Option<Box<Session>>,
 }
 
 impl Connection {
@@ -94,7 +99,21 @@ impl Connection {
             groups: Mutex::new(Vec::new()),
             outbound: OutboundQueue::new(limits.outbound_queue, limits.outbound_queue_bytes),
             close: CloseState::default(),
+            session: None,
         }
+    }
+
+    /// The connection on the reliable subprotocol: what it is sent is
+    /// numbered and kept until acknowledged, and a drop detaches it for
+    /// `limits.window` instead of ending it.
+    pub fn reliable(mut self, limits: ResumeLimits) -> Self {
+        self.session = Some(Box::new(Session::new(limits)));
+        self
+    }
+
+    /// The reliable subprotocol's state, if the client opted in.
+    pub fn session(&self) -> Option<&Session> {
+        self.session.as_deref()
     }
 
     /// The connection's id.
@@ -143,21 +162,46 @@ impl Connection {
     /// client too slow to drain its queue (in messages or in bytes) is closed
     /// with 1013 rather than allowed to grow the gateway's memory, and the
     /// sender gets `Throttled`.
+    ///
+    /// On the reliable subprotocol the message is numbered and kept for a
+    /// replay; while the connection is detached it waits only there.
     pub fn send(&self, message: Message) -> Result<(), SendError> {
-        self.enqueue(message)?;
+        if self.close.is_requested() {
+            return Err(SendError::Gone);
+        }
+        match &self.session {
+            None => self.enqueue(message)?,
+            Some(session) => session.sequence(&self.id, message, |frame| self.enqueue(frame))?,
+        }
         self.last_traffic_at.store(now_ms(), Ordering::Relaxed);
         Ok(())
     }
 
     /// Queues a keepalive ping, which does not count as traffic.
     pub fn ping(&self) -> Result<(), SendError> {
-        self.enqueue(Message::Ping(Default::default()))
-    }
-
-    fn enqueue(&self, message: Message) -> Result<(), SendError> {
         if self.close.is_requested() {
             return Err(SendError::Gone);
         }
+        self.enqueue(Message::Ping(Default::default()))
+    }
+
+    /// Queues the reliable subprotocol's first frame ahead of anything
+    /// `$connect` sent; nothing for another connection.
+    pub fn greet(&self) {
+        if let Some(session) = &self.session {
+            self.outbound.push_front(session.greeting(&self.id, false));
+        }
+    }
+
+    /// Attaches a resumed socket: the greeting, then every kept frame after
+    /// `last_seq`, go out before anything sent later.
+    pub fn attach(&self, last_seq: u64) {
+        if let Some(session) = &self.session {
+            session.attach(&self.id, last_seq, &self.outbound);
+        }
+    }
+
+    fn enqueue(&self, message: Message) -> Result<(), SendError> {
         self.outbound.push(message).map_err(|_| {
             self.close_too_slow();
             SendError::Throttled

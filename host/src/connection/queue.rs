@@ -84,6 +84,35 @@ impl OutboundQueue {
         self.task.wake();
     }
 
+    /// Queues `frame` ahead of everything, whatever the bounds: the first
+    /// frame a connection sends.
+    pub(crate) fn push_front(&self, frame: Message) {
+        {
+            let mut queued = self.queued.lock().expect("queue lock");
+            queued.bytes += frame.len();
+            queued.messages.push_front(frame);
+            self.filled.store(true, Ordering::Release);
+        }
+        self.task.wake();
+    }
+
+    /// Replaces what is waiting with `messages`, whatever the bounds (a
+    /// replay, bounded by the session's own).
+    pub(crate) fn replace(&self, messages: impl Iterator<Item = Message>) {
+        {
+            let mut queued = self.queued.lock().expect("queue lock");
+            queued.messages.clear();
+            queued.bytes = 0;
+            for message in messages {
+                queued.bytes += message.len();
+                queued.messages.push_back(message);
+            }
+            self.filled
+                .store(!queued.messages.is_empty(), Ordering::Release);
+        }
+        self.task.wake();
+    }
+
     /// How many messages are waiting.
     pub(crate) fn len(&self) -> usize {
         self.queued.lock().expect("queue lock").messages.len()

@@ -136,6 +136,7 @@ impl Gateway {
             registry: Arc::clone(&registry),
             limits: settings.connection.clone(),
             metrics: Arc::clone(&metrics),
+            sessions: Arc::default(),
         });
         let client_context = Arc::new(ClientContext {
             pipeline,

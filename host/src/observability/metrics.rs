@@ -81,6 +81,10 @@ pub struct Metrics {
     cluster_reachable: Gauge,
     cluster_fenced: Gauge,
     cluster_deliveries: Counter,
+    detached: Gauge,
+    resumes: Counter,
+    resumes_refused: Counter,
+    overflows: Counter,
 }
 
 impl Default for Metrics {
@@ -112,6 +116,10 @@ impl Metrics {
             cluster_reachable: Gauge::default(),
             cluster_fenced: Gauge::default(),
             cluster_deliveries: Counter::default(),
+            detached: Gauge::default(),
+            resumes: Counter::default(),
+            resumes_refused: Counter::default(),
+            overflows: Counter::default(),
         };
         let registry = &mut metrics.registry;
         registry.register(
@@ -190,7 +198,47 @@ impl Metrics {
             "Cluster mode: sends, closes and group changes from other nodes carried out here",
             metrics.cluster_deliveries.clone(),
         );
+        registry.register(
+            "connections_detached",
+            "Reliable subprotocol: connections whose socket dropped, waiting for their client to resume",
+            metrics.detached.clone(),
+        );
+        registry.register(
+            "resumes",
+            "Reliable subprotocol: connections resumed on a new socket",
+            metrics.resumes.clone(),
+        );
+        registry.register(
+            "resumes_refused",
+            "Reliable subprotocol: resumes that could not be honoured (unknown or expired token, overflowed buffer), accepted as new connections",
+            metrics.resumes_refused.clone(),
+        );
+        registry.register(
+            "resume_buffer_overflows",
+            "Reliable subprotocol: connections that could no longer be resumed because their replay buffer overflowed (counted when they end)",
+            metrics.overflows.clone(),
+        );
         metrics
+    }
+
+    /// Counts connections detaching (`1`) or leaving the detached state (`-1`).
+    pub fn detached(&self, change: i64) {
+        self.detached.inc_by(change);
+    }
+
+    /// Counts a connection resumed on a new socket.
+    pub fn resumed(&self) {
+        self.resumes.inc();
+    }
+
+    /// Counts a resume accepted as a new connection.
+    pub fn resume_refused(&self) {
+        self.resumes_refused.inc();
+    }
+
+    /// Counts a connection whose replay buffer overflowed.
+    pub fn resume_buffer_overflowed(&self) {
+        self.overflows.inc();
     }
 
     /// Records whether Redis answered the last cluster heartbeat.

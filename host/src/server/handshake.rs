@@ -13,8 +13,9 @@ use hyper::upgrade::OnUpgrade;
 use tokio::sync::{OwnedSemaphorePermit, oneshot};
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
 
+use super::sessions::Reliability;
 use super::{ClientContext, Pipeline, task};
-use crate::connection::{Connection, Peer};
+use crate::connection::{Connection, Peer, RELIABLE_SUBPROTOCOL};
 use crate::event::{ConnectRequest, query_fields};
 use crate::routing::ConnectDecision;
 use crate::server::probes;
@@ -43,6 +44,23 @@ pub async fn upgrade(
         pipeline.metrics.connection_rejected(503);
         return probes::text(StatusCode::SERVICE_UNAVAILABLE, format!("{reason}\n"));
     }
+    let connect = connect_request(&request);
+    let reliability = Reliability::of(&connect);
+    let mut on_upgrade = hyper::upgrade::on(&mut request);
+    if let Reliability::Resume { token, last_seq } = &reliability {
+        match pipeline.sessions.resume(token, *last_seq, on_upgrade) {
+            Ok(connection) => {
+                tracing::debug!(connection = %connection.id(), last_seq, "resumed");
+                let subprotocol = connection.session().and_then(|s| s.subprotocol());
+                return switching_protocols(&key, subprotocol.as_deref(), HeaderMap::new());
+            }
+            Err(upgrade) => {
+                // Accepted as a new connection, whose greeting says it was not resumed.
+                pipeline.metrics.resume_refused();
+                on_upgrade = upgrade;
+            }
+        }
+    }
     let permit = match context.admission.admit(request.headers()) {
         Ok(permit) => permit,
         Err(response) => {
@@ -52,7 +70,6 @@ pub async fn upgrade(
             return response;
         }
     };
-    let on_upgrade = hyper::upgrade::on(&mut request);
     let headers = request.headers();
     let header = |name: header::HeaderName| {
         headers
@@ -66,7 +83,6 @@ pub async fn upgrade(
         user_agent: header(header::USER_AGENT),
         domain_name: header(header::HOST),
     };
-    let connect = connect_request(&request);
 
     // From here on the connection belongs to its own task: hyper drops this
     // future when the client vanishes, at any point of `$connect`, and the
@@ -76,6 +92,7 @@ pub async fn upgrade(
         pipeline: Arc::clone(pipeline),
         peer,
         connect,
+        reliable: !matches!(reliability, Reliability::Off),
         key,
         on_upgrade,
         permit,
@@ -95,6 +112,8 @@ struct Establishing {
     pipeline: Arc<Pipeline>,
     peer: Peer,
     connect: ConnectRequest,
+    /// Whether the client offered the reliable subprotocol.
+    reliable: bool,
     /// The client's `Sec-WebSocket-Key`.
     key: String,
     on_upgrade: OnUpgrade,
@@ -114,13 +133,18 @@ async fn establish(establishing: Box<Establishing>) {
         pipeline,
         peer,
         connect,
+        reliable,
         key,
         on_upgrade,
         permit,
         answer,
     } = *establishing;
     let id = pipeline.registry.new_id();
-    let connection = Arc::new(Connection::new(id, peer, &pipeline.limits));
+    let mut connection = Connection::new(id, peer, &pipeline.limits);
+    if reliable {
+        connection = connection.reliable(pipeline.limits.resume);
+    }
+    let connection = Arc::new(connection);
     // The calls before and after the connection's life are boxed: held inline
     // they would size the task of every idle connection (3.6 KiB it was).
     Box::pin(pipeline.registry.register(Arc::clone(&connection))).await;
@@ -131,6 +155,17 @@ async fn establish(establishing: Box<Establishing>) {
             headers,
         } => {
             connection.set_context(context);
+            // Listed until the task ends: only then can no client resume it.
+            let _listed = pipeline.sessions.enter(&connection);
+            let subprotocol = match connection.session() {
+                Some(session) => {
+                    let chosen = subprotocol.or_else(|| Some(RELIABLE_SUBPROTOCOL.to_owned()));
+                    session.set_subprotocol(chosen.clone());
+                    connection.greet();
+                    chosen
+                }
+                None => subprotocol,
+            };
             let _ = answer.send(switching_protocols(&key, subprotocol.as_deref(), headers));
             task::run(pipeline, connection, on_upgrade, permit).await;
         }

@@ -8,6 +8,7 @@ pub mod admission;
 pub mod handshake;
 pub mod listener;
 pub mod probes;
+pub mod sessions;
 pub mod shutdown;
 pub mod task;
 pub mod tls;
@@ -31,6 +32,8 @@ pub struct Pipeline {
     pub limits: ConnectionLimits,
     /// Counters and histograms for `GET /metrics`.
     pub metrics: Arc<Metrics>,
+    /// The connections on the reliable subprotocol a client may resume.
+    pub sessions: Arc<sessions::Sessions>,
 }
 
 /// What the client port sees of the gateway: the pipeline, who may connect,

@@ -4,6 +4,7 @@
 //! any reason runs `$disconnect` exactly once.
 
 mod rate;
+mod resume;
 mod timers;
 mod writer;
 
@@ -29,7 +30,9 @@ use writer::Writer;
 use super::Pipeline;
 
 use crate::clock::now_ms;
-use crate::connection::{CloseInitiator, Connection, DisconnectInfo, ending};
+use crate::connection::{
+    CloseInitiator, Connection, ConnectionLimits, DisconnectInfo, Resume, acknowledged, ending,
+};
 use crate::event::Payload;
 use crate::routing::Delivery;
 
@@ -63,34 +66,88 @@ pub async fn run(
     upgrade: OnUpgrade,
     permit: OwnedSemaphorePermit,
 ) {
-    let info = match upgrade.await {
-        Ok(upgraded) => {
-            let limits = &pipeline.limits;
-            let config = WebSocketConfig::default()
-                .read_buffer_size(READ_BUFFER)
-                .write_buffer_size(WRITE_BUFFER)
-                .max_write_buffer_size(WRITE_BUFFER + 2 * limits.max_message_size)
-                .max_message_size(Some(limits.max_message_size))
-                .max_frame_size(Some(limits.max_frame_size));
-            let socket = WebSocketStream::from_raw_socket(
-                TokioIo::new(upgraded),
-                Role::Server,
-                Some(config),
-            )
-            .await;
-            serve(&pipeline, &connection, socket).await
+    let info = attachments(&pipeline, &connection, upgrade).await;
+    if let Some(session) = connection.session() {
+        if !session.is_resumable() {
+            pipeline.metrics.resume_buffer_overflowed();
         }
-        Err(error) => DisconnectInfo {
-            code: 1006,
-            reason: format!("the upgrade did not complete: {error}"),
-            initiator: CloseInitiator::Client,
-        },
-    };
+        session.end();
+    }
     tracing::debug!(connection = %connection.id(), code = info.code, initiator = info.initiator.as_str(), "disconnected");
     // Boxed, like `$connect`: only a connection that ends needs their state.
     Box::pin(pipeline.registry.unregister(connection.id())).await;
     Box::pin(pipeline.router.disconnect(&connection, info)).await;
     drop(permit);
+}
+
+/// How one socket of a connection ended.
+enum Served {
+    /// The connection ended.
+    Ended(DisconnectInfo),
+    /// The socket dropped and the connection is detached, waiting for its
+    /// client to resume (the reliable subprotocol).
+    Detached(DisconnectInfo),
+    /// The client resumed on a new socket before this one was seen to drop.
+    Superseded(Resume),
+}
+
+/// Serves the connection on its socket and, on the reliable subprotocol, on
+/// every socket it is resumed on; says how it ended.
+async fn attachments(
+    pipeline: &Pipeline,
+    connection: &Arc<Connection>,
+    mut upgrade: OnUpgrade,
+) -> DisconnectInfo {
+    let mut resumed = false;
+    loop {
+        let served = match upgrade.await {
+            Ok(upgraded) => {
+                let socket = WebSocketStream::from_raw_socket(
+                    TokioIo::new(upgraded),
+                    Role::Server,
+                    Some(socket_config(&pipeline.limits)),
+                )
+                .await;
+                serve(pipeline, connection, socket).await
+            }
+            Err(error) => {
+                let info = DisconnectInfo {
+                    code: 1006,
+                    reason: format!("the upgrade did not complete: {error}"),
+                    initiator: CloseInitiator::Client,
+                };
+                // A resumed client can come back again; a new one never knew its token.
+                match resumed && connection.session().is_some_and(|session| session.detach()) {
+                    true => Served::Detached(info),
+                    false => Served::Ended(info),
+                }
+            }
+        };
+        let resume = match served {
+            Served::Ended(info) => return info,
+            Served::Superseded(resume) => resume,
+            Served::Detached(info) => {
+                match Box::pin(resume::detached(pipeline, connection)).await {
+                    Some(resume) => resume,
+                    None => return resume::expired(connection, info),
+                }
+            }
+        };
+        connection.attach(resume.last_seq);
+        pipeline.metrics.resumed();
+        upgrade = resume.upgrade;
+        resumed = true;
+    }
+}
+
+/// The socket's settings: the connection's limits and small buffers.
+fn socket_config(limits: &ConnectionLimits) -> WebSocketConfig {
+    WebSocketConfig::default()
+        .read_buffer_size(READ_BUFFER)
+        .write_buffer_size(WRITE_BUFFER)
+        .max_write_buffer_size(WRITE_BUFFER + 2 * limits.max_message_size)
+        .max_message_size(Some(limits.max_message_size))
+        .max_frame_size(Some(limits.max_frame_size))
 }
 
 /// Reads, routes and writes until the connection ends; says how it ended.
@@ -99,12 +156,9 @@ pub async fn run(
 /// handled in order), but the writer keeps draining the outbound queue; while
 /// a reply waits for the socket, nothing more is read either, which slows a
 /// client that sends faster than it reads to its reading pace.
-async fn serve(
-    pipeline: &Pipeline,
-    connection: &Arc<Connection>,
-    mut socket: Socket,
-) -> DisconnectInfo {
+async fn serve(pipeline: &Pipeline, connection: &Arc<Connection>, mut socket: Socket) -> Served {
     let limits = &pipeline.limits;
+    let session = connection.session();
     let mut writer = Writer::new(connection.outbound(), &pipeline.metrics);
     let mut timers = Timers::new(limits);
     let mut rate = RateGuard::new(limits);
@@ -126,10 +180,15 @@ async fn serve(
             }
             // A handler in flight finishes first: dropping it would lose its instance.
             () = expiry(&mut closing), if closing.is_some() && handling.is_none() => break,
+            // The client came back on a new socket: this one is dead.
+            resume = poll_fn(|cx| session.map_or(Poll::Pending, |session| session.poll_takeover(cx))),
+                if session.is_some() && handling.is_none() => return Served::Superseded(resume),
             alarm = timers.next(connection), if closing.is_none() => match alarm {
                 Alarm::Ping => {
                     let _ = connection.ping();
                 }
+                // An unanswered ping is a network drop, which a session survives.
+                Alarm::Close(_, CloseInitiator::PingTimeout) if session.is_some() => break,
                 Alarm::Close(reason, initiator) => connection.close(Timers::close_code(), reason, initiator),
             },
             delivery = finish(&mut handling), if handling.is_some() => {
@@ -142,7 +201,15 @@ async fn serve(
                     }
                 };
                 if let Some(reply) = reply.filter(|_| !connection.close_state().is_requested()) {
-                    writer.reply(reply);
+                    match session {
+                        None => writer.reply(reply),
+                        Some(session) => {
+                            let _ = session.sequence(connection.id(), reply, |frame| {
+                                writer.reply(frame);
+                                Ok(())
+                            });
+                        }
+                    }
                     // Usually the socket takes it at once; only then is no timer needed.
                     let _ = poll_fn(|cx| Poll::Ready(writer.poll_write(&mut socket, cx))).await;
                     if writer.has_reply() {
@@ -169,6 +236,13 @@ async fn serve(
                     Some(Ok(message)) => message,
                 };
                 timers.heard_from_client();
+                if let (Some(session), Message::Text(text)) = (session, &message)
+                    && let Some(seq) = acknowledged(text)
+                {
+                    session.acknowledge(seq);
+                    connection.touch(now_ms());
+                    continue;
+                }
                 let payload = match message {
                     Message::Text(text) => Payload::Text(text.as_str().to_owned()),
                     Message::Binary(bytes) => Payload::Binary(bytes.into()),
@@ -197,12 +271,15 @@ async fn serve(
     }
 
     let info = ending(connection, client_close, failure);
+    if resume::detachable(&info) && session.is_some_and(|session| session.detach()) {
+        return Served::Detached(info);
+    }
     // Send what is queued (and a protocol-error close frame); a client that
     // does not read cannot hold the socket open.
     connection.close(info.code, &info.reason, info.initiator);
     let flushed = poll_fn(|cx| writer.poll_drain(&mut socket, cx));
     let _ = tokio::time::timeout(CLOSE_GRACE, flushed).await;
-    info
+    Served::Ended(info)
 }
 
 /// Drives the writer, then reads the next message if `reading`. What was

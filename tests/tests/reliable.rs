@@ -1,0 +1,290 @@
+//! The reliable subprotocol (docs/reliable.md): a session frame, then every
+//! frame numbered; a drop detaches the connection instead of ending it; a
+//! resume within the window replays what the client missed, keeps the
+//! connection's id, context and groups and runs no `$connect`; `$disconnect`
+//! runs exactly once, at a clean close or when the connection can no longer
+//! be resumed.
+//!
+//! The probe's `$disconnect` reports to the `observers` group, so an observer
+//! sees every disconnect the gateway ran.
+
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use wsgate_tests::proxy::Proxy;
+use wsgate_tests::reliable::{Frame, RELIABLE, ReliableClient};
+use wsgate_tests::{Client, Gateway, GatewayBuilder, WAIT, eventually};
+
+fn probe_gateway(args: &[&str]) -> Gateway {
+    GatewayBuilder::new()
+        .probe(&["$connect", "$disconnect", "$default", "whoami", "roomsend"])
+        .args(args)
+        .start()
+}
+
+/// The observer's next disconnect report, which must be about `id`; then
+/// checks no second report follows.
+async fn exactly_one_report(observer: &mut Client, id: &str) -> Value {
+    let report = observer.recv_json().await;
+    assert_eq!(report["event"], "disconnect");
+    assert_eq!(report["connectionId"], id, "{report}");
+    observer.expect_silence(Duration::from_millis(300)).await;
+    report
+}
+
+/// Polls `/metrics` until the sample `name` has `value`.
+async fn wait_for_sample(gateway: &Gateway, name: &str, value: f64) {
+    eventually(&format!("{name} is {value}"), WAIT, async || {
+        let metrics = gateway.api("GET", "/metrics", b"").await.text();
+        let found = metrics
+            .lines()
+            .find_map(|line| line.strip_prefix(name)?.strip_prefix(' '))
+            .and_then(|sample| sample.trim().parse::<f64>().ok());
+        match found == Some(value) {
+            true => Ok(()),
+            false => Err(format!("\n{metrics}")),
+        }
+    })
+    .await
+}
+
+async fn post(gateway: &Gateway, id: &str, body: &str) -> u16 {
+    let path = format!("/@connections/{id}");
+    gateway.api("POST", &path, body.as_bytes()).await.status
+}
+
+#[tokio::test]
+async fn the_session_frame_comes_first_and_every_frame_after_it_is_numbered() {
+    let gateway = probe_gateway(&[]);
+    // `welcome` is sent by `$connect`, before the session frame is known.
+    let mut client = ReliableClient::connect(&gateway.url("/?welcome=hi")).await;
+    assert!(!client.resumed);
+    let protocol = client.client.response.headers()["sec-websocket-protocol"].clone();
+    assert_eq!(protocol, RELIABLE);
+    assert_eq!(client.recv_text().await, "hi");
+
+    client.client.send_json(json!({"action": "whoami"})).await;
+    let whoami = client.recv_json().await;
+    assert_eq!(whoami["connectionId"], client.connection_id.as_str());
+    client.client.send_binary(&[0, 1, 2, 255]).await;
+    assert_eq!(client.recv().await, Frame::Binary(vec![0, 1, 2, 255]));
+    assert_eq!(post(&gateway, &client.connection_id, "pushed").await, 200);
+    assert_eq!(client.recv_text().await, "pushed");
+    assert_eq!(client.last_seq(), 4);
+
+    // An acknowledgement is the gateway's, not a message for `$default`.
+    client.ack().await;
+    client
+        .client
+        .expect_silence(Duration::from_millis(300))
+        .await;
+}
+
+#[tokio::test]
+async fn the_application_keeps_its_own_subprotocol_beside_the_reliable_one() {
+    let gateway = probe_gateway(&[]);
+    // The probe's `$connect` chooses the first subprotocol offered (`chat.v2`).
+    let mut client = ReliableClient::connect(&gateway.url("/?proto=1")).await;
+    let protocol = client.client.response.headers()["sec-websocket-protocol"].clone();
+    assert_eq!(protocol, "chat.v2");
+    let (token, last_seq) = {
+        client.client.send_json(json!({"action": "whoami"})).await;
+        client.recv_json().await;
+        client.drop_connection()
+    };
+    let resumed = ReliableClient::resume(&gateway.url("/"), &token, last_seq).await;
+    assert!(resumed.resumed);
+    let protocol = resumed.client.response.headers()["sec-websocket-protocol"].clone();
+    assert_eq!(
+        protocol, "chat.v2",
+        "a resume answers the subprotocol $connect chose"
+    );
+}
+
+#[tokio::test]
+async fn a_dropped_connection_stays_listed_keeps_what_it_is_sent_and_resumes_where_it_left_off() {
+    let gateway = probe_gateway(&[]);
+    let mut observer = gateway.connect("/?observe=1").await;
+    let mut client = ReliableClient::connect(&gateway.url("/?user=bob&room=lobby")).await;
+    let id = client.connection_id.clone();
+    client.client.send_json(json!({"action": "whoami"})).await;
+    client.recv_json().await;
+    client.ack().await;
+    assert_eq!(post(&gateway, &id, "one").await, 200);
+    assert_eq!(client.recv_text().await, "one");
+    let (token, _) = client.drop_connection();
+
+    wait_for_sample(&gateway, "wsgate_connections_detached", 1.0).await;
+    let listed = gateway
+        .api("GET", &format!("/@connections/{id}"), b"")
+        .await;
+    assert_eq!(listed.status, 200, "a detached connection is listed");
+    assert_eq!(post(&gateway, &id, "two").await, 200);
+    let mut sender = gateway.connect("/").await;
+    let roomsend = json!({"action": "roomsend", "room": "lobby", "data": "three"});
+    sender.send_json(roomsend).await;
+    observer.expect_silence(Duration::from_millis(300)).await;
+
+    // The client says it lost "one" (frame 2): it comes again, then what was missed.
+    let mut client = ReliableClient::resume(&gateway.url("/"), &token, 1).await;
+    assert!(client.resumed);
+    assert_eq!(client.connection_id, id);
+    for expected in ["one", "two", "three"] {
+        assert_eq!(client.recv_text().await, expected);
+    }
+    client.client.send_json(json!({"action": "whoami"})).await;
+    let whoami = client.recv_json().await;
+    assert_eq!(
+        whoami["context"]["user"], "bob",
+        "the context survives: {whoami}"
+    );
+    assert_eq!(client.last_seq(), 5);
+    wait_for_sample(&gateway, "wsgate_resumes_total", 1.0).await;
+    wait_for_sample(&gateway, "wsgate_connections_detached", 0.0).await;
+
+    client.client.close(1000, "bye").await;
+    let report = exactly_one_report(&mut observer, &id).await;
+    assert_eq!(report["code"], 1000);
+}
+
+#[tokio::test]
+async fn a_resume_that_cannot_be_honoured_is_a_new_connection_through_connect() {
+    let gateway = probe_gateway(&["--resume-window", "300ms"]);
+    let mut observer = gateway.connect("/?observe=1").await;
+    let client = ReliableClient::connect(&gateway.url("/")).await;
+    let id = client.connection_id.clone();
+    let (token, last_seq) = client.drop_connection();
+    // The window expires: `$disconnect` runs then, once.
+    let report = exactly_one_report(&mut observer, &id).await;
+    assert_eq!(report["code"], 1006);
+    assert!(
+        report["reason"].as_str().unwrap().contains("not resumed"),
+        "{report}"
+    );
+
+    for token in [token.as_str(), "not-a-token"] {
+        let url = gateway.url("/?welcome=fresh");
+        let mut fresh = ReliableClient::resume(&url, token, last_seq).await;
+        assert!(!fresh.resumed);
+        assert_ne!(fresh.connection_id, id);
+        assert_eq!(fresh.recv_text().await, "fresh", "$connect ran again");
+    }
+    wait_for_sample(&gateway, "wsgate_resumes_refused_total", 2.0).await;
+}
+
+#[tokio::test]
+async fn overflowing_the_replay_buffer_ends_resumability_and_the_connection() {
+    let gateway = probe_gateway(&["--resume-buffer", "3"]);
+    let mut observer = gateway.connect("/?observe=1").await;
+    let client = ReliableClient::connect(&gateway.url("/")).await;
+    let id = client.connection_id.clone();
+    let (token, last_seq) = client.drop_connection();
+    wait_for_sample(&gateway, "wsgate_connections_detached", 1.0).await;
+    for n in 1..=3 {
+        assert_eq!(post(&gateway, &id, &format!("kept {n}")).await, 200);
+    }
+    assert_eq!(
+        post(&gateway, &id, "one too many").await,
+        410,
+        "a message that can never be delivered is not accepted"
+    );
+    let report = exactly_one_report(&mut observer, &id).await;
+    assert!(
+        report["reason"].as_str().unwrap().contains("overflowed"),
+        "{report}"
+    );
+    wait_for_sample(&gateway, "wsgate_resume_buffer_overflows_total", 1.0).await;
+    let fresh = ReliableClient::resume(&gateway.url("/"), &token, last_seq).await;
+    assert!(!fresh.resumed);
+}
+
+#[tokio::test]
+async fn acknowledged_frames_are_dropped_so_a_client_acking_keeps_its_connection_resumable() {
+    let gateway = probe_gateway(&["--resume-buffer", "3"]);
+    let mut client = ReliableClient::connect(&gateway.url("/")).await;
+    let id = client.connection_id.clone();
+    for n in 1..=10 {
+        assert_eq!(post(&gateway, &id, &format!("m{n}")).await, 200);
+        assert_eq!(client.recv_text().await, format!("m{n}"));
+        client.ack().await;
+    }
+    // Ten frames through a buffer of three: every one was acknowledged in time.
+    let (token, last_seq) = client.drop_connection();
+    let client = ReliableClient::resume(&gateway.url("/"), &token, last_seq).await;
+    assert!(client.resumed);
+    assert_eq!(client.connection_id, id);
+}
+
+#[tokio::test]
+async fn a_client_back_before_its_drop_is_seen_takes_its_connection_over() {
+    let gateway = probe_gateway(&[]);
+    let mut observer = gateway.connect("/?observe=1").await;
+    let proxy = Proxy::start(gateway.addr);
+    let mut client = ReliableClient::connect(&format!("ws://{}/", proxy.addr())).await;
+    let id = client.connection_id.clone();
+    client.client.send_json(json!({"action": "whoami"})).await;
+    client.recv_json().await;
+    // The network between them fails; the gateway does not know yet.
+    proxy.blackhole();
+    assert_eq!(post(&gateway, &id, "in flight").await, 200);
+
+    let mut resumed = ReliableClient::resume(&gateway.url("/"), &client.token, 1).await;
+    assert!(resumed.resumed);
+    assert_eq!(resumed.connection_id, id);
+    assert_eq!(resumed.recv_text().await, "in flight");
+    assert_eq!(post(&gateway, &id, "after").await, 200);
+    assert_eq!(resumed.recv_text().await, "after");
+    observer.expect_silence(Duration::from_millis(300)).await;
+    drop(client);
+    resumed.client.close(1000, "bye").await;
+    exactly_one_report(&mut observer, &id).await;
+}
+
+#[tokio::test]
+async fn an_unanswered_ping_detaches_a_reliable_connection_rather_than_ending_it() {
+    let gateway = probe_gateway(&["--ping-interval", "200ms", "--ping-timeout", "200ms"]);
+    let proxy = Proxy::start(gateway.addr);
+    let client = ReliableClient::connect(&format!("ws://{}/", proxy.addr())).await;
+    let id = client.connection_id.clone();
+    proxy.blackhole();
+    wait_for_sample(&gateway, "wsgate_connections_detached", 1.0).await;
+    let resumed = ReliableClient::resume(&gateway.url("/"), &client.token, 0).await;
+    assert!(resumed.resumed);
+    assert_eq!(resumed.connection_id, id);
+}
+
+#[tokio::test]
+async fn a_clean_close_or_a_close_by_the_server_ends_a_reliable_connection_at_once() {
+    let gateway = probe_gateway(&[]);
+    let mut observer = gateway.connect("/?observe=1").await;
+
+    let client = ReliableClient::connect(&gateway.url("/")).await;
+    let (id, token) = (client.connection_id.clone(), client.token.clone());
+    client.client.close(1001, "leaving").await;
+    assert_eq!(exactly_one_report(&mut observer, &id).await["code"], 1001);
+    let fresh = ReliableClient::resume(&gateway.url("/"), &token, 0).await;
+    assert!(!fresh.resumed);
+    let fresh_id = fresh.connection_id.clone();
+    fresh.client.close(1000, "done").await;
+    exactly_one_report(&mut observer, &fresh_id).await;
+
+    let client = ReliableClient::connect(&gateway.url("/")).await;
+    let id = client.connection_id.clone();
+    client.drop_connection();
+    wait_for_sample(&gateway, "wsgate_connections_detached", 1.0).await;
+    let path = format!("/@connections/{id}");
+    assert_eq!(gateway.api("DELETE", &path, b"").await.status, 204);
+    let report = exactly_one_report(&mut observer, &id).await;
+    assert_eq!(report["initiator"], "api", "{report}");
+    assert_eq!(gateway.api("GET", &path, b"").await.status, 410);
+}
+
+#[tokio::test]
+async fn a_plain_client_still_ends_at_its_drop() {
+    let gateway = probe_gateway(&[]);
+    let mut observer = gateway.connect("/?observe=1").await;
+    let mut client = gateway.connect("/").await;
+    let id = client.whoami_id().await;
+    client.drop_connection();
+    assert_eq!(exactly_one_report(&mut observer, &id).await["code"], 1006);
+}
