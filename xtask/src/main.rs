@@ -181,7 +181,8 @@ fn demo(root: &Path) -> anyhow::Result<()> {
     println!("chat example: connect with a WebSocket client, e.g.");
     println!("  npx wscat -c 'ws://localhost:8080/?room=lobby&name=ann'");
     println!("then send {{\"action\":\"sendmessage\",\"data\":\"hello\"}}");
-    println!("or open examples/chat/index.html in a browser. Ctrl-C stops the gateway.");
+    println!("or serve the checkout (python3 -m http.server -d . 8000) and open");
+    println!("http://localhost:8000/examples/chat/ in a browser. Ctrl-C stops the gateway.");
     println!();
     // The default members, as `test` builds them: `cargo run -p wsgate`
     // would unify other features and compile most dependencies a second time.
