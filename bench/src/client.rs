@@ -14,6 +14,8 @@ use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 
+use crate::reliable;
+
 /// A client-side WebSocket connection.
 pub type Ws = WebSocketStream<TcpStream>;
 
@@ -52,14 +54,30 @@ pub struct Target {
     pub addr: SocketAddr,
     /// The request path, such as `/` or `/?room=bench`.
     pub path: String,
+    /// Whether the clients offer the gateway's reliable subprotocol.
+    pub reliable: bool,
 }
 
 impl Target {
-    /// The root path of `addr`.
-    pub fn root(addr: SocketAddr) -> Self {
+    /// `path` on `addr`.
+    pub fn new(addr: SocketAddr, path: impl Into<String>) -> Self {
         Target {
             addr,
-            path: "/".into(),
+            path: path.into(),
+            reliable: false,
+        }
+    }
+
+    /// The root path of `addr`.
+    pub fn root(addr: SocketAddr) -> Self {
+        Self::new(addr, "/")
+    }
+
+    /// The same target, the clients on the reliable subprotocol.
+    pub fn reliable(self) -> Self {
+        Target {
+            reliable: true,
+            ..self
         }
     }
 
@@ -76,7 +94,12 @@ pub async fn connect(target: &Target, source: IpAddr) -> anyhow::Result<Ws> {
         socket.bind(SocketAddr::new(source, 0))?;
         let stream = socket.connect(target.addr).await?;
         stream.set_nodelay(true)?;
-        let request = target.url().into_client_request()?;
+        let mut request = target.url().into_client_request()?;
+        if target.reliable {
+            request
+                .headers_mut()
+                .insert("sec-websocket-protocol", reliable::SUBPROTOCOL.parse()?);
+        }
         let config = WebSocketConfig::default()
             .max_message_size(Some(MAX_MESSAGE))
             .read_buffer_size(READ_BUFFER);

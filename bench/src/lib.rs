@@ -10,6 +10,7 @@
 //! - [`load`]: closed-loop (pipeline depth) or fixed-rate load on many
 //!   connections, with latencies in a histogram;
 //! - [`latency`]: the histogram summaries printed in result lines;
+//! - [`reliable`]: the client side of the gateway's reliable subprotocol;
 //! - [`baseline`]: the plain tokio-tungstenite servers: the lean echo, and
 //!   the echo that also broadcasts, for fan-out;
 //! - [`server`]: starting the gateway (in a chosen configuration) and the
@@ -21,5 +22,6 @@ pub mod baseline;
 pub mod client;
 pub mod latency;
 pub mod load;
+pub mod reliable;
 pub mod scenarios;
 pub mod server;

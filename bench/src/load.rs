@@ -18,7 +18,7 @@ use tokio::task::JoinSet;
 use tokio_tungstenite::tungstenite::Message;
 
 use crate::client::{self, Target, Ws};
-use crate::latency;
+use crate::{latency, reliable};
 
 /// Connections opened from one source address.
 const PER_SOURCE: usize = 10_000;
@@ -117,7 +117,8 @@ pub async fn run(target: &Target, spec: &LoadSpec) -> anyhow::Result<LoadReport>
             Pace::Depth(_) => Duration::ZERO,
             Pace::Rate(rate) => Duration::from_secs_f64(index as f64 / rate.max(1e-3)),
         };
-        tasks.spawn(drive(ws, body, clock, pace, offset));
+        let reader = Reader::new(target.reliable);
+        tasks.spawn(drive(ws, reader, body, clock, pace, offset));
     }
 
     let mut report = LoadReport {
@@ -185,17 +186,19 @@ impl Samples {
 /// the first message is due `offset` after the start.
 async fn drive(
     ws: Ws,
+    mut reader: Reader,
     body: Arc<Body>,
     clock: Clock,
     pace: Pace,
     offset: Duration,
 ) -> anyhow::Result<Samples> {
-    let (mut sink, mut stream) = ws.split();
+    let (mut sink, stream) = ws.split();
+    reader.stream = Some(stream);
     let samples = match pace {
-        Pace::Depth(depth) => closed_loop(&mut sink, &mut stream, &body, &clock, depth).await?,
+        Pace::Depth(depth) => closed_loop(&mut sink, &mut reader, &body, &clock, depth).await?,
         Pace::Rate(rate) => {
             let first = clock.epoch + offset;
-            open_loop(&mut sink, &mut stream, &body, &clock, rate, first).await?
+            open_loop(&mut sink, &mut reader, &body, &clock, rate, first).await?
         }
     };
     let _ = sink.close().await;
@@ -208,7 +211,7 @@ type Stream = SplitStream<Ws>;
 /// Keeps `depth` messages in flight until the clock stops, then drains.
 async fn closed_loop(
     sink: &mut Sink,
-    stream: &mut Stream,
+    reader: &mut Reader,
     body: &Body,
     clock: &Clock,
     depth: usize,
@@ -220,12 +223,16 @@ async fn closed_loop(
     sink.flush().await?;
     let mut in_flight = depth;
     while in_flight > 0 {
-        let text = next_text(stream, clock.stop_at + DRAIN)
+        let text = reader
+            .next_text(clock.stop_at + DRAIN)
             .await?
             .context("the server closed the connection during the load")?;
         let now = Instant::now();
         samples.observe(clock, body, &text, now);
         in_flight -= 1;
+        if let Some(ack) = reader.ack() {
+            sink.feed(ack).await?;
+        }
         if now < clock.stop_at {
             sink.send(body.stamped(clock.stamp(now))).await?;
             in_flight += 1;
@@ -239,7 +246,7 @@ async fn closed_loop(
 /// lost.
 async fn open_loop(
     sink: &mut Sink,
-    stream: &mut Stream,
+    reader: &mut Reader,
     body: &Body,
     clock: &Clock,
     rate: f64,
@@ -264,10 +271,13 @@ async fn open_loop(
                 sent += 1;
             }
             _ = tokio::time::sleep_until((clock.stop_at + DRAIN).into()) => break,
-            text = next_text(stream, clock.stop_at + 2 * DRAIN) => {
+            text = reader.next_text(clock.stop_at + 2 * DRAIN) => {
                 let Some(text) = text? else { break };
                 samples.observe(clock, body, &text, Instant::now());
                 received += 1;
+                if let Some(ack) = reader.ack() {
+                    sink.send(ack).await?;
+                }
             }
         }
     }
@@ -275,19 +285,48 @@ async fn open_loop(
     Ok(samples)
 }
 
-/// The next text message before `deadline` (other frames are skipped); none
-/// if the connection ended; an error if the deadline passes.
-async fn next_text(stream: &mut Stream, deadline: Instant) -> anyhow::Result<Option<String>> {
-    loop {
-        let frame = tokio::time::timeout_at(deadline.into(), stream.next())
-            .await
-            .context("a reply did not arrive in time")?;
-        match frame {
-            None => return Ok(None),
-            Some(Err(error)) => return Err(error.into()),
-            Some(Ok(Message::Text(text))) => return Ok(Some(text.as_str().to_owned())),
-            Some(Ok(_)) => continue,
+/// One connection's read side: the replies, unwrapped on the reliable
+/// subprotocol.
+struct Reader {
+    stream: Option<Stream>,
+    reliable: Option<reliable::Receiver>,
+}
+
+impl Reader {
+    fn new(reliable: bool) -> Self {
+        Reader {
+            stream: None,
+            reliable: reliable.then(reliable::Receiver::default),
         }
+    }
+
+    /// The next reply's text before `deadline` (other frames are skipped);
+    /// none if the connection ended; an error if the deadline passes.
+    async fn next_text(&mut self, deadline: Instant) -> anyhow::Result<Option<String>> {
+        let stream = self.stream.as_mut().expect("a reader reads its stream");
+        loop {
+            let frame = tokio::time::timeout_at(deadline.into(), stream.next())
+                .await
+                .context("a reply did not arrive in time")?;
+            let text = match frame {
+                None => return Ok(None),
+                Some(Err(error)) => return Err(error.into()),
+                Some(Ok(Message::Text(text))) => text,
+                Some(Ok(_)) => continue,
+            };
+            match &mut self.reliable {
+                None => return Ok(Some(text.as_str().to_owned())),
+                Some(receiver) => match receiver.unwrap(&text) {
+                    Some(data) => return Ok(Some(data.to_owned())),
+                    None => continue,
+                },
+            }
+        }
+    }
+
+    /// The acknowledgement due now, on the reliable subprotocol.
+    fn ack(&mut self) -> Option<Message> {
+        self.reliable.as_mut()?.ack()
     }
 }
 

@@ -147,7 +147,7 @@ fn main() -> anyhow::Result<()> {
                 path,
                 source,
                 connections,
-            } => client::hold(&Target { addr, path }, source, connections).await,
+            } => client::hold(&Target::new(addr, path), source, connections).await,
         }
     })
 }
@@ -193,10 +193,7 @@ async fn load(args: LoadArgs) -> anyhow::Result<()> {
         warmup: Duration::from_secs_f64(args.warmup),
         duration: Duration::from_secs_f64(args.seconds),
     };
-    let target = Target {
-        addr: args.addr,
-        path: args.path,
-    };
+    let target = Target::new(args.addr, args.path);
     let report = load::run(&target, &spec).await?;
     println!(
         "load conns={} {:?} size={} | {:.0} msg/s {} | lost {}",

@@ -51,6 +51,8 @@ fn quick_run_prints_a_result_line_per_scenario() {
         "cluster send same-node ",
         "cluster send cross-node ",
         "cluster hold conns=300 ",
+        "reliable conns=10 depth=1 ",
+        "reliable resume rounds=10 ",
     ] {
         assert!(
             output.lines().any(|line| line.starts_with(prefix)),

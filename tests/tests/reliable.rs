@@ -288,3 +288,18 @@ async fn a_plain_client_still_ends_at_its_drop() {
     client.drop_connection();
     assert_eq!(exactly_one_report(&mut observer, &id).await["code"], 1006);
 }
+
+#[tokio::test]
+async fn a_resume_from_a_foreign_origin_is_refused_like_a_new_connection() {
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    let gateway = probe_gateway(&["--allowed-origin", "https://app.example"]);
+    let client = ReliableClient::connect(&gateway.url("/")).await;
+    let (token, last_seq) = client.drop_connection();
+    let url = gateway.url(&format!("/?resume={token}&lastSeq={last_seq}"));
+    let mut request = url.into_client_request().unwrap();
+    let headers = request.headers_mut();
+    headers.insert("sec-websocket-protocol", RELIABLE.parse().unwrap());
+    headers.insert("origin", "https://evil.example".parse().unwrap());
+    let (status, _) = Client::refused(request).await;
+    assert_eq!(status, 403);
+}

@@ -57,10 +57,7 @@ pub async fn run(bench: &Bench) -> anyhow::Result<()> {
         },
         Fanout {
             name: "gateway",
-            members: Target {
-                addr: gateway.addr,
-                path: format!("/?room={GROUP}"),
-            },
+            members: Target::new(gateway.addr, format!("/?room={GROUP}")),
             sender: Target::root(gateway.addr),
             command: |round| {
                 format!(r#"{{"action":"roomsend","room":"{GROUP}","data":"{round}"}}"#)

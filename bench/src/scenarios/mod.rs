@@ -12,13 +12,16 @@
 //! - [`fanout`]: one message to every member of a 10k group;
 //! - [`startup`]: start-up time with 10 plugins;
 //! - [`cluster`]: cross-node vs same-node send latency, and connections held
-//!   by three `--reuse-port` processes sharing one port.
+//!   by three `--reuse-port` processes sharing one port;
+//! - [`reliable`]: the reliable subprotocol's cost per message, and the time
+//!   from a drop to the first replayed frame.
 
 pub mod cluster;
 pub mod echo;
 pub mod fanout;
 pub mod handler;
 pub mod idle;
+pub mod reliable;
 pub mod routing;
 pub mod startup;
 
@@ -49,11 +52,13 @@ pub enum Scenario {
     Startup,
     /// Cluster mode: cross-node send latency and a 3-process connection hold.
     Cluster,
+    /// The reliable subprotocol: cost per message, and resume time.
+    Reliable,
 }
 
 impl Scenario {
     /// Every scenario, in the order of the issue.
-    pub const ALL: [Scenario; 7] = [
+    pub const ALL: [Scenario; 8] = [
         Scenario::Echo,
         Scenario::Routing,
         Scenario::Handler,
@@ -61,6 +66,7 @@ impl Scenario {
         Scenario::Fanout,
         Scenario::Startup,
         Scenario::Cluster,
+        Scenario::Reliable,
     ];
 }
 
@@ -101,6 +107,7 @@ impl Bench {
             Scenario::Fanout => fanout::run(self).await,
             Scenario::Startup => startup::run(self).await,
             Scenario::Cluster => cluster::run(self).await,
+            Scenario::Reliable => reliable::run(self).await,
         }
     }
 

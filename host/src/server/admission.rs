@@ -73,16 +73,7 @@ impl Admission {
         &self,
         headers: &HeaderMap,
     ) -> Result<OwnedSemaphorePermit, Response<Full<Bytes>>> {
-        if let Some(origin) = headers.get(header::ORIGIN)
-            && !self.limits.allowed_origins.is_empty()
-            && !self
-                .limits
-                .allowed_origins
-                .iter()
-                .any(|allowed| allowed.as_bytes() == origin.as_bytes())
-        {
-            return Err(probes::text(StatusCode::FORBIDDEN, "origin not allowed\n"));
-        }
+        self.check_origin(headers)?;
         let permit = Arc::clone(&self.slots)
             .try_acquire_owned()
             .map_err(|_| probes::text(StatusCode::SERVICE_UNAVAILABLE, "too many connections\n"))?;
@@ -95,5 +86,22 @@ impl Admission {
             return Err(response);
         }
         Ok(permit)
+    }
+
+    /// Whether a browser's `Origin` may connect (all a resume is checked
+    /// for: it takes no new place); the 403 refusing it otherwise.
+    #[allow(clippy::result_large_err)]
+    pub fn check_origin(&self, headers: &HeaderMap) -> Result<(), Response<Full<Bytes>>> {
+        if let Some(origin) = headers.get(header::ORIGIN)
+            && !self.limits.allowed_origins.is_empty()
+            && !self
+                .limits
+                .allowed_origins
+                .iter()
+                .any(|allowed| allowed.as_bytes() == origin.as_bytes())
+        {
+            return Err(probes::text(StatusCode::FORBIDDEN, "origin not allowed\n"));
+        }
+        Ok(())
     }
 }

@@ -48,6 +48,12 @@ pub async fn upgrade(
     let reliability = Reliability::of(&connect);
     let mut on_upgrade = hyper::upgrade::on(&mut request);
     if let Reliability::Resume { token, last_seq } = &reliability {
+        if let Err(refusal) = context.admission.check_origin(request.headers()) {
+            pipeline
+                .metrics
+                .connection_rejected(refusal.status().as_u16());
+            return refusal;
+        }
         match pipeline.sessions.resume(token, *last_seq, on_upgrade) {
             Ok(connection) => {
                 tracing::debug!(connection = %connection.id(), last_seq, "resumed");

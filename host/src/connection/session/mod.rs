@@ -11,6 +11,7 @@
 
 use std::collections::VecDeque;
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::{Context, Poll};
 
 use futures_util::task::AtomicWaker;
@@ -43,6 +44,9 @@ pub struct Session {
     token: String,
     limits: ResumeLimits,
     state: Mutex<State>,
+    /// Whether `state` holds a resume, kept under its lock: the connection's
+    /// task looks on every turn of its loop, without the lock.
+    resuming: AtomicBool,
     /// The connection's task, waiting for a resume.
     task: AtomicWaker,
 }
@@ -101,6 +105,7 @@ impl Session {
                 resume: None,
                 subprotocol: None,
             }),
+            resuming: AtomicBool::new(false),
             task: AtomicWaker::new(),
         }
     }
@@ -202,6 +207,7 @@ impl Session {
             }
             // A later resume of the same session wins over an earlier one.
             state.resume = Some(resume);
+            self.resuming.store(true, Ordering::Release);
         }
         self.task.wake();
         Ok(())
@@ -212,7 +218,10 @@ impl Session {
     /// socket was seen to drop).
     pub fn poll_takeover(&self, cx: &mut Context<'_>) -> Poll<Resume> {
         self.task.register(cx.waker());
-        match self.state().resume.take() {
+        if !self.resuming.load(Ordering::Acquire) {
+            return Poll::Pending;
+        }
+        match self.state().take_resume(&self.resuming) {
             Some(resume) => Poll::Ready(resume),
             None => Poll::Pending,
         }
@@ -223,7 +232,7 @@ impl Session {
     pub fn poll_resume(&self, cx: &mut Context<'_>) -> Poll<Option<Resume>> {
         self.task.register(cx.waker());
         let mut state = self.state();
-        match state.resume.take() {
+        match state.take_resume(&self.resuming) {
             Some(resume) => Poll::Ready(Some(resume)),
             None if !state.resumable => Poll::Ready(None),
             None => Poll::Pending,
@@ -244,13 +253,19 @@ impl Session {
     pub fn end(&self) {
         let mut state = self.state();
         state.link = Link::Ended;
-        state.resume = None;
+        state.take_resume(&self.resuming);
         state.replay = VecDeque::new();
         state.bytes = 0;
     }
 }
 
 impl State {
+    /// The resume handed over, if any; `resuming` says there is none left.
+    fn take_resume(&mut self, resuming: &AtomicBool) -> Option<Resume> {
+        resuming.store(false, Ordering::Release);
+        self.resume.take()
+    }
+
     /// Keeps `frame` for a replay, or gives up resumability if it does not fit.
     fn keep(&mut self, frame: Message, limits: &ResumeLimits, id: &ConnectionId) {
         let len = frame.len();

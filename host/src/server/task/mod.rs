@@ -133,6 +133,10 @@ async fn attachments(
                 }
             }
         };
+        // Closed meanwhile: the resumed socket is dropped unanswered.
+        if let Some(request) = connection.close_state().request_made() {
+            return request.info;
+        }
         connection.attach(resume.last_seq);
         pipeline.metrics.resumed();
         upgrade = resume.upgrade;
