@@ -234,37 +234,21 @@ for (const [name, WebSocket] of implementations) {
     });
 
     test("retries with backoff until the gateway is reachable", async (t) => {
-      const gateway = await FakeGateway.start();
-      t.after(() => gateway.stop());
-      const unreachable = `ws://127.0.0.1:${await closedPort()}/`;
-      const sockets = failingFirst(WebSocket, 2, unreachable);
-      const client = new ReliableClient(gateway.url(), {
-        WebSocket: sockets.WebSocket,
-        backoff: { initialMs: 1, maxMs: 4, factor: 2, jitter: 0 },
-      });
-      const recording = new Recording(client);
-      t.after(() => client.close());
-      await eventually("a session", () => recording.sessions.length === 1);
+      const sockets = failingFirst(WebSocket, 2, await unreachableUrl());
+      const backoff = { initialMs: 1, maxMs: 4, factor: 2, jitter: 0 };
+      const { recording } = await connected(t, { WebSocket: sockets.WebSocket, backoff });
       assert.equal(sockets.made, 3);
       assert.deepEqual(recording.states, ["offline", "connecting", "offline", "connecting", "connected"]);
     });
 
     test("a session resets the backoff", async (t) => {
-      const gateway = await FakeGateway.start();
-      t.after(() => gateway.stop());
-      const unreachable = `ws://127.0.0.1:${await closedPort()}/`;
-      const sockets = failingFirst(WebSocket, 1, unreachable);
+      const sockets = failingFirst(WebSocket, 1, await unreachableUrl());
       // 1 ms, then a minute: only a reset brings the delay back to 1 ms.
-      const client = new ReliableClient(gateway.url(), {
-        WebSocket: sockets.WebSocket,
-        backoff: { initialMs: 1, maxMs: 60_000, factor: 60_000, jitter: 0 },
-      });
-      const recording = new Recording(client);
-      t.after(() => client.close());
-      await eventually("a session after one failed attempt", () => recording.sessions.length === 1);
-      gateway.drop(gateway.session(client.connectionId));
+      const backoff = { initialMs: 1, maxMs: 60_000, factor: 60_000, jitter: 0 };
+      const { gateway, recording, session } = await connected(t, { WebSocket: sockets.WebSocket, backoff });
+      gateway.drop(session);
       await eventually("the resumed session, within the first delay again", () => recording.sessions.length === 2);
-      assert.deepEqual(recording.sessions.map((session) => session.resumed), [false, true]);
+      assert.deepEqual(recording.sessions.map(({ resumed }) => resumed), [false, true]);
     });
 
     for (const first of ["hello", '{"type":"message","seq":1,"data":"hello"}']) {
@@ -339,11 +323,11 @@ function failingFirst(WebSocket, failures, unreachable) {
   return sockets;
 }
 
-/** A loopback port nothing listens on. */
-async function closedPort() {
+/** A `ws://` URL on a loopback port nothing listens on. */
+async function unreachableUrl() {
   const server = createServer();
   await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
   const { port } = server.address();
   await new Promise((resolve) => server.close(resolve));
-  return port;
+  return `ws://127.0.0.1:${port}/`;
 }
