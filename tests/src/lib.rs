@@ -24,6 +24,7 @@
 //! - [`projects`]: building handler projects inside tests.
 //! - [`reliable`] and [`js_client`]: clients of the reliable subprotocol, in
 //!   Rust and the JavaScript one of `clients/js`.
+//! - [`scrape`]: `GET /metrics` read as a plain Prometheus text parser reads it.
 
 mod artifacts;
 mod client;
@@ -43,6 +44,7 @@ pub mod projects;
 pub mod proxy;
 pub mod redis;
 pub mod reliable;
+pub mod scrape;
 
 pub use artifacts::{component, fixtures_v0_1, python_tool, workspace_root, wsgate_binary};
 pub use client::{Client, Io, Recording};

@@ -8,6 +8,7 @@ use serde_json::json;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::{self, Message};
+use wsgate_tests::scrape::sample;
 use wsgate_tests::{
     Client, Gateway, GatewayBuilder, RawClient, WAIT, eventually, http_get, upgrade_head,
 };
@@ -108,6 +109,12 @@ async fn a_route_rate_limit_holds_for_all_connections_and_only_that_route() {
     // Other routes are not limited.
     bob.send_text("hello").await;
     assert_eq!(bob.recv_json().await["route"], "$default");
+    // Counted before the error frame left.
+    let metrics = gateway.api("GET", "/metrics", b"").await.text();
+    for (route, throttled) in [("whoami", 1.0), ("$default", 0.0)] {
+        let series = format!("wsgate_messages_throttled_total{{route=\"{route}\"}}");
+        assert_eq!(sample(&metrics, &series), Some(throttled), "{metrics}");
+    }
 }
 
 #[tokio::test]

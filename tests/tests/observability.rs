@@ -3,6 +3,7 @@
 
 use serde_json::Value;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use wsgate_tests::scrape::sample;
 use wsgate_tests::{Client, Gateway, GatewayBuilder, WAIT, eventually, http_get};
 
 #[tokio::test]
@@ -12,14 +13,6 @@ async fn ready_answers_on_both_listeners() {
         let response = http_get(addr, "/ready").await;
         assert!(response.starts_with("HTTP/1.1 200"), "{response}");
     }
-}
-
-/// The value of the sample `name` (labels included) in `/metrics`.
-fn sample(metrics: &str, name: &str) -> Option<f64> {
-    metrics
-        .lines()
-        .find_map(|line| line.strip_prefix(name)?.strip_prefix(' '))
-        .and_then(|value| value.split_whitespace().next()?.parse().ok())
 }
 
 /// Polls `/metrics` until `name` has `value` (the disconnect side of the
@@ -207,5 +200,68 @@ async fn the_access_log_can_be_key_value_text() {
             && lines[1].contains(" disconnectStatusCode=1000 "),
         "{}",
         lines[1]
+    );
+}
+
+/// A message the connection's own rate limit refuses is an event like one its
+/// route's limit refuses: an access log line (status 429, the error frame's
+/// request id) and a count in its route's series.
+#[tokio::test]
+async fn messages_over_the_connections_rate_are_logged_and_counted() {
+    let log_dir = tempfile::tempdir().unwrap();
+    let log = log_dir.path().join("access.log");
+    let gateway = GatewayBuilder::new()
+        .component("$default.wasm", "wsgate-echo")
+        .args(&["--access-log", log.to_str().unwrap()])
+        .args(&["--connection-rate", "1", "--connection-burst", "1"])
+        .args(&["--rate-limit-close-after", "100"])
+        .start();
+    let mut client = gateway.connect("/").await;
+    const SENT: usize = 5;
+    for n in 0..SENT {
+        client.send_text(&format!("m{n}")).await;
+    }
+    // The burst's one token lets the first through; a token a second comes back.
+    let mut refused = Vec::new();
+    for _ in 0..SENT {
+        match client.recv_text().await {
+            echo if echo.starts_with('m') => {}
+            error => {
+                let error: Value = serde_json::from_str(&error).unwrap();
+                assert_eq!(error["message"], "Too many requests", "{error}");
+                refused.push(error["requestId"].as_str().unwrap().to_owned());
+            }
+        }
+    }
+    assert!(
+        !refused.is_empty(),
+        "five messages at once exceed a burst of one"
+    );
+
+    let lines: Vec<Value> = read_lines(&log, 1 + SENT)
+        .await
+        .iter()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    let throttled: Vec<&Value> = lines.iter().filter(|line| line["status"] == 429).collect();
+    assert_eq!(throttled.len(), refused.len(), "{lines:?}");
+    for (line, request_id) in throttled.iter().zip(&refused) {
+        assert_eq!(line["eventType"], "MESSAGE", "{line}");
+        assert_eq!(line["routeKey"], "$default", "{line}");
+        assert_eq!(line["errorMessage"], "Too many requests", "{line}");
+        assert_eq!(line["requestId"], request_id.as_str(), "{line}");
+    }
+
+    let metrics = wait_for_sample(
+        &gateway,
+        "wsgate_messages_in_total{route=\"$default\"}",
+        SENT as f64,
+    )
+    .await;
+    let throttled = "wsgate_messages_throttled_total{route=\"$default\"}";
+    assert_eq!(
+        sample(&metrics, throttled),
+        Some(refused.len() as f64),
+        "{metrics}"
     );
 }

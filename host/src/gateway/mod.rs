@@ -17,8 +17,8 @@ use crate::observability::access_log::AccessLog;
 use crate::observability::metrics::Metrics;
 use crate::registry::{ClusterRegistry, LocalRegistry, Registry};
 use crate::routing::Router;
-use crate::runtime::{PluginError, PluginRuntime, Services};
-use crate::server::admission::Admission;
+use crate::runtime::{FailureKind, PluginError, PluginRuntime, Services};
+use crate::server::admission::{self, Admission};
 use crate::server::probes::Readiness;
 use crate::server::shutdown::Shutdown;
 use crate::server::{ClientContext, Pipeline, listener, tls};
@@ -84,6 +84,10 @@ impl Gateway {
             .api_credentials
             .check_exposure(settings.api_listen)?;
         let metrics = Arc::new(Metrics::new());
+        // Scraped at 0 from the start: the refusals known before any happens,
+        // admission's and those of `$connect`'s errors (its answers are its own).
+        let connect_failures = FailureKind::ALL.map(FailureKind::status);
+        metrics.rejections_known(admission::REFUSALS.into_iter().chain(connect_failures));
         let max_message_size = settings.connection.max_message_size;
         let registry: Arc<dyn Registry> = match &settings.cluster {
             Some(cluster) => {

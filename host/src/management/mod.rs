@@ -1,6 +1,7 @@
 //! The management listener (loopback by default): the `@connections` API that
 //! backends push to clients through, AWS-compatible so the AWS SDKs work with
-//! just an `endpoint_url`, plus `GET /health`, `GET /ready` and `GET /metrics`.
+//! just an `endpoint_url`, plus `GET /health`, `GET /ready` and `GET /metrics`
+//! ([`metrics`], in the format the scraper's `Accept` header prefers).
 //!
 //! The listener runs the HTTP loop both ports share
 //! ([`listener::serve_http`]: the same header-read and keep-alive timeout and
@@ -20,6 +21,7 @@ mod auth;
 mod connections;
 mod endpoint;
 mod groups;
+mod metrics;
 mod payload;
 mod response;
 mod routes;
@@ -27,11 +29,9 @@ mod sigv4;
 
 use std::sync::Arc;
 
-use bytes::Bytes;
-use http::{HeaderValue, header};
-use http_body_util::Full;
+use http::HeaderValue;
 use hyper::body::Incoming;
-use hyper::{Method, Request, Response, StatusCode};
+use hyper::{Method, Request};
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 
@@ -42,7 +42,7 @@ use endpoint::{Operation, Query};
 use response::{ApiError, ApiResponse};
 
 use crate::connection::random_token;
-use crate::observability::metrics::{self, Metrics};
+use crate::observability::metrics::Metrics;
 use crate::registry::Registry;
 use crate::routing::Router;
 use crate::server::listener::{self, HttpLimits, Port};
@@ -112,7 +112,7 @@ async fn respond(api: &ApiContext, request: Request<Incoming>) -> ApiResponse {
     match (request.method(), request.uri().path()) {
         (&Method::GET, "/health") => return probes::health(),
         (&Method::GET, "/ready") => return api.readiness.respond(),
-        (&Method::GET, "/metrics") => return metrics_text(api),
+        (&Method::GET, "/metrics") => return metrics::respond(&api.metrics, request.headers()),
         _ if probe => return ApiError::method_not_allowed("GET").into_response(),
         _ => {}
     }
@@ -161,12 +161,4 @@ async fn operate(api: &ApiContext, request: Request<Incoming>) -> Result<ApiResp
         Operation::RemoveMember(group, id) => groups::remove(registry, &group, &id).await,
         Operation::ListRoutes => Ok(routes::list(&api.router.table())),
     }
-}
-
-fn metrics_text(api: &ApiContext) -> ApiResponse {
-    Response::builder()
-        .status(StatusCode::OK)
-        .header(header::CONTENT_TYPE, metrics::CONTENT_TYPE)
-        .body(Full::new(Bytes::from(api.metrics.render())))
-        .expect("a metrics response is valid")
 }

@@ -74,7 +74,7 @@ impl Router {
             selection,
             stage: intern(&stage),
             max_message_size,
-            no_route: metrics.route(NO_ROUTE),
+            no_route: metrics.unrouted(NO_ROUTE),
             metrics,
             access_log,
         }
@@ -139,26 +139,15 @@ impl Router {
         payload: Payload,
         received_at: u64,
     ) -> Delivery {
-        let message_bytes = payload.len();
         // The event keeps the table it started with (one reference count),
         // and borrows its route from it.
         let table = self.table.load_full();
         let bound = self.select(&table, &payload);
         // The route in hand holds its limit: no second lookup by key.
         let admitted = bound.is_none_or(Route::admit);
-        let route_key = match bound {
-            Some(route) => route.key,
-            None => NO_ROUTE,
-        };
-        let context = self.context(
-            connection,
-            route_key,
-            EventType::Message,
-            Some(EventToken::new()),
-            received_at,
-        );
+        let context = self.message_context(connection, bound, received_at);
         let mut record = EventRecord::new(connection, &context);
-        record.message_bytes = message_bytes;
+        record.message_bytes = payload.len();
         let id = connection.id().as_str();
         let delivery = match bound {
             None => {
@@ -167,12 +156,7 @@ impl Router {
                     ErrorFrame::Forbidden.to_message(id, record.request_id.as_str()),
                 ))
             }
-            Some(_) if !admitted => {
-                record.outcome = Outcome::Throttled;
-                Delivery::Throttled(
-                    ErrorFrame::TooManyRequests.to_message(id, record.request_id.as_str()),
-                )
-            }
+            Some(_) if !admitted => Delivery::Throttled(throttle(&mut record)),
             Some(bound) => {
                 let event = Event {
                     context,
@@ -192,9 +176,35 @@ impl Router {
             }
         };
         record.replied = delivery != Delivery::Handled(None);
-        let series = bound.map_or(&self.no_route, |route| &route.metrics);
-        self.report(&record, Some(series));
+        self.report(&record, Some(self.series(bound)));
         delivery
+    }
+
+    /// Refuses a message its connection's own rate limit does not admit,
+    /// received at `received_at`: it is recorded as one its route's limit
+    /// refuses is (status 429, under the route it was for, its bytes
+    /// counted), and the error frame for its sender is returned. Finding
+    /// that route reads the message's JSON, as routing it would.
+    pub fn refuse(
+        &self,
+        connection: &Arc<Connection>,
+        payload: &Payload,
+        received_at: u64,
+    ) -> Message {
+        let table = self.table.load();
+        let bound = self.select(&table, payload);
+        let context = self.message_context(connection, bound, received_at);
+        let mut record = EventRecord::new(connection, &context);
+        record.message_bytes = payload.len();
+        let frame = throttle(&mut record);
+        self.report(&record, Some(self.series(bound)));
+        frame
+    }
+
+    /// The series a message counts in: its route's, or those of messages no
+    /// route took.
+    fn series<'r>(&'r self, bound: Option<&'r Route>) -> &'r RouteMetrics {
+        bound.map_or(&self.no_route, |route| &route.metrics)
     }
 
     /// A handler's route response, unless it is over the maximum message
@@ -304,6 +314,25 @@ impl Router {
         table.get(DEFAULT)
     }
 
+    /// The context of a message of `connection` that `route` takes (none: no
+    /// route does).
+    fn message_context(
+        &self,
+        connection: &Arc<Connection>,
+        route: Option<&Route>,
+        received_at: u64,
+    ) -> RequestContext {
+        let route_key = route.map_or(NO_ROUTE, |route| route.key);
+        let message_id = Some(EventToken::new());
+        self.context(
+            connection,
+            route_key,
+            EventType::Message,
+            message_id,
+            received_at,
+        )
+    }
+
     /// The context of an event of `connection`: shared, copied or read from
     /// the connection, nothing of it allocated (see [`RequestContext`]).
     fn context(
@@ -326,9 +355,14 @@ impl Router {
     }
 }
 
-/// An error frame for `connection` with a fresh request id.
-pub fn error_frame(connection: &Connection, frame: ErrorFrame) -> Message {
-    frame.to_message(connection.id().as_str(), EventToken::new().as_str())
+/// Records a message a rate limit refused, the connection's or its route's,
+/// and returns the error frame for its sender, which names the record's
+/// request id.
+fn throttle(record: &mut EventRecord<'_>) -> Message {
+    record.outcome = Outcome::Throttled;
+    record.replied = true;
+    let id = record.connection.id().as_str();
+    ErrorFrame::TooManyRequests.to_message(id, record.request_id.as_str())
 }
 
 /// How a failed handler call is logged.

@@ -63,6 +63,15 @@ pub enum FailureKind {
 }
 
 impl FailureKind {
+    /// Every kind.
+    pub const ALL: [FailureKind; 5] = [
+        FailureKind::BadRequest,
+        FailureKind::Forbidden,
+        FailureKind::TooManyRequests,
+        FailureKind::Unavailable,
+        FailureKind::Internal,
+    ];
+
     /// The HTTP status a `$connect` is answered with, and the access log
     /// records for any event.
     pub fn status(self) -> u16 {

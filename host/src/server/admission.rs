@@ -39,6 +39,11 @@ impl AdmissionLimits {
     }
 }
 
+/// Every status an upgrade is refused with before `$connect` runs: a foreign
+/// `Origin` (403), the new-connection rate (429), and the connection limit, a
+/// shutdown or a registry that cannot take connections (503).
+pub const REFUSALS: [u16; 3] = [403, 429, 503];
+
 /// The smallest request head limit: hyper needs a buffer at least this big.
 pub const MIN_HEADER_SIZE: usize = 8192;
 

@@ -25,6 +25,16 @@ pub fn is_upgrade<B>(request: &Request<B>) -> bool {
     header_is(request.headers(), header::UPGRADE, "websocket")
 }
 
+/// A 426 naming WebSocket as the protocol to upgrade to: RFC 9110 §15.5.22
+/// requires the `Upgrade` header, and §7.8 its listing in `Connection`.
+pub fn upgrade_required(body: String) -> Response<Full<Bytes>> {
+    let mut response = probes::text(StatusCode::UPGRADE_REQUIRED, body);
+    let headers = response.headers_mut();
+    headers.insert(header::UPGRADE, HeaderValue::from_static("websocket"));
+    headers.insert(header::CONNECTION, HeaderValue::from_static("Upgrade"));
+    response
+}
+
 /// Answers an upgrade request: 101 if `$connect` accepts, its status otherwise.
 pub async fn upgrade(
     context: &ClientContext,
@@ -207,10 +217,7 @@ fn validate<B>(request: &Request<B>) -> Result<String, Response<Full<Bytes>>> {
         ));
     }
     if headers.get(header::SEC_WEBSOCKET_VERSION) != Some(&HeaderValue::from_static("13")) {
-        let mut response = probes::text(
-            StatusCode::UPGRADE_REQUIRED,
-            "unsupported WebSocket version: use 13\n",
-        );
+        let mut response = upgrade_required("unsupported WebSocket version: use 13\n".into());
         response.headers_mut().insert(
             header::SEC_WEBSOCKET_VERSION,
             HeaderValue::from_static("13"),

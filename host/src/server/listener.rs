@@ -9,11 +9,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
+use http::header;
 use http_body_util::Full;
 use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
-use hyper::{Method, Request, Response, StatusCode};
+use hyper::{Method, Request, Response};
 use hyper_util::rt::{TokioIo, TokioTimer};
 use socket2::{Domain, Protocol, Socket, Type};
 use tokio::io::{AsyncRead, AsyncWrite};
@@ -53,11 +54,11 @@ pub async fn serve(listener: TcpListener, context: Arc<ClientContext>, tls: Opti
         let tls = tls.clone();
         tokio::spawn(async move {
             match tls {
-                None => serve_client(stream, remote, context).await,
+                None => serve_client(stream, remote, context, false).await,
                 Some(tls) => {
                     let timeout = context.admission.limits().handshake_timeout;
                     match tokio::time::timeout(timeout, tls.accept(stream)).await {
-                        Ok(Ok(stream)) => serve_client(stream, remote, context).await,
+                        Ok(Ok(stream)) => serve_client(stream, remote, context, true).await,
                         Ok(Err(error)) => tracing::debug!(%remote, %error, "TLS handshake failed"),
                         Err(_) => tracing::debug!(%remote, "TLS handshake timed out"),
                     }
@@ -67,13 +68,14 @@ pub async fn serve(listener: TcpListener, context: Arc<ClientContext>, tls: Opti
     }
 }
 
-/// Serves HTTP/1.1 on one client connection, handing upgrades to the handshake.
-async fn serve_client<S>(stream: S, remote: SocketAddr, context: Arc<ClientContext>)
+/// Serves HTTP/1.1 on one client connection (over TLS if `secure`), handing
+/// upgrades to the handshake.
+async fn serve_client<S>(stream: S, remote: SocketAddr, context: Arc<ClientContext>, secure: bool)
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
     let limits = context.admission.limits().http();
-    let respond = move |request| respond(Arc::clone(&context), request, remote);
+    let respond = move |request| respond(Arc::clone(&context), request, remote, secure);
     serve_http(stream, remote, limits, Port::Client, respond).await;
 }
 
@@ -153,6 +155,7 @@ async fn respond(
     context: Arc<ClientContext>,
     request: Request<Incoming>,
     remote: SocketAddr,
+    secure: bool,
 ) -> Response<Full<Bytes>> {
     if handshake::is_upgrade(&request) {
         return handshake::upgrade(&context, request, remote).await;
@@ -160,9 +163,27 @@ async fn respond(
     match (request.method(), request.uri().path()) {
         (&Method::GET, "/health") => probes::health(),
         (&Method::GET, "/ready") => context.readiness.respond(),
-        _ => probes::text(
-            StatusCode::UPGRADE_REQUIRED,
-            "this endpoint speaks WebSocket; GET /health for liveness\n",
-        ),
+        _ => handshake::upgrade_required(not_websocket(&request, secure)),
     }
+}
+
+/// What a plain HTTP request to the client port is told: to connect with a
+/// WebSocket client, and where the probes a load balancer may use instead are,
+/// as URLs on the host it asked for (just paths without a `Host` header).
+fn not_websocket<B>(request: &Request<B>, secure: bool) -> String {
+    let host = request
+        .headers()
+        .get(header::HOST)
+        .and_then(|host| host.to_str().ok())
+        .unwrap_or("");
+    let (ws, http) = match (host.is_empty(), secure) {
+        (true, _) => (String::new(), String::new()),
+        (false, false) => (format!("ws://{host}"), format!("http://{host}")),
+        (false, true) => (format!("wss://{host}"), format!("https://{host}")),
+    };
+    format!(
+        "This port serves WebSocket clients: connect to {ws}/ with a WebSocket client.\n\
+         Health checks: GET {http}/health (liveness) and GET {http}/ready (readiness) \
+         answer on this port without WebSocket headers.\n"
+    )
 }

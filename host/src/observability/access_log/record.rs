@@ -15,7 +15,7 @@ pub enum Outcome {
     Status(u16),
     /// No route matched and there is no `$default`: 403.
     NoRoute,
-    /// The route is over its rate limit: 429.
+    /// A rate limit, the connection's or its route's, refused it: 429.
     Throttled,
     /// The handler trapped (panic, deadline, memory cap): 500.
     Trapped(String),

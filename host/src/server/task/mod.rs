@@ -264,7 +264,11 @@ async fn serve(pipeline: &Pipeline, connection: &Arc<Connection>, mut socket: So
                 };
                 let now = now_ms();
                 connection.touch(now);
-                if connection.close_state().is_requested() || !rate.admit(connection) {
+                if connection.close_state().is_requested() {
+                    continue;
+                }
+                if !rate.admit() {
+                    rate.refuse(connection, pipeline.router.refuse(connection, &payload, now));
                     continue;
                 }
                 // Boxed: the handler call's state lives on the heap only while

@@ -5,7 +5,6 @@ use tokio_tungstenite::tungstenite::Message;
 
 use crate::connection::{CloseInitiator, Connection, ConnectionLimits};
 use crate::limits::{Strikes, TokenBucket};
-use crate::routing::{ErrorFrame, error_frame};
 
 /// A connection's own rate limit, and the count of refusals in a row that
 /// turns a burst into abuse.
@@ -23,21 +22,18 @@ impl RateGuard {
         }
     }
 
-    /// Whether the connection may send this message now; if not, the client
-    /// has been told.
-    pub fn admit(&mut self, connection: &Connection) -> bool {
-        if self.bucket.as_ref().is_none_or(TokenBucket::allow) {
+    /// Whether the connection may send a message now; if not, it is to be
+    /// [refused](Self::refuse).
+    pub fn admit(&mut self) -> bool {
+        let admitted = self.bucket.as_ref().is_none_or(TokenBucket::allow);
+        if admitted {
             self.strikes.clear();
-            return true;
         }
-        self.refuse(
-            connection,
-            error_frame(connection, ErrorFrame::TooManyRequests),
-        );
-        false
+        admitted
     }
 
-    /// Tells the client it is over a limit; closes it (1008) when it keeps on.
+    /// Tells the client it is over a limit, its own or its route's, with
+    /// `frame`; closes it (1008) when it keeps on.
     pub fn refuse(&mut self, connection: &Connection, frame: Message) {
         let _ = connection.send(frame);
         if self.strikes.strike() {

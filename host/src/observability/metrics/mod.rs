@@ -1,5 +1,6 @@
 //! Prometheus metrics, served by the management listener at `GET /metrics`
-//! (OpenMetrics text, which Prometheus scrapes natively):
+//! in OpenMetrics text, which Prometheus scrapes natively, or in the
+//! Prometheus text format 0.0.4 for scrapers that ask for it ([`Exposition`]):
 //!
 //! | metric | type | labels |
 //! |---|---|---|
@@ -8,6 +9,7 @@
 //! | `wsgate_connections_rejected_total` | counter | `status` |
 //! | `wsgate_messages_in_total` | counter | `route` |
 //! | `wsgate_messages_out_total` | counter | `route` |
+//! | `wsgate_messages_throttled_total` | counter | `route` |
 //! | `wsgate_handler_duration_seconds` | histogram | `route` |
 //! | `wsgate_handler_errors_total` | counter | `route`, `kind` |
 //! | `wsgate_api_requests_total` | counter | `status` |
@@ -17,49 +19,43 @@
 //! | `wsgate_cluster_fenced` | gauge | (cluster mode: 1 while this node holds no lease and takes no connections) |
 //! | `wsgate_cluster_deliveries_received_total` | counter | (cluster mode: requests from other nodes carried out here) |
 
-use prometheus_client::encoding::EncodeLabelSet;
-use prometheus_client::encoding::text::encode;
+mod route;
+
+use prometheus_client::encoding::{EncodeLabelSet, prometheus_text, text};
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
-use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
-use prometheus_client::registry::{Registry as MetricRegistry, Unit};
+use prometheus_client::registry::Registry as MetricRegistry;
 
-use crate::event::{EventType, RouteKey, intern};
+pub use route::RouteMetrics;
+
+use crate::event::{EventType, RouteKey};
 use crate::observability::access_log::{EventRecord, Outcome};
+use route::RouteFamilies;
 
-/// The content type of [`Metrics::render`]'s output.
-pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+/// A text format the metrics are rendered in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Exposition {
+    /// OpenMetrics 1.0.0, the default: what Prometheus prefers.
+    OpenMetrics,
+    /// The Prometheus text format 0.0.4 (`text/plain`), where a counter's
+    /// family is named with its samples' `_total`, as plain parsers expect.
+    PrometheusText,
+}
 
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-struct RouteLabel {
-    /// The route table's: labelling an event copies a pointer.
-    route: RouteKey,
+impl Exposition {
+    /// The `Content-Type` of metrics rendered in this format.
+    pub fn content_type(self) -> &'static str {
+        match self {
+            Exposition::OpenMetrics => "application/openmetrics-text; version=1.0.0; charset=utf-8",
+            Exposition::PrometheusText => prometheus_text::CONTENT_TYPE,
+        }
+    }
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct StatusLabel {
     status: u16,
-}
-
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-struct FaultLabels {
-    route: RouteKey,
-    /// `trap`, `error` or `invalid-response`.
-    kind: &'static str,
-}
-
-type HistogramFamily = Family<RouteLabel, Histogram, fn() -> Histogram>;
-
-/// One route's own series, looked up once when the route is bound: an event
-/// then counts with no lookup (each `Family` lookup takes a lock shared by
-/// every thread and hashes the label), and a bound route's series are
-/// scraped at 0 before its first event.
-#[derive(Clone, Debug)]
-pub struct RouteMetrics {
-    messages_in: Counter,
-    messages_out: Counter,
-    handler_duration: Histogram,
 }
 
 /// The gateway's metrics.
@@ -69,14 +65,10 @@ pub struct Metrics {
     connections_open: Gauge,
     connections_accepted: Counter,
     connections_rejected: Family<StatusLabel, Counter>,
-    messages_in: Family<RouteLabel, Counter>,
-    messages_out: Family<RouteLabel, Counter>,
-    handler_duration: HistogramFamily,
-    handler_errors: Family<FaultLabels, Counter>,
+    routes: RouteFamilies,
     api_requests: Family<StatusLabel, Counter>,
     bytes_in: Counter,
     bytes_out: Counter,
-    swaps: Family<RouteLabel, Counter>,
     refusals: Counter,
     cluster_reachable: Gauge,
     cluster_fenced: Gauge,
@@ -96,22 +88,16 @@ impl Default for Metrics {
 impl Metrics {
     /// Every metric at zero, registered under the `wsgate_` prefix.
     pub fn new() -> Self {
+        let mut registry = MetricRegistry::with_prefix("wsgate");
         let mut metrics = Metrics {
-            registry: MetricRegistry::with_prefix("wsgate"),
+            routes: RouteFamilies::register(&mut registry),
+            registry,
             connections_open: Gauge::default(),
             connections_accepted: Counter::default(),
             connections_rejected: Family::default(),
-            messages_in: Family::default(),
-            messages_out: Family::default(),
-            // 0.5 ms to about 4 s.
-            handler_duration: Family::new_with_constructor(|| {
-                Histogram::new(exponential_buckets(0.0005, 2.0, 14))
-            }),
-            handler_errors: Family::default(),
             api_requests: Family::default(),
             bytes_in: Counter::default(),
             bytes_out: Counter::default(),
-            swaps: Family::default(),
             refusals: Counter::default(),
             cluster_reachable: Gauge::default(),
             cluster_fenced: Gauge::default(),
@@ -122,11 +108,6 @@ impl Metrics {
             overflows: Counter::default(),
         };
         let registry = &mut metrics.registry;
-        registry.register(
-            "plugin_swaps",
-            "Route component changes by hot swap (bound, swapped or unbound), per route",
-            metrics.swaps.clone(),
-        );
         registry.register(
             "plugin_refusals",
             "Component files refused by hot swap (the previous version kept serving)",
@@ -146,27 +127,6 @@ impl Metrics {
             "connections_rejected",
             "Upgrades refused, by status: $connect's, or admission's (403, 429, 503)",
             metrics.connections_rejected.clone(),
-        );
-        registry.register(
-            "messages_in",
-            "Client messages, by the route that took them (- when none did)",
-            metrics.messages_in.clone(),
-        );
-        registry.register(
-            "messages_out",
-            "Route responses and error frames sent back, by route",
-            metrics.messages_out.clone(),
-        );
-        registry.register_with_unit(
-            "handler_duration",
-            "How long handler calls took, by route",
-            Unit::Seconds,
-            metrics.handler_duration.clone(),
-        );
-        registry.register(
-            "handler_errors",
-            "Handler calls that failed, by route and kind (trap, error, invalid-response)",
-            metrics.handler_errors.clone(),
         );
         registry.register(
             "api_requests",
@@ -258,10 +218,7 @@ impl Metrics {
 
     /// Counts a hot-swap change of `route`'s component.
     pub fn swap(&self, route: &str) {
-        let label = RouteLabel {
-            route: intern(route),
-        };
-        self.swaps.get_or_create(&label).inc();
+        self.routes.swap(route);
     }
 
     /// Counts a component file refused by hot swap.
@@ -269,14 +226,16 @@ impl Metrics {
         self.refusals.inc();
     }
 
-    /// The series of `route` (made at 0 if it has none yet).
+    /// The series of the bound route `route`, made at 0 if it has none yet:
+    /// messages, handler latency, handler errors of every kind and swaps.
     pub fn route(&self, route: RouteKey) -> RouteMetrics {
-        let label = RouteLabel { route };
-        RouteMetrics {
-            messages_in: self.messages_in.get_or_create(&label).clone(),
-            messages_out: self.messages_out.get_or_create(&label).clone(),
-            handler_duration: self.handler_duration.get_or_create(&label).clone(),
-        }
+        self.routes.bound(route)
+    }
+
+    /// The series of messages no route took, labelled `label`: messages
+    /// only (no handler runs for them).
+    pub fn unrouted(&self, label: RouteKey) -> RouteMetrics {
+        self.routes.unrouted(label)
     }
 
     /// Counts one handled event; `route` holds the series of the route that
@@ -297,27 +256,33 @@ impl Metrics {
                     if record.replied {
                         route.messages_out.inc();
                     }
+                    if record.outcome == Outcome::Throttled {
+                        route.messages_throttled.inc();
+                    }
                 }
             }
             EventType::Disconnect => {
                 self.connections_open.dec();
             }
         }
-        if let (Some(latency), Some(route)) = (record.integration_latency, route) {
-            route.handler_duration.observe(latency.as_secs_f64());
+        // A handler ran only where a route took the event.
+        if let Some(route) = route {
+            if let Some(latency) = record.integration_latency {
+                route.handler_duration.observe(latency.as_secs_f64());
+            }
+            route.handler_failed(&record.outcome);
         }
-        let kind = match record.outcome {
-            Outcome::Trapped(_) => "trap",
-            Outcome::Failed { .. } => "error",
-            Outcome::Invalid(_) => "invalid-response",
-            Outcome::Status(_) | Outcome::NoRoute | Outcome::Throttled => return,
-        };
-        self.handler_errors
-            .get_or_create(&FaultLabels {
-                route: record.route_key,
-                kind,
-            })
-            .inc();
+    }
+
+    /// Makes the series of upgrades refused with each of `statuses` (those
+    /// known before any refusal), at 0.
+    pub fn rejections_known(&self, statuses: impl IntoIterator<Item = u16>) {
+        for status in statuses {
+            drop(
+                self.connections_rejected
+                    .get_or_create(&StatusLabel { status }),
+            );
+        }
     }
 
     /// Counts an upgrade refused with `status`, by `$connect` or before it.
@@ -339,10 +304,14 @@ impl Metrics {
         self.bytes_out.inc_by(bytes as u64);
     }
 
-    /// Every metric in the OpenMetrics text format.
-    pub fn render(&self) -> String {
-        let mut text = String::new();
-        encode(&mut text, &self.registry).expect("writing to a String cannot fail");
-        text
+    /// Every metric, in `format`.
+    pub fn render(&self, format: Exposition) -> String {
+        let mut rendered = String::new();
+        match format {
+            Exposition::OpenMetrics => text::encode(&mut rendered, &self.registry),
+            Exposition::PrometheusText => prometheus_text::encode(&mut rendered, &self.registry),
+        }
+        .expect("writing to a String cannot fail");
+        rendered
     }
 }
