@@ -22,6 +22,8 @@
 //! - [`cluster`]: gateways joined into a cluster.
 //! - [`churn`] and [`invariants`]: random load and what must hold after it.
 //! - [`projects`]: building handler projects inside tests.
+//! - [`reliable`] and [`js_client`]: clients of the reliable subprotocol, in
+//!   Rust and the JavaScript one of `clients/js`.
 //! - [`scrape`]: `GET /metrics` read as a plain Prometheus text parser reads it.
 
 mod artifacts;
@@ -37,6 +39,7 @@ pub mod churn;
 pub mod cluster;
 pub mod http;
 pub mod invariants;
+pub mod js_client;
 pub mod projects;
 pub mod proxy;
 pub mod redis;

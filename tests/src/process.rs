@@ -1,8 +1,8 @@
-//! The child processes tests start (the gateway, `redis-server`): killed when
-//! dropped, so a test that panics leaves none behind.
+//! The child processes tests start (the gateway, `redis-server`, Node): killed
+//! when dropped, so a test that panics leaves none behind.
 
 use std::path::Path;
-use std::process::{Child, ChildStderr, Command, ExitStatus};
+use std::process::{Child, ChildStderr, ChildStdin, ChildStdout, Command, ExitStatus};
 use std::time::Duration;
 
 use crate::eventually_blocking;
@@ -35,6 +35,16 @@ impl Process {
     /// The process's stderr, if it was piped and not taken yet.
     pub(crate) fn take_stderr(&mut self) -> Option<ChildStderr> {
         self.child.stderr.take()
+    }
+
+    /// The process's stdout, if it was piped and not taken yet.
+    pub(crate) fn take_stdout(&mut self) -> Option<ChildStdout> {
+        self.child.stdout.take()
+    }
+
+    /// The process's stdin, if it was piped and not taken yet.
+    pub(crate) fn take_stdin(&mut self) -> Option<ChildStdin> {
+        self.child.stdin.take()
     }
 
     /// Sends the process a signal (e.g. `libc::SIGTERM`).

@@ -1,18 +1,22 @@
 //! A TCP proxy on loopback that a test controls, to cut a gateway off from
-//! Redis the way a dropped network does: [`Proxy::blackhole`] holds the bytes
-//! in both directions without closing or refusing anything (connections made
-//! meanwhile are accepted but get no byte through), [`Proxy::restore`] lets
-//! them flow again, and the connections survive both.
+//! Redis or a client the way a dropped network does: [`Proxy::blackhole`]
+//! holds the bytes in both directions without closing or refusing anything
+//! (connections made meanwhile are accepted but get no byte through),
+//! [`Proxy::restore`] lets them flow again, and the connections survive both;
+//! [`Proxy::cut`] ends every connection it forwards, in both directions at
+//! once, without a byte more (no WebSocket close frame).
 //!
 //! The proxy runs on a runtime of its own, so it keeps forwarding while a
 //! test blocks its thread (starting a gateway does).
 
 use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
+use tokio::task::AbortHandle;
 
 /// How many bytes one read forwards at most.
 const CHUNK: usize = 64 * 1024;
@@ -21,8 +25,13 @@ const CHUNK: usize = 64 * 1024;
 pub struct Proxy {
     addr: SocketAddr,
     open: watch::Sender<bool>,
+    connections: Connections,
     runtime: Option<tokio::runtime::Runtime>,
 }
+
+/// The tasks forwarding the connections (one each, both directions):
+/// aborting one drops both of its sockets.
+type Connections = Arc<Mutex<Vec<AbortHandle>>>;
 
 impl Proxy {
     /// Listens on a free loopback port and forwards every connection to `target`.
@@ -38,10 +47,12 @@ impl Proxy {
             .expect("a non-blocking listener");
         let addr = listener.local_addr().expect("the proxy's address");
         let (open, gate) = watch::channel(true);
-        runtime.spawn(accept(listener, target, gate));
+        let connections = Connections::default();
+        runtime.spawn(accept(listener, target, gate, Arc::clone(&connections)));
         Proxy {
             addr,
             open,
+            connections,
             runtime: Some(runtime),
         }
     }
@@ -65,6 +76,14 @@ impl Proxy {
     pub fn restore(&self) {
         self.open.send_replace(true);
     }
+
+    /// Ends every connection forwarded now, closing both of its sockets
+    /// with nothing more sent; connections made afterwards are forwarded.
+    pub fn cut(&self) {
+        for connection in self.connections.lock().unwrap().drain(..) {
+            connection.abort();
+        }
+    }
 }
 
 impl Drop for Proxy {
@@ -76,19 +95,29 @@ impl Drop for Proxy {
 }
 
 /// Accepts connections, even during a blackhole, and forwards each both ways.
-async fn accept(listener: std::net::TcpListener, target: SocketAddr, gate: watch::Receiver<bool>) {
+async fn accept(
+    listener: std::net::TcpListener,
+    target: SocketAddr,
+    gate: watch::Receiver<bool>,
+    connections: Connections,
+) {
     let listener = TcpListener::from_std(listener).expect("a proxy listener");
     while let Ok((client, _)) = listener.accept().await {
         let gate = gate.clone();
-        tokio::spawn(async move {
+        let forwarding = tokio::spawn(async move {
             let Ok(server) = TcpStream::connect(target).await else {
                 return;
             };
             let (client_read, client_write) = client.into_split();
             let (server_read, server_write) = server.into_split();
-            tokio::spawn(pump(client_read, server_write, gate.clone()));
-            pump(server_read, client_write, gate).await;
+            tokio::join!(
+                pump(client_read, server_write, gate.clone()),
+                pump(server_read, client_write, gate),
+            );
         });
+        let mut connections = connections.lock().unwrap();
+        connections.retain(|connection| !connection.is_finished());
+        connections.push(forwarding.abort_handle());
     }
 }
 
@@ -168,5 +197,23 @@ mod tests {
                 .unwrap();
             assert_eq!(&answer, text);
         }
+    }
+
+    #[tokio::test]
+    async fn a_cut_ends_the_connections_of_the_moment_and_no_later_one() {
+        let proxy = Proxy::start(echo().await);
+        let mut old = TcpStream::connect(proxy.addr()).await.unwrap();
+        assert!(roundtrip(&mut old, b"one", WAIT).await.is_some());
+
+        proxy.cut();
+        let mut rest = Vec::new();
+        let read = tokio::time::timeout(WAIT, old.read_to_end(&mut rest)).await;
+        assert!(read.is_ok(), "the cut connection ends");
+        assert!(rest.is_empty(), "nothing more comes through: {rest:?}");
+        let mut new = TcpStream::connect(proxy.addr()).await.unwrap();
+        assert_eq!(
+            roundtrip(&mut new, b"two", WAIT).await.as_deref(),
+            Some(&b"two"[..])
+        );
     }
 }

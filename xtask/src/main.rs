@@ -6,8 +6,8 @@
 //!   JavaScript and C toolchains ([`toolchains`]) and build the examples
 //!   written in other languages ([`languages`]);
 //! - `test`: build everything and run the whole test suite (formatting, lints,
-//!   unit tests, the guest crates' native unit tests and end-to-end tests
-//!   against the real binary), after
+//!   unit tests, the guest crates' native unit tests, the JavaScript
+//!   client's tests and end-to-end tests against the real binary), after
 //!   installing the Python tools some tests drive the gateway with (boto3,
 //!   schemathesis) into a virtual environment under `target/python`, and
 //!   `redis-server` (with apt-get, if missing) for the cluster tests;
@@ -127,9 +127,20 @@ fn test(root: &Path) -> anyhow::Result<()> {
         unit_tests.args(["-p", package]);
     }
     run(&mut unit_tests)?;
+    js_client(root)?;
     let python = python_env(root)?;
     toolchains::redis_server()?;
     run(cargo(root).args(["test"]).env("WSGATE_TEST_PYTHON", python))
+}
+
+/// The JavaScript client's own tests (`clients/js`: its types, and its unit
+/// tests against an in-process stand-in of the gateway), after installing
+/// its npm dependencies, which the suite's test of it against the real
+/// gateway (`tests/tests/reliable_client.rs`) uses too.
+fn js_client(root: &Path) -> anyhow::Result<()> {
+    let package = root.join("clients/js");
+    toolchains::js_client(&package)?;
+    run(Command::new("npm").arg("test").current_dir(&package))
 }
 
 /// The interpreter of a virtual environment under `target/` holding the
@@ -170,7 +181,8 @@ fn demo(root: &Path) -> anyhow::Result<()> {
     println!("chat example: connect with a WebSocket client, e.g.");
     println!("  npx wscat -c 'ws://localhost:8080/?room=lobby&name=ann'");
     println!("then send {{\"action\":\"sendmessage\",\"data\":\"hello\"}}");
-    println!("or open examples/chat/index.html in a browser. Ctrl-C stops the gateway.");
+    println!("or serve the checkout (python3 -m http.server -d . 8000) and open");
+    println!("http://localhost:8000/examples/chat/ in a browser. Ctrl-C stops the gateway.");
     println!();
     // The default members, as `test` builds them: `cargo run -p wsgate`
     // would unify other features and compile most dependencies a second time.

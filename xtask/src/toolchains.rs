@@ -12,7 +12,8 @@
 //!
 //! Each install records the pins it was made from and is skipped while they
 //! are unchanged, so only the first run (or a version bump) pays for it.
-//! [`python_venv`] also makes the test suite's Python environment, and
+//! [`python_venv`] also makes the test suite's Python environment,
+//! [`js_client`] installs what the JavaScript client's tests use, and
 //! [`redis_server`] installs the Redis server the cluster tests start.
 
 use std::path::{Path, PathBuf};
@@ -72,16 +73,7 @@ pub fn ensure(root: &Path, target: &Path) -> anyhow::Result<Toolchains> {
         for file in ["package.json", "package-lock.json"] {
             std::fs::copy(pins.join(file), node.join(file))?;
         }
-        run(Command::new("npm")
-            .args([
-                "ci",
-                "--no-audit",
-                "--no-fund",
-                "--loglevel",
-                "error",
-                "--prefix",
-            ])
-            .arg(&node))?;
+        npm_ci(&node)?;
         stamp(&node, &lock)?;
     }
     let c = installs.join("c");
@@ -100,6 +92,39 @@ pub fn ensure(root: &Path, target: &Path) -> anyhow::Result<Toolchains> {
             dir: c,
         },
     })
+}
+
+/// Installs the development dependencies of the JavaScript client
+/// (`clients/js`: `ws`, TypeScript) into its `node_modules`, from its
+/// `package-lock.json`, when the lock changed since the last install: its
+/// tests, and the suite's test of it against the gateway, import them from
+/// there.
+pub fn js_client(package: &Path) -> anyhow::Result<()> {
+    let modules = package.join("node_modules");
+    let lock = package.join("package-lock.json");
+    if is_current(&modules, &lock)? {
+        return Ok(());
+    }
+    println!(
+        "installing the JavaScript client's dependencies into {}",
+        modules.display()
+    );
+    npm_ci(package)?;
+    stamp(&modules, &lock)
+}
+
+/// `npm ci` in `prefix`: exactly the packages of its `package-lock.json`.
+fn npm_ci(prefix: &Path) -> anyhow::Result<()> {
+    run(Command::new("npm")
+        .args([
+            "ci",
+            "--no-audit",
+            "--no-fund",
+            "--loglevel",
+            "error",
+            "--prefix",
+        ])
+        .arg(prefix))
 }
 
 /// Installs the tools of `pins` (one `cargo install` per line) into `root`,
