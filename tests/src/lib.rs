@@ -25,6 +25,7 @@
 //! - [`reliable`] and [`js_client`]: clients of the reliable subprotocol, in
 //!   Rust and the JavaScript one of `clients/js`.
 //! - [`scrape`]: `GET /metrics` read as a plain Prometheus text parser reads it.
+//! - [`access_log`]: the lines of an access log written to a file.
 
 mod artifacts;
 mod client;
@@ -34,6 +35,7 @@ mod process;
 mod raw;
 mod waiting;
 
+pub mod access_log;
 pub mod backend;
 pub mod churn;
 pub mod cluster;

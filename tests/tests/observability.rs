@@ -1,8 +1,9 @@
 //! `/ready` on both listeners, Prometheus metrics after real traffic, and the
 //! access log's lines for connect, message and disconnect.
 
-use serde_json::Value;
+use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use wsgate_tests::access_log::{clf, read_lines};
 use wsgate_tests::scrape::sample;
 use wsgate_tests::{Client, Gateway, GatewayBuilder, WAIT, eventually, http_get};
 
@@ -91,7 +92,6 @@ async fn metrics_count_connections_messages_latency_errors_and_api_requests() {
     assert!(sample(&metrics, "wsgate_bytes_out_total").unwrap() >= 6.0);
 }
 
-/// Waits until `path` holds `count` lines and returns them.
 #[tokio::test]
 async fn a_bound_routes_series_are_scraped_at_zero_before_its_first_event() {
     let gateway = GatewayBuilder::new()
@@ -113,20 +113,6 @@ async fn a_bound_routes_series_are_scraped_at_zero_before_its_first_event() {
     wait_for_sample(&gateway, "wsgate_messages_in_total{route=\"whoami\"}", 1.0).await;
 }
 
-async fn read_lines(path: &std::path::Path, count: usize) -> Vec<String> {
-    let what = format!("the access log has {count} lines");
-    eventually(&what, WAIT, async || {
-        let text = std::fs::read_to_string(path).unwrap_or_default();
-        let lines: Vec<String> = text.lines().map(str::to_owned).collect();
-        if lines.len() >= count {
-            Ok(lines)
-        } else {
-            Err(format!("\n{text}"))
-        }
-    })
-    .await
-}
-
 #[tokio::test]
 async fn the_access_log_has_a_json_line_per_connect_message_and_disconnect() {
     let log_dir = tempfile::tempdir().unwrap();
@@ -134,11 +120,18 @@ async fn the_access_log_has_a_json_line_per_connect_message_and_disconnect() {
     let gateway = GatewayBuilder::new()
         .probe(&["$connect", "$disconnect", "whoami"])
         .args(&["--access-log", log.to_str().unwrap()])
+        .args(&["--stage", "prod", "--api-id", "a1b2c3d4e5"])
         .start();
     let mut client = gateway.connect("/").await;
-    let id = client.whoami_id().await;
+    client
+        .send_json(serde_json::json!({"action": "whoami"}))
+        .await;
+    let whoami_text = client.recv_text().await;
+    let whoami: Value = serde_json::from_str(&whoami_text).unwrap();
+    let id = whoami["connectionId"].as_str().unwrap();
     client.send_text("no route takes this").await;
-    assert_eq!(client.recv_json().await["message"], "Forbidden");
+    let forbidden = client.recv_text().await;
+    assert!(forbidden.contains("Forbidden"), "{forbidden}");
     client.close(4000, "done").await;
 
     let lines: Vec<Value> = read_lines(&log, 4)
@@ -147,24 +140,58 @@ async fn the_access_log_has_a_json_line_per_connect_message_and_disconnect() {
         .map(|line| serde_json::from_str(line).unwrap_or_else(|_| panic!("not JSON: {line}")))
         .collect();
     let field = |line: &Value, name: &str| line[name].clone();
-    let kinds: Vec<Value> = lines.iter().map(|line| field(line, "eventType")).collect();
-    assert_eq!(kinds, ["CONNECT", "MESSAGE", "MESSAGE", "DISCONNECT"]);
-    let routes: Vec<Value> = lines.iter().map(|line| field(line, "routeKey")).collect();
-    assert_eq!(routes, ["$connect", "whoami", "-", "$disconnect"]);
-    let statuses: Vec<Value> = lines.iter().map(|line| field(line, "status")).collect();
-    assert_eq!(statuses, [200, 200, 403, 200]);
+    let column = |name: &str| {
+        lines
+            .iter()
+            .map(|line| field(line, name))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        column("eventType"),
+        ["CONNECT", "MESSAGE", "MESSAGE", "DISCONNECT"]
+    );
+    assert_eq!(
+        column("routeKey"),
+        ["$connect", "whoami", "-", "$disconnect"]
+    );
+    assert_eq!(column("status"), [200, 200, 403, 200]);
+    assert_eq!(
+        column("httpMethod"),
+        [json!("GET"), json!(null), json!(null), json!(null)]
+    );
+    assert_eq!(
+        column("protocol"),
+        [json!("HTTP/1.1"), json!(null), json!(null), json!(null)]
+    );
+    let lengths = [
+        json!(0),
+        json!(whoami_text.len()),
+        json!(forbidden.len()),
+        json!(null),
+    ];
+    assert_eq!(column("responseLength"), lengths);
+    assert_eq!(
+        column("integrationStatus"),
+        [json!(200), json!(200), json!(null), json!(200)]
+    );
+    let response_types = [json!(null), json!(null), json!("DEFAULT_4XX"), json!(null)];
+    assert_eq!(column("errorResponseType"), response_types);
     for line in &lines {
-        assert_eq!(line["connectionId"], id.as_str());
+        assert_eq!(line["connectionId"], id);
         assert_eq!(line["sourceIp"], "127.0.0.1");
         assert!(line["requestId"].as_str().is_some_and(|id| !id.is_empty()));
-        assert!(
-            line["requestTime"]
-                .as_str()
-                .is_some_and(|at| at.ends_with('Z'))
-        );
-        assert!(line["requestTimeEpoch"].is_u64());
-        assert!(line.get("userAgent").is_some());
+        assert_eq!(line["extendedRequestId"], line["requestId"]);
+        let epoch = line["requestTimeEpoch"].as_u64().unwrap();
+        assert_eq!(line["requestTime"], clf(epoch).as_str(), "{line}");
+        assert_eq!(line["userAgent"], "");
+        assert_eq!(line["connectedAt"], whoami["connectedAt"]);
+        assert_eq!(line["domainName"], gateway.addr.to_string());
+        assert_eq!(line["stage"], "prod");
+        assert_eq!(line["apiId"], "a1b2c3d4e5");
+        assert!(line["integrationErrorMessage"].is_null(), "{line}");
     }
+    assert_eq!(lines[1]["requestId"], whoami["requestId"]);
+    assert_eq!(lines[1]["requestTimeEpoch"], whoami["requestTime"]);
     assert!(lines[1]["integrationLatency"].is_number());
     assert!(lines[1]["messageId"].is_string());
     assert!(lines[1]["errorMessage"].is_null());
