@@ -146,7 +146,7 @@ pub async fn run(bench: &Bench) -> anyhow::Result<()> {
 /// writer's) for `lines` message events' lines written to `target`, and how
 /// many of them the log dropped.
 fn access_log_line(target: &AccessLogTarget, lines: usize) -> anyhow::Result<(f64, u64)> {
-    let log = AccessLog::start(target, AccessLogFormat::Json)?;
+    let log = AccessLog::start(target, AccessLogFormat::Json, None)?;
     let peer = Peer {
         source_ip: "127.0.0.1".into(),
         user_agent: "wsgate-bench".into(),
@@ -162,7 +162,7 @@ fn access_log_line(target: &AccessLogTarget, lines: usize) -> anyhow::Result<(f6
     for line in 1..=lines {
         let mut record = EventRecord::new(&connection, &event.context);
         record.message_bytes = 64;
-        record.replied = true;
+        record.response_length = Some(64);
         record.integration_latency = Some(Duration::from_micros(3));
         log.write(std::hint::black_box(&record));
         // A tight loop makes lines far faster than a gateway's events do

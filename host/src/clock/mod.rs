@@ -1,5 +1,6 @@
 //! The clock: the gateway keeps times in milliseconds since the Unix epoch;
-//! the management API and the access log show them in ISO-8601, like AWS.
+//! the management API shows them in ISO-8601 and the access log in the
+//! Common Log Format's time, like AWS.
 //! The bottom layer: it uses nothing else in the crate.
 
 use time::OffsetDateTime;
@@ -15,29 +16,31 @@ pub fn iso8601(epoch_ms: u64) -> String {
         .unwrap_or_else(|| "1970-01-01T00:00:00.000Z".to_owned())
 }
 
-/// Appends `epoch_ms` as [`iso8601`] does, without allocating: the
-/// `YYYY-MM-DDTHH:MM:SS.` part is formatted once per second per thread (the
+/// Appends `epoch_ms` in the Common Log Format's time, as API Gateway's
+/// `$context.requestTime` writes it: `01/Jun/2025:12:30:05 +0000` (UTC, whole
+/// seconds). Without allocating: a second is formatted once per thread (the
 /// access log writes this on every line).
-pub fn write_iso8601(epoch_ms: u64, out: &mut Vec<u8>) {
+pub fn write_clf(epoch_ms: u64, out: &mut Vec<u8>) {
     thread_local! {
-        /// The second last formatted, and its text up to the milliseconds.
+        /// The second last formatted, and its text.
         static SECOND: std::cell::RefCell<(u64, String)> = const {
             std::cell::RefCell::new((u64::MAX, String::new()))
         };
     }
-    let (second, millis) = (epoch_ms / 1000, epoch_ms % 1000);
-    SECOND.with_borrow_mut(|(cached, prefix)| {
+    let second = epoch_ms / 1000;
+    SECOND.with_borrow_mut(|(cached, text)| {
         if *cached != second {
-            let full = iso8601(second * 1000);
-            // Everything before `000Z`.
-            *prefix = full[..full.len() - 4].to_owned();
+            let format = format_description!(
+                "[day]/[month repr:short]/[year]:[hour]:[minute]:[second] +0000"
+            );
+            *text = OffsetDateTime::from_unix_timestamp(second as i64)
+                .ok()
+                .and_then(|at| at.format(format).ok())
+                .unwrap_or_else(|| "01/Jan/1970:00:00:00 +0000".to_owned());
             *cached = second;
         }
-        out.extend_from_slice(prefix.as_bytes());
+        out.extend_from_slice(text.as_bytes());
     });
-    let digits = [millis / 100, millis / 10 % 10, millis % 10].map(|digit| b'0' + digit as u8);
-    out.extend_from_slice(&digits);
-    out.push(b'Z');
 }
 
 /// Milliseconds since the Unix epoch.
@@ -59,19 +62,19 @@ mod tests {
     }
 
     #[test]
-    fn writing_in_place_matches_formatting() {
+    fn clf_is_the_day_month_year_and_time_in_utc() {
         let mut out = Vec::new();
-        for at in [
-            0,
-            999,
-            1_000,
-            1_748_781_005_042,
-            1_748_781_005_907,
-            1_748_781_006_000,
+        for (at, clf) in [
+            (0, "01/Jan/1970:00:00:00 +0000"),
+            (999, "01/Jan/1970:00:00:00 +0000"),
+            (1_748_781_005_042, "01/Jun/2025:12:30:05 +0000"),
+            (1_748_781_005_907, "01/Jun/2025:12:30:05 +0000"),
+            (1_748_781_006_000, "01/Jun/2025:12:30:06 +0000"),
+            (951_825_599_000, "29/Feb/2000:11:59:59 +0000"),
         ] {
             out.clear();
-            write_iso8601(at, &mut out);
-            assert_eq!(String::from_utf8(out.clone()).unwrap(), iso8601(at), "{at}");
+            write_clf(at, &mut out);
+            assert_eq!(String::from_utf8(out.clone()).unwrap(), clf, "{at}");
         }
     }
 }

@@ -120,6 +120,8 @@ pub struct Settings {
     pub access_log: AccessLogTarget,
     /// How access log lines are written.
     pub access_log_format: AccessLogFormat,
+    /// The API's name in the access log's `apiId`, if any.
+    pub api_id: Option<String>,
     /// The cluster to join, if any.
     pub cluster: Option<ClusterSettings>,
     /// Whether the client port is shared with other processes (SO_REUSEPORT).
@@ -332,6 +334,7 @@ impl Settings {
             api_credentials,
             access_log: pick!(access_log, AccessLogTarget::default()),
             access_log_format: pick!(access_log_format, AccessLogFormat::default()),
+            api_id: given.api_id.or(file.api_id).filter(|id| !id.is_empty()),
             cluster,
             reuse_port,
         })

@@ -228,9 +228,15 @@ pub struct Options {
     #[arg(long, env = "WSGATE_ACCESS_LOG", value_name = "TARGET")]
     pub access_log: Option<AccessLogTarget>,
 
-    /// Access log line format [default: json].
+    /// Access log line format: json, text, or a template of API Gateway's `$context`
+    /// variables, as a stage's access_log_settings.format [default: json].
     #[arg(long, env = "WSGATE_ACCESS_LOG_FORMAT", value_name = "FORMAT")]
     pub access_log_format: Option<AccessLogFormat>,
+
+    /// The API's identifier in the access log's `apiId` (`$context.apiId`), as
+    /// API Gateway's API id [default: none].
+    #[arg(long, env = "WSGATE_API_ID", value_name = "ID")]
+    pub api_id: Option<String>,
 
     /// Join a cluster through this Redis server (`redis://host:port/`): every node
     /// reaches every connection [default: none, a single node].

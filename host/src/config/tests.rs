@@ -4,12 +4,13 @@ use super::*;
 
 #[test]
 fn management_credentials_and_the_access_log_come_from_the_file() {
-    let file: ConfigFile = "api_token = [\"t1\", \"t2\"]\napi_key = [\"AKID:secret\"]\naccess_log = \"off\"\naccess_log_format = \"text\"\n"
+    let file: ConfigFile = "api_token = [\"t1\", \"t2\"]\napi_key = [\"AKID:secret\"]\naccess_log = \"off\"\naccess_log_format = \"text\"\napi_id = \"a1b2c3\"\n"
         .parse()
         .unwrap();
     assert_eq!(file.options.api_token, Some(vec!["t1".into(), "t2".into()]));
     assert_eq!(file.options.access_log, Some(AccessLogTarget::Off));
     assert_eq!(file.options.access_log_format, Some(AccessLogFormat::Text));
+    assert_eq!(file.options.api_id.as_deref(), Some("a1b2c3"));
     let bad_key = Options {
         plugins: Some(PathBuf::from("/nonexistent")),
         api_key: Some(vec!["no-secret".into()]),

@@ -110,7 +110,11 @@ impl Gateway {
             settings.cache_dir.as_deref(),
         )?);
         let table = hot_swap::initial_table(&runtime, &settings, &metrics).await?;
-        let access_log = AccessLog::start(&settings.access_log, settings.access_log_format)?;
+        let access_log = AccessLog::start(
+            &settings.access_log,
+            settings.access_log_format.clone(),
+            settings.api_id.as_deref(),
+        )?;
         let router = Arc::new(Router::new(
             table,
             settings.route_selection.clone(),

@@ -41,6 +41,14 @@ impl ConnectDecision {
         }
     }
 
+    /// The length of the answer's body: 0 for a 101.
+    pub fn body_len(&self) -> usize {
+        match self {
+            ConnectDecision::Accept { .. } => 0,
+            ConnectDecision::Reject { body, .. } => body.len(),
+        }
+    }
+
     /// 500 `Internal server error`: the handler failed or answered something
     /// the gateway cannot use.
     pub fn internal_error() -> Self {

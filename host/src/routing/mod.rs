@@ -39,6 +39,16 @@ pub enum Delivery {
     Throttled(Message),
 }
 
+impl Delivery {
+    /// The payload bytes going back to the sender, if anything does.
+    fn reply_len(&self) -> Option<usize> {
+        match self {
+            Delivery::Handled(Some(reply)) | Delivery::Throttled(reply) => Some(reply.len()),
+            Delivery::Handled(None) => None,
+        }
+    }
+}
+
 /// Routes a connection's events to plugins, and records each in the access
 /// log and the metrics.
 ///
@@ -126,6 +136,7 @@ impl Router {
             }
             None => ConnectDecision::accept(),
         };
+        record.response_length = Some(decision.body_len());
         self.report(&record, route.as_ref().map(|route| &route.metrics));
         decision
     }
@@ -175,7 +186,7 @@ impl Router {
                 })
             }
         };
-        record.replied = delivery != Delivery::Handled(None);
+        record.response_length = delivery.reply_len();
         self.report(&record, Some(self.series(bound)));
         delivery
     }
@@ -277,6 +288,11 @@ impl Router {
         let plugin = &route.plugin;
         let outcome = plugin.handle(event, &route.grants).await;
         record.integration_latency = Some(started.elapsed());
+        record.integration_status = match &outcome {
+            Ok(response) => Some(response.status),
+            Err(HandlerError::Failed(failure)) => Some(failure.kind.status()),
+            Err(HandlerError::Trapped(_)) => None,
+        };
         if let Err(error) = &outcome {
             match error {
                 // An error the client is told of is the handler's answer,
@@ -360,9 +376,10 @@ impl Router {
 /// request id.
 fn throttle(record: &mut EventRecord<'_>) -> Message {
     record.outcome = Outcome::Throttled;
-    record.replied = true;
     let id = record.connection.id().as_str();
-    ErrorFrame::TooManyRequests.to_message(id, record.request_id.as_str())
+    let frame = ErrorFrame::TooManyRequests.to_message(id, record.request_id.as_str());
+    record.response_length = Some(frame.len());
+    frame
 }
 
 /// How a failed handler call is logged.

@@ -1,8 +1,9 @@
 //! The access log: one line per connect, message and disconnect, with the
 //! fields of AWS API Gateway's `$context` (requestId, connectionId, routeKey,
 //! eventType, status, sourceIp, userAgent, requestTime, integrationLatency,
-//! errorMessage…), as JSON lines or `key=value` text, to stdout, stderr or a
-//! file, or off.
+//! errorMessage…), as JSON lines, `key=value` text or the operator's
+//! template of `$context` variables (API Gateway's own format strings work
+//! verbatim), to stdout, stderr or a file, or off.
 //!
 //! A line is formatted on the event's task, from fields borrowed from the
 //! event, into that thread's reused buffer, and appended to a shared batch;
@@ -24,12 +25,15 @@ use std::time::Duration;
 use anyhow::Context;
 use serde::Deserialize;
 
+mod line;
 mod record;
+mod template;
 #[cfg(test)]
 mod tests;
 mod writer;
 
 pub use record::{EventRecord, Outcome, SwapRecord};
+pub use template::{Template, TemplateError};
 
 /// Bytes of lines waiting for the writer before new ones are dropped.
 pub const BACKLOG: usize = 16 * 1024 * 1024;
@@ -80,14 +84,42 @@ impl TryFrom<String> for AccessLogTarget {
 }
 
 /// How an access log line is written.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, clap::ValueEnum)]
-#[serde(rename_all = "lowercase")]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(try_from = "String")]
 pub enum AccessLogFormat {
     /// One JSON object per line (the default).
     #[default]
     Json,
     /// `key=value` pairs, values quoted when they need it.
     Text,
+    /// The operator's line of `$context` variables (events only).
+    Template(Arc<Template>),
+}
+
+impl FromStr for AccessLogFormat {
+    type Err = String;
+
+    /// `json`, `text`, or a template of `$context` variables.
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        match text {
+            "json" => Ok(AccessLogFormat::Json),
+            "text" => Ok(AccessLogFormat::Text),
+            text if !text.contains('$') => Err(format!(
+                "`{text}` is no access log format: use json, text or a template of $context variables (as API Gateway's access_log_settings.format)"
+            )),
+            template => Template::parse(template)
+                .map(|template| AccessLogFormat::Template(Arc::new(template)))
+                .map_err(|error| error.to_string()),
+        }
+    }
+}
+
+impl TryFrom<String> for AccessLogFormat {
+    type Error = String;
+
+    fn try_from(text: String) -> Result<Self, Self::Error> {
+        text.parse()
+    }
 }
 
 /// A handle to the access log writer; cheap to clone.
@@ -95,6 +127,8 @@ pub enum AccessLogFormat {
 pub struct AccessLog {
     shared: Option<Arc<Shared>>,
     format: AccessLogFormat,
+    /// What `apiId` says on every line.
+    api_id: Option<Arc<str>>,
 }
 
 impl std::fmt::Debug for AccessLog {
@@ -103,6 +137,7 @@ impl std::fmt::Debug for AccessLog {
         f.debug_struct("AccessLog")
             .field("on", &self.shared.is_some())
             .field("format", &self.format)
+            .field("api_id", &self.api_id)
             .field("dropped", &self.dropped())
             .finish()
     }
@@ -136,8 +171,13 @@ impl Shared {
 }
 
 impl AccessLog {
-    /// Starts writing to `target` (a file is created or appended to).
-    pub fn start(target: &AccessLogTarget, format: AccessLogFormat) -> anyhow::Result<Self> {
+    /// Starts writing to `target` (a file is created or appended to), in
+    /// `format`, each event's line naming the API `api_id`.
+    pub fn start(
+        target: &AccessLogTarget,
+        format: AccessLogFormat,
+        api_id: Option<&str>,
+    ) -> anyhow::Result<Self> {
         let out: Box<dyn Write + Send> = match target {
             AccessLogTarget::Off => return Ok(Self::off()),
             AccessLogTarget::Stdout => Box::new(std::io::stdout()),
@@ -150,7 +190,9 @@ impl AccessLog {
                     .with_context(|| format!("cannot open the access log {}", path.display()))?,
             ),
         };
-        Self::start_writing(out, format)
+        let mut log = Self::start_writing(out, format)?;
+        log.api_id = api_id.map(Arc::from);
+        Ok(log)
     }
 
     /// Starts the writer thread on `out`.
@@ -164,6 +206,7 @@ impl AccessLog {
         Ok(AccessLog {
             shared: Some(shared),
             format,
+            api_id: None,
         })
     }
 
@@ -172,6 +215,7 @@ impl AccessLog {
         AccessLog {
             shared: None,
             format: AccessLogFormat::default(),
+            api_id: None,
         }
     }
 
@@ -198,16 +242,19 @@ impl AccessLog {
 
     /// Logs one event.
     pub fn write(&self, record: &EventRecord<'_>) {
-        self.append(|format, line| record.write_line(format, line));
+        let api_id = self.api_id.as_deref();
+        self.append(|format, line| record.write_line(format, api_id, line));
     }
 
-    /// Logs a hot swap.
+    /// Logs a hot swap (not with a template: AWS has no such event).
     pub fn swap(&self, record: &SwapRecord<'_>) {
-        self.append(|format, line| record.write_line(format, line));
+        if !matches!(self.format, AccessLogFormat::Template(_)) {
+            self.append(|format, line| record.write_line(format, line));
+        }
     }
 
     /// Formats a line into this thread's buffer and adds it to the batch.
-    fn append(&self, format_line: impl FnOnce(AccessLogFormat, &mut Vec<u8>)) {
+    fn append(&self, format_line: impl FnOnce(&AccessLogFormat, &mut Vec<u8>)) {
         thread_local! {
             static LINE: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
         }
@@ -216,7 +263,7 @@ impl AccessLog {
         };
         LINE.with_borrow_mut(|line| {
             line.clear();
-            format_line(self.format, line);
+            format_line(&self.format, line);
             let mut batch = shared.batch();
             if batch.lines.len() + line.len() > BACKLOG {
                 drop(batch);

@@ -1,10 +1,11 @@
 //! The records the access log writes: an event's, and a hot swap's, each
-//! formatted as one JSON object or one `key=value` line.
+//! formatted as one JSON object, one `key=value` line or (events only) the
+//! operator's template.
 
 use std::time::Duration;
 
 use super::AccessLogFormat;
-use crate::clock::write_iso8601;
+use super::line::{Field, Value, write_line};
 use crate::connection::{Connection, DisconnectInfo, EventToken};
 use crate::event::{EventType, RequestContext, RouteKey};
 
@@ -52,6 +53,28 @@ impl Outcome {
             Outcome::Invalid(message) => Some(message),
         }
     }
+
+    /// The handler's failure, if it failed: what AWS calls the integration's
+    /// error (`$context.integrationErrorMessage`).
+    pub fn integration_error(&self) -> Option<&str> {
+        match self {
+            Outcome::Trapped(message) | Outcome::Failed { message, .. } => Some(message),
+            Outcome::Invalid(message) => Some(message),
+            Outcome::Status(_) | Outcome::NoRoute | Outcome::Throttled => None,
+        }
+    }
+
+    /// AWS's gateway response type (`$context.error.responseType`) of the
+    /// error answer the gateway made itself; none when it made none (a
+    /// handler's own error status is its answer, passed on).
+    pub fn response_type(&self) -> Option<&'static str> {
+        match self {
+            Outcome::Status(_) | Outcome::Failed { .. } => None,
+            Outcome::NoRoute => Some("DEFAULT_4XX"),
+            Outcome::Throttled => Some("THROTTLED"),
+            Outcome::Trapped(_) | Outcome::Invalid(_) => Some("INTEGRATION_FAILURE"),
+        }
+    }
 }
 
 /// What is recorded about one event: the access log's line and the metrics'
@@ -70,14 +93,22 @@ pub struct EventRecord<'a> {
     pub message_id: Option<EventToken>,
     /// When the event arrived (ms since the Unix epoch).
     pub request_time: u64,
+    /// The deployment stage (empty: none).
+    pub stage: &'static str,
     /// How it ended.
     pub outcome: Outcome,
     /// How long the handler ran, if one ran.
     pub integration_latency: Option<Duration>,
+    /// The status the handler answered, if it answered: its `$connect`
+    /// status, 200 for a message or disconnect it handled, the status of the
+    /// error it returned; none when no handler ran or it trapped.
+    pub integration_status: Option<u16>,
     /// The message's size in bytes (messages only).
     pub message_bytes: usize,
-    /// Whether a route response or an error frame went back to the sender.
-    pub replied: bool,
+    /// The bytes sent back to the client in answer: the body of the
+    /// upgrade's answer (0 for a 101), a message's route response or error
+    /// frame; none when nothing went back.
+    pub response_length: Option<usize>,
     /// How the connection ended (disconnects only).
     pub disconnect: Option<DisconnectInfo>,
 }
@@ -93,54 +124,70 @@ impl<'a> EventRecord<'a> {
             request_id: context.request_id,
             message_id: context.message_id,
             request_time: context.request_time,
+            stage: context.stage,
             outcome: Outcome::Status(200),
             integration_latency: None,
+            integration_status: None,
             message_bytes: 0,
-            replied: false,
+            response_length: None,
             disconnect: None,
         }
     }
 
-    /// The line's fields, in order, borrowed from the record.
-    fn fields(&self) -> [(&'static str, Value<'_>); 14] {
+    /// The value of `field`, borrowed from the record; `api_id` is the
+    /// log's.
+    pub(super) fn value<'r>(&'r self, field: Field, api_id: Option<&'r str>) -> Value<'r> {
         let peer = self.connection.peer();
         let disconnect = self.disconnect.as_ref();
-        let latency_ms = self
-            .integration_latency
-            .map(|latency| (latency.as_secs_f64() * 1e6).round() / 1e3);
-        [
-            ("requestId", Value::Text(self.request_id.as_str())),
-            ("connectionId", Value::Text(self.connection.id().as_str())),
-            ("routeKey", Value::Text(self.route_key)),
-            ("eventType", Value::Text(self.event_type.as_str())),
-            (
-                "messageId",
-                self.message_id.as_ref().map(EventToken::as_str).into(),
-            ),
-            ("status", Value::Number(self.outcome.status().into())),
-            ("sourceIp", Value::Text(&peer.source_ip)),
-            ("userAgent", Value::Text(&peer.user_agent)),
-            ("requestTime", Value::Time(self.request_time)),
-            ("requestTimeEpoch", Value::Number(self.request_time)),
-            (
-                "integrationLatency",
-                latency_ms.map_or(Value::None, Value::Float),
-            ),
-            ("errorMessage", self.outcome.error_message().into()),
-            (
-                "disconnectStatusCode",
-                disconnect.map_or(Value::None, |info| Value::Number(info.code.into())),
-            ),
-            (
-                "disconnectReason",
-                disconnect.map(|info| info.reason.as_str()).into(),
-            ),
-        ]
+        // The upgrade is the only HTTP request of a connection; AWS logs
+        // HTTP/1.1 whatever the client spoke.
+        let upgrade = |text| match self.event_type {
+            EventType::Connect => Value::Text(text),
+            EventType::Message | EventType::Disconnect => Value::None,
+        };
+        let number = |number: Option<u64>| number.map_or(Value::None, Value::Number);
+        match field {
+            Field::RequestId | Field::ExtendedRequestId => Value::Text(self.request_id.as_str()),
+            Field::ConnectionId => Value::Text(self.connection.id().as_str()),
+            Field::RouteKey => Value::Text(self.route_key),
+            Field::EventType => Value::Text(self.event_type.as_str()),
+            Field::MessageId => self.message_id.as_ref().map(EventToken::as_str).into(),
+            Field::Status => Value::Number(self.outcome.status().into()),
+            Field::SourceIp => Value::Text(&peer.source_ip),
+            Field::UserAgent => Value::Text(&peer.user_agent),
+            Field::RequestTime => Value::Time(self.request_time),
+            Field::RequestTimeEpoch => Value::Number(self.request_time),
+            Field::IntegrationLatency => self.integration_latency.map_or(Value::None, |latency| {
+                // Milliseconds, to the microsecond.
+                Value::Float((latency.as_secs_f64() * 1e6).round() / 1e3)
+            }),
+            Field::ErrorMessage => self.outcome.error_message().into(),
+            Field::DisconnectStatusCode => number(disconnect.map(|info| info.code.into())),
+            Field::DisconnectReason => disconnect.map(|info| info.reason.as_str()).into(),
+            Field::ApiId => api_id.into(),
+            Field::Stage => Some(self.stage).filter(|stage| !stage.is_empty()).into(),
+            Field::DomainName => Value::Text(&peer.domain_name),
+            Field::ConnectedAt => Value::Number(self.connection.connected_at()),
+            Field::HttpMethod => upgrade("GET"),
+            Field::Protocol => upgrade("HTTP/1.1"),
+            Field::ResponseLength => number(self.response_length.map(|bytes| bytes as u64)),
+            Field::IntegrationStatus => number(self.integration_status.map(u64::from)),
+            Field::IntegrationErrorMessage => self.outcome.integration_error().into(),
+            Field::ErrorResponseType => self.outcome.response_type().into(),
+        }
     }
 
-    /// Appends the record as one line, newline included.
-    pub fn write_line(&self, format: AccessLogFormat, out: &mut Vec<u8>) {
-        write_line(&self.fields(), format, out);
+    /// Appends the record as one line in `format`, newline included;
+    /// `api_id` is the log's.
+    pub fn write_line(&self, format: &AccessLogFormat, api_id: Option<&str>, out: &mut Vec<u8>) {
+        let fields = Field::LINE
+            .into_iter()
+            .map(|field| (field.name(), self.value(field, api_id)));
+        match format {
+            AccessLogFormat::Json => write_line(fields, true, out),
+            AccessLogFormat::Text => write_line(fields, false, out),
+            AccessLogFormat::Template(template) => template.render(self, api_id, out),
+        }
     }
 }
 
@@ -163,8 +210,15 @@ pub struct SwapRecord<'a> {
 }
 
 impl SwapRecord<'_> {
-    /// Appends the record as one line, newline included.
-    pub fn write_line(&self, format: AccessLogFormat, out: &mut Vec<u8>) {
+    /// Appends the record as one line, newline included; nothing with a
+    /// template, which has AWS's events only (the gateway's own log and
+    /// `wsgate_plugin_swaps_total` still tell of the swap).
+    pub fn write_line(&self, format: &AccessLogFormat, out: &mut Vec<u8>) {
+        let json = match format {
+            AccessLogFormat::Json => true,
+            AccessLogFormat::Text => false,
+            AccessLogFormat::Template(_) => return,
+        };
         let fields = [
             ("eventType", Value::Text("SWAP")),
             ("routeKey", Value::Text(self.route_key)),
@@ -178,95 +232,6 @@ impl SwapRecord<'_> {
             ("requestTime", Value::Time(self.time)),
             ("requestTimeEpoch", Value::Number(self.time)),
         ];
-        write_line(&fields, format, out);
+        write_line(fields, json, out);
     }
-}
-
-/// One field's value, borrowed from the record it describes.
-#[derive(Clone, Copy, Debug)]
-enum Value<'a> {
-    /// Absent: JSON `null`, text `-`.
-    None,
-    Text(&'a str),
-    Number(u64),
-    Float(f64),
-    /// Milliseconds since the Unix epoch, written as ISO-8601.
-    Time(u64),
-}
-
-impl<'a> From<Option<&'a str>> for Value<'a> {
-    fn from(text: Option<&'a str>) -> Self {
-        text.map_or(Value::None, Value::Text)
-    }
-}
-
-impl Value<'_> {
-    fn write_json(self, out: &mut Vec<u8>) {
-        match self {
-            Value::None => out.extend_from_slice(b"null"),
-            Value::Text(text) => json_string(text, out),
-            Value::Number(number) => {
-                out.extend_from_slice(itoa::Buffer::new().format(number).as_bytes())
-            }
-            Value::Float(number) => {
-                let _ = serde_json::to_writer(&mut *out, &number);
-            }
-            Value::Time(at) => {
-                out.push(b'"');
-                write_iso8601(at, out);
-                out.push(b'"');
-            }
-        }
-    }
-
-    /// `-` for none, quoted (as JSON) when it has spaces, quotes or `=`, or
-    /// is empty.
-    fn write_text(self, out: &mut Vec<u8>) {
-        match self {
-            Value::None => out.push(b'-'),
-            Value::Text(text)
-                if text.is_empty()
-                    || text.contains(|c: char| c.is_whitespace() || c == '"' || c == '=') =>
-            {
-                json_string(text, out);
-            }
-            Value::Text(text) => out.extend_from_slice(text.as_bytes()),
-            Value::Time(at) => write_iso8601(at, out),
-            other => other.write_json(out),
-        }
-    }
-}
-
-/// `text` as a JSON string, escaped.
-fn json_string(text: &str, out: &mut Vec<u8>) {
-    // Writing to a `Vec` cannot fail.
-    let _ = serde_json::to_writer(&mut *out, text);
-}
-
-/// Appends the fields as one JSON object or one `key=value` line, newline
-/// included.
-fn write_line(fields: &[(&str, Value<'_>)], format: AccessLogFormat, out: &mut Vec<u8>) {
-    for (index, (name, value)) in fields.iter().enumerate() {
-        match format {
-            AccessLogFormat::Json => {
-                out.push(if index == 0 { b'{' } else { b',' });
-                out.push(b'"');
-                out.extend_from_slice(name.as_bytes());
-                out.extend_from_slice(b"\":");
-                value.write_json(out);
-            }
-            AccessLogFormat::Text => {
-                if index > 0 {
-                    out.push(b' ');
-                }
-                out.extend_from_slice(name.as_bytes());
-                out.push(b'=');
-                value.write_text(out);
-            }
-        }
-    }
-    if format == AccessLogFormat::Json {
-        out.push(b'}');
-    }
-    out.push(b'\n');
 }

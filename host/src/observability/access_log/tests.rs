@@ -60,7 +60,7 @@ fn lines_are_written_in_order_by_the_time_a_flush_returns() {
     assert_eq!(lines.len(), 1000);
     assert_eq!(
         lines[7],
-        r#"{"eventType":"SWAP","routeKey":"route-7","change":"swapped","component":"echo.wasm","version":null,"generation":3,"requestTime":"2025-06-01T12:30:05.042Z","requestTimeEpoch":1748781005042}"#
+        r#"{"eventType":"SWAP","routeKey":"route-7","change":"swapped","component":"echo.wasm","version":null,"generation":3,"requestTime":"01/Jun/2025:12:30:05 +0000","requestTimeEpoch":1748781005042}"#
     );
     for (index, line) in lines.iter().enumerate() {
         assert!(line.contains(&format!("\"route-{index}\"")), "{line}");
@@ -75,8 +75,8 @@ fn text_lines_quote_only_what_needs_it() {
     log.flush(Duration::from_secs(10));
     assert_eq!(
         text(&written),
-        "eventType=SWAP routeKey=\"say \\\"hi\\\"\" change=swapped component=echo.wasm version=- generation=3 requestTime=1970-01-01T00:00:00.000Z requestTimeEpoch=0\n\
-         eventType=SWAP routeKey=\"\" change=swapped component=echo.wasm version=- generation=3 requestTime=1970-01-01T00:00:00.000Z requestTimeEpoch=0\n"
+        "eventType=SWAP routeKey=\"say \\\"hi\\\"\" change=swapped component=echo.wasm version=- generation=3 requestTime=\"01/Jan/1970:00:00:00 +0000\" requestTimeEpoch=0\n\
+         eventType=SWAP routeKey=\"\" change=swapped component=echo.wasm version=- generation=3 requestTime=\"01/Jan/1970:00:00:00 +0000\" requestTimeEpoch=0\n"
     );
 }
 
@@ -168,7 +168,7 @@ fn an_access_log_that_is_off_writes_nothing_and_flushes_at_once() {
 impl SwapRecord<'_> {
     fn line_len(&self) -> usize {
         let mut line = Vec::new();
-        self.write_line(AccessLogFormat::Json, &mut line);
+        self.write_line(&AccessLogFormat::Json, &mut line);
         line.len()
     }
 }

@@ -259,7 +259,7 @@ impl Metrics {
                 self.bytes_in.inc_by(record.message_bytes as u64);
                 if let Some(route) = route {
                     route.messages_in.inc();
-                    if record.replied {
+                    if record.response_length.is_some() {
                         route.messages_out.inc();
                     }
                     if record.outcome == Outcome::Throttled {
