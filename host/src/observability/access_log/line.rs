@@ -3,123 +3,96 @@
 
 use crate::clock::write_clf;
 
-/// One field of an event's line. Its name is the JSON and text lines' key;
-/// a template names it by its AWS `$context` variable.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Field {
-    /// Unique per event.
-    RequestId,
-    /// The connection.
-    ConnectionId,
-    /// The route that took the event (`-`: none did).
-    RouteKey,
-    /// `CONNECT`, `MESSAGE` or `DISCONNECT`.
-    EventType,
-    /// Unique per message (messages only).
-    MessageId,
-    /// The status AWS logs for the event.
-    Status,
-    /// The client's IP address.
-    SourceIp,
-    /// The client's `User-Agent`.
-    UserAgent,
-    /// When the event arrived, in CLF.
-    RequestTime,
-    /// When the event arrived, in ms since the epoch.
-    RequestTimeEpoch,
-    /// How long the handler ran, in ms.
-    IntegrationLatency,
-    /// What went wrong.
-    ErrorMessage,
-    /// The close code (disconnects only).
-    DisconnectStatusCode,
-    /// The close reason (disconnects only).
-    DisconnectReason,
-    /// The same as the request id, as on AWS.
-    ExtendedRequestId,
-    /// The operator's name for the API (`--api-id`).
-    ApiId,
-    /// The deployment stage.
-    Stage,
-    /// The `Host` the client connected to.
-    DomainName,
-    /// When the connection was accepted, in ms since the epoch.
-    ConnectedAt,
-    /// The upgrade request's method (connects only).
-    HttpMethod,
-    /// The upgrade request's protocol (connects only).
-    Protocol,
-    /// Bytes sent back to the client in answer to the event.
-    ResponseLength,
-    /// The status the handler answered.
-    IntegrationStatus,
-    /// The handler's failure.
-    IntegrationErrorMessage,
-    /// The kind of error response the gateway made itself.
-    ErrorResponseType,
+/// Declares [`Field`] from one list: each field's variant, doc and key.
+macro_rules! fields {
+    ($($(#[doc = $doc:literal])* $field:ident = $name:literal,)*) => {
+        /// One field of an event's line. Its name is the JSON and text lines'
+        /// key; a template names it by its AWS `$context` variable.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+        pub enum Field {
+            $($(#[doc = $doc])* $field,)*
+        }
+
+        impl Field {
+            /// An event's line, in order: the fields of the first access log,
+            /// then those added to complete AWS's `$context`.
+            pub const LINE: [Field; [$($name),*].len()] = [$(Field::$field),*];
+
+            /// The field's key in the JSON and text lines.
+            pub fn name(self) -> &'static str {
+                match self {
+                    $(Field::$field => $name,)*
+                }
+            }
+        }
+
+        /// Appends an event's line, [`Field::LINE`] with the `value` of
+        /// each, as one JSON object, newline included. Written out field by
+        /// field: each key is a constant the compiler copies inline.
+        pub fn write_json_line<'a>(value: impl Fn(Field) -> Value<'a>, out: &mut Vec<u8>) {
+            let start = out.len();
+            $(
+                out.extend_from_slice(concat!(",\"", $name, "\":").as_bytes());
+                value(Field::$field).write_json(out);
+            )*
+            // The first key's comma opens the object.
+            out[start] = b'{';
+            out.extend_from_slice(b"}\n");
+        }
+    };
 }
 
-impl Field {
-    /// An event's line, in order: the fields of the first access log, then
-    /// those added to complete AWS's `$context`.
-    pub const LINE: [Field; 25] = [
-        Field::RequestId,
-        Field::ConnectionId,
-        Field::RouteKey,
-        Field::EventType,
-        Field::MessageId,
-        Field::Status,
-        Field::SourceIp,
-        Field::UserAgent,
-        Field::RequestTime,
-        Field::RequestTimeEpoch,
-        Field::IntegrationLatency,
-        Field::ErrorMessage,
-        Field::DisconnectStatusCode,
-        Field::DisconnectReason,
-        Field::ExtendedRequestId,
-        Field::ApiId,
-        Field::Stage,
-        Field::DomainName,
-        Field::ConnectedAt,
-        Field::HttpMethod,
-        Field::Protocol,
-        Field::ResponseLength,
-        Field::IntegrationStatus,
-        Field::IntegrationErrorMessage,
-        Field::ErrorResponseType,
-    ];
-
-    /// The field's key in the JSON and text lines.
-    pub fn name(self) -> &'static str {
-        match self {
-            Field::RequestId => "requestId",
-            Field::ConnectionId => "connectionId",
-            Field::RouteKey => "routeKey",
-            Field::EventType => "eventType",
-            Field::MessageId => "messageId",
-            Field::Status => "status",
-            Field::SourceIp => "sourceIp",
-            Field::UserAgent => "userAgent",
-            Field::RequestTime => "requestTime",
-            Field::RequestTimeEpoch => "requestTimeEpoch",
-            Field::IntegrationLatency => "integrationLatency",
-            Field::ErrorMessage => "errorMessage",
-            Field::DisconnectStatusCode => "disconnectStatusCode",
-            Field::DisconnectReason => "disconnectReason",
-            Field::ExtendedRequestId => "extendedRequestId",
-            Field::ApiId => "apiId",
-            Field::Stage => "stage",
-            Field::DomainName => "domainName",
-            Field::ConnectedAt => "connectedAt",
-            Field::HttpMethod => "httpMethod",
-            Field::Protocol => "protocol",
-            Field::ResponseLength => "responseLength",
-            Field::IntegrationStatus => "integrationStatus",
-            Field::IntegrationErrorMessage => "integrationErrorMessage",
-            Field::ErrorResponseType => "errorResponseType",
-        }
-    }
+fields! {
+    /// Unique per event.
+    RequestId = "requestId",
+    /// The connection.
+    ConnectionId = "connectionId",
+    /// The route that took the event (`-`: none did).
+    RouteKey = "routeKey",
+    /// `CONNECT`, `MESSAGE` or `DISCONNECT`.
+    EventType = "eventType",
+    /// Unique per message (messages only).
+    MessageId = "messageId",
+    /// The status AWS logs for the event.
+    Status = "status",
+    /// The client's IP address.
+    SourceIp = "sourceIp",
+    /// The client's `User-Agent`.
+    UserAgent = "userAgent",
+    /// When the event arrived, in CLF.
+    RequestTime = "requestTime",
+    /// When the event arrived, in ms since the epoch.
+    RequestTimeEpoch = "requestTimeEpoch",
+    /// How long the handler ran, in ms.
+    IntegrationLatency = "integrationLatency",
+    /// What went wrong.
+    ErrorMessage = "errorMessage",
+    /// The close code (disconnects only).
+    DisconnectStatusCode = "disconnectStatusCode",
+    /// The close reason (disconnects only).
+    DisconnectReason = "disconnectReason",
+    /// The same as the request id, as on AWS.
+    ExtendedRequestId = "extendedRequestId",
+    /// The operator's name for the API (`--api-id`).
+    ApiId = "apiId",
+    /// The deployment stage.
+    Stage = "stage",
+    /// The `Host` the client connected to.
+    DomainName = "domainName",
+    /// When the connection was accepted, in ms since the epoch.
+    ConnectedAt = "connectedAt",
+    /// The upgrade request's method (connects only).
+    HttpMethod = "httpMethod",
+    /// The upgrade request's protocol (connects only).
+    Protocol = "protocol",
+    /// Bytes sent back to the client in answer to the event.
+    ResponseLength = "responseLength",
+    /// The status the handler answered.
+    IntegrationStatus = "integrationStatus",
+    /// The handler's failure.
+    IntegrationErrorMessage = "integrationErrorMessage",
+    /// The kind of error response the gateway made itself.
+    ErrorResponseType = "errorResponseType",
 }
 
 /// One field's value, borrowed from the record it describes.
@@ -129,10 +102,13 @@ pub enum Value<'a> {
     None,
     /// Text.
     Text(&'a str),
+    /// Text known to need no escaping, quoting or `-`: an id, a name of the
+    /// gateway's own, an IP address. Never empty.
+    Plain(&'a str),
     /// A whole number.
     Number(u64),
-    /// A number with a fraction.
-    Float(f64),
+    /// Microseconds, written as milliseconds: `0.412`, `3.0`.
+    Micros(u64),
     /// Milliseconds since the Unix epoch, written in CLF.
     Time(u64),
 }
@@ -149,6 +125,11 @@ impl Value<'_> {
         match self {
             Value::None => out.extend_from_slice(b"null"),
             Value::Text(text) => json_string(text, out),
+            Value::Plain(text) => {
+                out.push(b'"');
+                out.extend_from_slice(text.as_bytes());
+                out.push(b'"');
+            }
             Value::Time(at) => {
                 out.push(b'"');
                 write_clf(at, out);
@@ -169,7 +150,7 @@ impl Value<'_> {
             {
                 json_string(text, out);
             }
-            Value::Text(text) => out.extend_from_slice(text.as_bytes()),
+            Value::Text(text) | Value::Plain(text) => out.extend_from_slice(text.as_bytes()),
             // CLF has a space.
             time @ Value::Time(_) => time.write_json(out),
             number => number.write_template(out),
@@ -183,13 +164,11 @@ impl Value<'_> {
         match self {
             Value::None | Value::Text("") => out.push(b'-'),
             Value::Text(text) => escape(text, out),
+            Value::Plain(text) => out.extend_from_slice(text.as_bytes()),
             Value::Number(number) => {
                 out.extend_from_slice(itoa::Buffer::new().format(number).as_bytes())
             }
-            Value::Float(number) => {
-                // Writing to a `Vec` cannot fail.
-                let _ = serde_json::to_writer(&mut *out, &number);
-            }
+            Value::Micros(micros) => write_millis(micros, out),
             Value::Time(at) => write_clf(at, out),
         }
     }
@@ -236,6 +215,21 @@ pub fn escape(text: &str, out: &mut Vec<u8>) {
         }
     }
     out.extend_from_slice(&bytes[plain..]);
+}
+
+/// `micros` in milliseconds as the shortest decimal, as `serde_json` writes
+/// the `f64` (`0.412`, `3.0`), without going through one.
+fn write_millis(micros: u64, out: &mut Vec<u8>) {
+    let mut digits = itoa::Buffer::new();
+    out.extend_from_slice(digits.format(micros / 1000).as_bytes());
+    out.push(b'.');
+    let fraction = micros % 1000;
+    let fraction = [fraction / 100, fraction / 10 % 10, fraction % 10].map(|d| b'0' + d as u8);
+    let kept = fraction
+        .iter()
+        .rposition(|&digit| digit != b'0')
+        .map_or(1, |last| last + 1);
+    out.extend_from_slice(&fraction[..kept]);
 }
 
 /// Appends `fields` as one JSON object, or one line of `key=value` pairs,
@@ -289,6 +283,27 @@ mod tests {
     }
 
     #[test]
+    fn latency_in_milliseconds_reads_as_serde_json_writes_the_float() {
+        for micros in [
+            0,
+            3,
+            30,
+            300,
+            412,
+            1_000,
+            1_500,
+            12_345,
+            3_000_000,
+            987_654_321,
+        ] {
+            let mut ours = Vec::new();
+            write_millis(micros, &mut ours);
+            let float = micros as f64 / 1e3;
+            assert_eq!(ours, serde_json::to_vec(&float).unwrap(), "{micros}");
+        }
+    }
+
+    #[test]
     fn a_template_value_is_a_dash_when_absent_or_empty_and_never_breaks_the_line() {
         let written = |value: Value<'_>| {
             let mut out = Vec::new();
@@ -299,7 +314,8 @@ mod tests {
         assert_eq!(written(Value::Text("")), "-");
         assert_eq!(written(Value::Text("a \"b\"\nc")), "a \\\"b\\\"\\nc");
         assert_eq!(written(Value::Number(403)), "403");
-        assert_eq!(written(Value::Float(0.412)), "0.412");
+        assert_eq!(written(Value::Micros(412)), "0.412");
+        assert_eq!(written(Value::Plain("GET")), "GET");
         assert_eq!(written(Value::Time(0)), "01/Jan/1970:00:00:00 +0000");
     }
 }

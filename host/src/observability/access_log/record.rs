@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use super::AccessLogFormat;
-use super::line::{Field, Value, write_line};
+use super::line::{Field, Value, write_json_line, write_line};
 use crate::connection::{Connection, DisconnectInfo, EventToken};
 use crate::event::{EventType, RequestContext, RouteKey};
 
@@ -142,24 +142,28 @@ impl<'a> EventRecord<'a> {
         // The upgrade is the only HTTP request of a connection; AWS logs
         // HTTP/1.1 whatever the client spoke.
         let upgrade = |text| match self.event_type {
-            EventType::Connect => Value::Text(text),
+            EventType::Connect => Value::Plain(text),
             EventType::Message | EventType::Disconnect => Value::None,
         };
         let number = |number: Option<u64>| number.map_or(Value::None, Value::Number);
         match field {
-            Field::RequestId | Field::ExtendedRequestId => Value::Text(self.request_id.as_str()),
-            Field::ConnectionId => Value::Text(self.connection.id().as_str()),
+            Field::RequestId | Field::ExtendedRequestId => Value::Plain(self.request_id.as_str()),
+            Field::ConnectionId => Value::Plain(self.connection.id().as_str()),
             Field::RouteKey => Value::Text(self.route_key),
-            Field::EventType => Value::Text(self.event_type.as_str()),
-            Field::MessageId => self.message_id.as_ref().map(EventToken::as_str).into(),
+            Field::EventType => Value::Plain(self.event_type.as_str()),
+            Field::MessageId => self
+                .message_id
+                .as_ref()
+                .map_or(Value::None, |id| Value::Plain(id.as_str())),
             Field::Status => Value::Number(self.outcome.status().into()),
-            Field::SourceIp => Value::Text(&peer.source_ip),
+            // An address the gateway formatted.
+            Field::SourceIp => Value::Plain(&peer.source_ip),
             Field::UserAgent => Value::Text(&peer.user_agent),
             Field::RequestTime => Value::Time(self.request_time),
             Field::RequestTimeEpoch => Value::Number(self.request_time),
             Field::IntegrationLatency => self.integration_latency.map_or(Value::None, |latency| {
                 // Milliseconds, to the microsecond.
-                Value::Float((latency.as_secs_f64() * 1e6).round() / 1e3)
+                Value::Micros((latency.as_nanos() as u64 + 500) / 1000)
             }),
             Field::ErrorMessage => self.outcome.error_message().into(),
             Field::DisconnectStatusCode => number(disconnect.map(|info| info.code.into())),
@@ -173,19 +177,23 @@ impl<'a> EventRecord<'a> {
             Field::ResponseLength => number(self.response_length.map(|bytes| bytes as u64)),
             Field::IntegrationStatus => number(self.integration_status.map(u64::from)),
             Field::IntegrationErrorMessage => self.outcome.integration_error().into(),
-            Field::ErrorResponseType => self.outcome.response_type().into(),
+            Field::ErrorResponseType => self
+                .outcome
+                .response_type()
+                .map_or(Value::None, Value::Plain),
         }
     }
 
     /// Appends the record as one line in `format`, newline included;
     /// `api_id` is the log's.
     pub fn write_line(&self, format: &AccessLogFormat, api_id: Option<&str>, out: &mut Vec<u8>) {
-        let fields = Field::LINE
-            .into_iter()
-            .map(|field| (field.name(), self.value(field, api_id)));
+        let value = |field| self.value(field, api_id);
         match format {
-            AccessLogFormat::Json => write_line(fields, true, out),
-            AccessLogFormat::Text => write_line(fields, false, out),
+            AccessLogFormat::Json => write_json_line(value, out),
+            AccessLogFormat::Text => {
+                let fields = Field::LINE.map(|field| (field.name(), value(field)));
+                write_line(fields, false, out);
+            }
             AccessLogFormat::Template(template) => template.render(self, api_id, out),
         }
     }
@@ -220,7 +228,7 @@ impl SwapRecord<'_> {
             AccessLogFormat::Template(_) => return,
         };
         let fields = [
-            ("eventType", Value::Text("SWAP")),
+            ("eventType", Value::Plain("SWAP")),
             ("routeKey", Value::Text(self.route_key)),
             ("change", Value::Text(self.change)),
             ("component", self.component.into()),
