@@ -5,8 +5,9 @@
 //! contract costs (0.1.0 lowers the whole event, 0.2.0 the payload alone);
 //! and the route selection expression's
 //! JSON parse for comparison; and what one access log line costs: formatted
-//! from a message event's record and written to a file by the writer thread,
-//! in this process's CPU time per line.
+//! from a message event's record (as JSON, and with API Gateway's CLF
+//! template) and written to a file by the writer thread, in this process's
+//! CPU time per line.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -37,6 +38,9 @@ const LINES_PER_FLUSH: usize = 2_000;
 
 /// Target CPU time per access log line, in µs.
 const TARGET_LOG_LINE: f64 = 0.5;
+
+/// The access log format of a real API Gateway deployment (issue 18).
+const AWS_CLF: &str = "$context.identity.sourceIp - - [$context.requestTime] \"$context.httpMethod $context.routeKey $context.protocol\" $context.status $context.responseLength $context.requestId $context.integrationErrorMessage";
 
 /// Measures reuse, instantiation and route selection.
 pub async fn run(bench: &Bench) -> anyhow::Result<()> {
@@ -109,44 +113,69 @@ pub async fn run(bench: &Bench) -> anyhow::Result<()> {
         ("to a file", file.clone()),
         ("to /dev/null", "/dev/null".into()),
     ];
-    let mut per_line = vec![Vec::new(); targets.len()];
-    let (mut dropped, mut bytes) = (0, 0);
+    // The shipped default, and API Gateway's CLF as a real deployment writes
+    // it (issue 18): the same target for both.
+    let formats = [
+        ("JSON", AccessLogFormat::Json),
+        (
+            "AWS CLF template",
+            AWS_CLF.parse().map_err(anyhow::Error::msg)?,
+        ),
+    ];
+    let cases: Vec<_> = formats
+        .iter()
+        .flat_map(|format| targets.iter().map(move |target| (format, target)))
+        .collect();
+    let mut per_line = vec![Vec::new(); cases.len()];
+    let mut bytes = vec![0; formats.len()];
+    let mut dropped = 0;
     for _ in 0..bench.repeat.max(1) {
-        for ((_, path), results) in targets.iter().zip(&mut per_line) {
-            let (cpu, lost) = access_log_line(&AccessLogTarget::File(path.clone()), lines)?;
+        for (((name, format), (_, path)), results) in cases.iter().zip(&mut per_line) {
+            let target = AccessLogTarget::File(path.clone());
+            let (cpu, lost) = access_log_line(&target, format.clone(), lines)?;
             results.push(cpu);
             dropped += lost;
             if *path == file {
-                bytes = std::fs::metadata(&file)?.len();
+                let index = formats.iter().position(|(other, _)| other == name);
+                bytes[index.unwrap_or_default()] = std::fs::metadata(&file)?.len();
                 std::fs::remove_file(&file)?;
             }
         }
     }
-    for ((label, _), results) in targets.iter().zip(&per_line) {
+    for (((name, _), (label, _)), results) in cases.iter().zip(&per_line) {
         let (min, max) = results.iter().fold((f64::MAX, 0f64), |(min, max), &cpu| {
             (min.min(cpu), max.max(cpu))
         });
         println!(
-            "handler access log line (JSON, {label}), {lines} lines × {}: cpu {min:.2}–{max:.2}µs/line {}",
+            "handler access log line ({name}, {label}), {lines} lines × {}: cpu {min:.2}–{max:.2}µs/line {}",
             results.len(),
             // On the best run: the machine's noise only ever adds.
             verdict(&format!("≤ {TARGET_LOG_LINE}µs"), min <= TARGET_LOG_LINE),
         );
     }
     // A writer that falls behind drops lines, and dropped lines cost less.
+    let sizes: Vec<String> = formats
+        .iter()
+        .zip(&bytes)
+        .map(|((name, _), bytes)| format!("{name} {} bytes", bytes / lines as u64))
+        .collect();
     println!(
-        "handler access log line: {} bytes, {dropped} dropped {}",
-        bytes / lines as u64,
+        "handler access log line: {}, {dropped} dropped {}",
+        sizes.join(", "),
         verdict("none dropped", dropped == 0)
     );
     Ok(())
 }
 
 /// This process's CPU time per line (the formatting threads' and the
-/// writer's) for `lines` message events' lines written to `target`, and how
-/// many of them the log dropped.
-fn access_log_line(target: &AccessLogTarget, lines: usize) -> anyhow::Result<(f64, u64)> {
-    let log = AccessLog::start(target, AccessLogFormat::Json, None)?;
+/// writer's) for `lines` message events' lines written to `target` in
+/// `format`, and how many of them the log dropped.
+fn access_log_line(
+    target: &AccessLogTarget,
+    format: AccessLogFormat,
+    lines: usize,
+) -> anyhow::Result<(f64, u64)> {
+    let log = AccessLog::start(target, format, None)?;
     let peer = Peer {
         source_ip: "127.0.0.1".into(),
         user_agent: "wsgate-bench".into(),
