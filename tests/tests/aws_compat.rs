@@ -93,3 +93,32 @@ fn an_option_contradicting_a_fixed_quota_is_refused_and_one_agreeing_is_fine() {
         .args(&["--compat", "aws", "--idle-timeout", "10m"])
         .start();
 }
+
+#[tokio::test]
+async fn each_route_and_endpoint_using_an_extension_is_warned_about_once() {
+    let warning = "is not available on AWS API Gateway";
+    for (compat, warned) in [("aws", true), ("off", false)] {
+        let gateway = probe_gateway(&["--compat", compat]);
+        // The probe's `$connect` joins the room: the groups interface.
+        for _ in 0..2 {
+            gateway.connect("/?room=lobby").await.whoami_id().await;
+            gateway.api("GET", "/@connections", b"").await;
+        }
+        if warned {
+            gateway
+                .wait_for_line(&["the groups interface", warning, "by=\"$connect\""])
+                .await;
+            gateway.wait_for_line(&["GET /@connections", warning]).await;
+        }
+        let logs = gateway.logs();
+        let count = |what: &str| {
+            logs.lines()
+                .filter(|line| line.contains(what) && line.contains(warning))
+                .count()
+        };
+        let expected = usize::from(warned);
+        // `$disconnect` reports to a group as well: a route of its own.
+        assert_eq!(count("by=\"$connect\""), expected, "{logs}");
+        assert_eq!(count("GET /@connections"), expected, "{logs}");
+    }
+}

@@ -122,6 +122,8 @@ pub struct Settings {
     pub access_log: AccessLogTarget,
     /// How access log lines are written.
     pub access_log_format: AccessLogFormat,
+    /// Whose behaviour the gateway follows where wsgate and API Gateway differ.
+    pub compat: Compat,
     /// The cluster to join, if any.
     pub cluster: Option<ClusterSettings>,
     /// Whether the client port is shared with other processes (SO_REUSEPORT).
@@ -283,7 +285,8 @@ impl Settings {
                 .max_connection_duration
                 .or(file.max_connection_duration),
         };
-        compat::apply(pick!(compat, Compat::Off), quotas, &mut connection)?;
+        let compat = pick!(compat, Compat::Off);
+        compat::apply(compat, quotas, &mut connection)?;
         let reuse_port = given.reuse_port || file.reuse_port;
         let cache_dir = given
             .cache_dir
@@ -342,6 +345,7 @@ impl Settings {
             api_credentials,
             access_log: pick!(access_log, AccessLogTarget::default()),
             access_log_format: pick!(access_log_format, AccessLogFormat::default()),
+            compat,
             cluster,
             reuse_port,
         })

@@ -1,5 +1,6 @@
-//! What operators see: the access log (one line per event) and the
-//! Prometheus metrics.
+//! What operators see: the access log (one line per event), the Prometheus
+//! metrics, and (`--compat aws`) notices of extensions API Gateway lacks.
 
 pub mod access_log;
+pub mod extensions;
 pub mod metrics;
