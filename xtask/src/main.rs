@@ -2,9 +2,9 @@
 //!
 //! - `plugins`: build every guest crate (first-party plugins, examples, test
 //!   plugins) for wasm32-wasip2 and install each component where its crate's
-//!   `[package.metadata.wsgate] install` says; then install the Python,
-//!   JavaScript and C toolchains ([`toolchains`]) and build the examples
-//!   written in other languages ([`languages`]);
+//!   `[package.metadata.wsgate] install` says (a path, or a list of them);
+//!   then install the Python, JavaScript and C toolchains ([`toolchains`])
+//!   and build the examples written in other languages ([`languages`]);
 //! - `test`: build everything and run the whole test suite (formatting, lints,
 //!   unit tests, the guest crates' native unit tests, the JavaScript
 //!   client's tests and end-to-end tests against the real binary), after
@@ -30,7 +30,12 @@ const GUEST_TARGET: &str = "wasm32-wasip2";
 const GUEST_PROFILE: &str = "plugin";
 /// The guest crates with native unit tests (`cargo test` of the default
 /// members leaves them out).
-const GUEST_UNIT_TESTS: &[&str] = &["wsgate-sdk", "chat", "wsgate-example-auth"];
+const GUEST_UNIT_TESTS: &[&str] = &[
+    "wsgate-sdk",
+    "chat",
+    "wsgate-example-auth",
+    "wsgate-jwt-authorizer",
+];
 
 fn main() -> anyhow::Result<()> {
     let task = std::env::args().nth(1).unwrap_or_default();
@@ -61,7 +66,8 @@ fn main() -> anyhow::Result<()> {
 struct Guest {
     package: String,
     artifact: String,
-    install: Option<PathBuf>,
+    /// Where its component is installed: none, one place or several.
+    install: Vec<PathBuf>,
 }
 
 fn plugins(root: &Path) -> anyhow::Result<()> {
@@ -81,7 +87,7 @@ fn plugins(root: &Path) -> anyhow::Result<()> {
     run(&mut build)?;
     let out = target_dir(root).join(GUEST_TARGET).join(GUEST_PROFILE);
     for guest in &guests {
-        if let Some(install_path) = &guest.install {
+        for install_path in &guest.install {
             install(root, &out.join(&guest.artifact), install_path)?;
         }
     }
@@ -249,9 +255,16 @@ fn guests(root: &Path) -> anyhow::Result<Vec<Guest>> {
             .parent()
             .map(Path::to_path_buf)
             .unwrap_or_default();
-        let install = wsgate["install"]
-            .as_str()
-            .map(|path| manifest_dir.join(path));
+        let install = match &wsgate["install"] {
+            serde_json::Value::Array(paths) => {
+                paths.iter().filter_map(|path| path.as_str()).collect()
+            }
+            path => path.as_str().into_iter().collect::<Vec<_>>(),
+        };
+        let install = install
+            .into_iter()
+            .map(|path| manifest_dir.join(path))
+            .collect();
         guests.push(Guest {
             package: name,
             artifact,
