@@ -25,6 +25,8 @@
 //! - [`reliable`] and [`js_client`]: clients of the reliable subprotocol, in
 //!   Rust and the JavaScript one of `clients/js`.
 //! - [`scrape`]: `GET /metrics` read as a plain Prometheus text parser reads it.
+//! - [`jwt`]: signing keys and tokens for the JWT authorizer, and a JWKS
+//!   endpoint whose keys a test rotates.
 
 mod artifacts;
 mod client;
@@ -40,6 +42,7 @@ pub mod cluster;
 pub mod http;
 pub mod invariants;
 pub mod js_client;
+pub mod jwt;
 pub mod projects;
 pub mod proxy;
 pub mod redis;
