@@ -25,6 +25,8 @@
 //! - [`reliable`] and [`js_client`]: clients of the reliable subprotocol, in
 //!   Rust and the JavaScript one of `clients/js`.
 //! - [`scrape`]: `GET /metrics` read as a plain Prometheus text parser reads it.
+//! - [`browser`]: scripts that drive a page (the web console) in headless
+//!   Chromium.
 
 mod artifacts;
 mod client;
@@ -35,6 +37,7 @@ mod raw;
 mod waiting;
 
 pub mod backend;
+pub mod browser;
 pub mod churn;
 pub mod cluster;
 pub mod http;

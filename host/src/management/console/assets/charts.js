@@ -19,7 +19,11 @@ export function sparkline(series, length, title) {
   svg.setAttribute('aria-label', title);
   const tooltip = document.createElementNS(SVG, 'title');
   tooltip.textContent = title;
-  svg.append(tooltip);
+  const frame = document.createElementNS(SVG, 'rect');
+  frame.setAttribute('width', WIDTH);
+  frame.setAttribute('height', HEIGHT);
+  frame.setAttribute('class', 'frame');
+  svg.append(tooltip, frame);
   const max = Math.max(0, ...series.flat().filter((value) => value !== null)) || 1;
   const step = WIDTH / Math.max(1, length - 1);
   series.forEach((values, index) => {
