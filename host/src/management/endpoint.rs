@@ -48,6 +48,27 @@ pub enum Operation {
 }
 
 impl Operation {
+    /// The endpoint's name if it is one of wsgate's extensions, which API
+    /// Gateway's `@connections` API does not have (reported under
+    /// `--compat aws`).
+    pub fn extension(&self) -> Option<&'static str> {
+        Some(match self {
+            Operation::PostToConnection(_)
+            | Operation::GetConnection(_)
+            | Operation::DeleteConnection(_) => return None,
+            Operation::ListConnections => "GET /@connections (listing connections)",
+            Operation::PostBatch => "POST /@connections (sending to many connections)",
+            Operation::Broadcast => "POST /@broadcast",
+            Operation::PostToGroup(_) => "POST /@groups/{group}",
+            Operation::ListMembers(_) => "GET /@groups/{group}",
+            Operation::AddMember(..) => "PUT /@groups/{group}/{id}",
+            Operation::RemoveMember(..) => "DELETE /@groups/{group}/{id}",
+            Operation::ListGroups => "GET /@groups",
+            Operation::ListRoutes => "GET /@routes",
+            Operation::Tail => "GET /@tail",
+        })
+    }
+
     /// The operation `method` and `uri` name. `stage`, when not empty, is an
     /// optional first path segment. Unknown paths are 404, a method the path
     /// does not take is 405, bad percent-encoding is 400.

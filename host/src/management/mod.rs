@@ -52,6 +52,7 @@ use endpoint::{Operation, Query};
 use response::ApiError;
 
 use crate::connection::random_token;
+use crate::observability::extensions::ExtensionNotices;
 use crate::observability::metrics::Metrics;
 use crate::registry::Registry;
 use crate::routing::Router;
@@ -74,6 +75,9 @@ pub struct ApiContext {
     pub readiness: Readiness,
     /// The listener's own settings.
     pub settings: ApiSettings,
+    /// Where a use of an endpoint API Gateway lacks is reported (`--compat
+    /// aws`); none: not reported.
+    pub extension_notices: Option<Arc<ExtensionNotices>>,
 }
 
 /// The management listener's settings.
@@ -167,6 +171,9 @@ async fn operate(
     let authorized = settings.credentials.authenticate(&parts)?;
     let body = payload::read(body, limit).await?;
     authorized.verify_body(&body)?;
+    if let (Some(notices), Some(endpoint)) = (&api.extension_notices, operation.extension()) {
+        notices.used("the management API", endpoint);
+    }
     let query = Query::of(&parts.uri);
     let registry = api.registry.as_ref();
     let whole = match operation {
