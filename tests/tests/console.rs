@@ -9,9 +9,8 @@
 use serde_json::Value;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
-use tokio_tungstenite::tungstenite::Message;
 use wsgate_tests::browser::{BrowserScript, screenshot_dir};
-use wsgate_tests::{Client, Gateway, GatewayBuilder, WAIT};
+use wsgate_tests::{Gateway, GatewayBuilder, WAIT};
 
 const TOKEN: &str = "console-token";
 
@@ -20,14 +19,6 @@ fn gateway() -> Gateway {
         .probe(&["$connect", "whoami"])
         .api_token(TOKEN)
         .start()
-}
-
-/// The next text message the client gets.
-async fn text(client: &mut Client) -> String {
-    match client.recv().await {
-        Message::Text(text) => text.as_str().to_owned(),
-        other => panic!("expected a text message, got {other:?}"),
-    }
 }
 
 #[tokio::test]
@@ -46,10 +37,10 @@ async fn an_operator_sees_messages_and_closes_a_client_from_the_console() {
     let id = client.whoami_id().await;
     page.tell(&id);
     page.reached("sent").await;
-    assert_eq!(text(&mut client).await, "hello from the console");
+    assert_eq!(client.recv_text().await, "hello from the console");
     page.tell("received");
     page.reached("sent-to-group").await;
-    assert_eq!(text(&mut client).await, "hello, red");
+    assert_eq!(client.recv_text().await, "hello, red");
     page.tell("received");
     page.reached("closed").await;
     let close = client.recv_close().await.expect("a close frame");
