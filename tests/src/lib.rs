@@ -27,6 +27,8 @@
 //! - [`scrape`]: `GET /metrics` read as a plain Prometheus text parser reads it.
 //! - [`jwt`]: signing keys and tokens for the JWT authorizer, and a JWKS
 //!   endpoint whose keys a test rotates.
+//! - [`browser`]: scripts that drive a page (the web console) in headless
+//!   Chromium.
 
 mod artifacts;
 mod client;
@@ -37,6 +39,7 @@ mod raw;
 mod waiting;
 
 pub mod backend;
+pub mod browser;
 pub mod churn;
 pub mod cluster;
 pub mod http;

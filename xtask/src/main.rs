@@ -136,6 +136,9 @@ fn test(root: &Path) -> anyhow::Result<()> {
     js_client(root)?;
     let python = python_env(root)?;
     toolchains::redis_server()?;
+    // The console's test (tests/tests/console.rs) drives Chromium from Node.
+    toolchains::npm_dependencies(&root.join("tests/browser"))?;
+    toolchains::chromium()?;
     run(cargo(root).args(["test"]).env("WSGATE_TEST_PYTHON", python))
 }
 
@@ -145,7 +148,7 @@ fn test(root: &Path) -> anyhow::Result<()> {
 /// gateway (`tests/tests/reliable_client.rs`) uses too.
 fn js_client(root: &Path) -> anyhow::Result<()> {
     let package = root.join("clients/js");
-    toolchains::js_client(&package)?;
+    toolchains::npm_dependencies(&package)?;
     run(Command::new("npm").arg("test").current_dir(&package))
 }
 
