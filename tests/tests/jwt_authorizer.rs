@@ -246,6 +246,6 @@ async fn a_missing_token_is_refused_with_a_bare_challenge_saying_how_to_send_one
     let plain = gateway.url("/").into_client_request().unwrap();
     assert_eq!(refusal(plain).await.0, 401);
     gateway
-        .wait_for_line(&["jwt-authorizer: refused", "Missing"])
+        .wait_for_line(&["jwt-authorizer: refused", "no token: send"])
         .await;
 }

@@ -41,10 +41,8 @@ impl Handler for JwtAuthorizer {
         let claims = match verified {
             Ok(claims) => claims,
             Err(refusal) => {
-                println!(
-                    "jwt-authorizer: refused {}: {refusal:?}",
-                    ctx.connection_id()
-                );
+                let id = ctx.connection_id();
+                println!("jwt-authorizer: refused {id}: {}", refusal.reason());
                 return Err(reject(refusal));
             }
         };

@@ -29,6 +29,18 @@ pub enum Refusal {
     Misconfigured(String),
 }
 
+impl Refusal {
+    /// Why, in words.
+    pub fn reason(&self) -> &str {
+        match self {
+            Refusal::Missing(reason)
+            | Refusal::Invalid(reason)
+            | Refusal::Unavailable(reason)
+            | Refusal::Misconfigured(reason) => reason,
+        }
+    }
+}
+
 /// The only claim read before the signature is checked: it says whose keys
 /// check it.
 #[derive(Deserialize)]
