@@ -18,7 +18,7 @@
 //!   release mode and run the suite (see `BENCHMARKS.md`); arguments after
 //!   `bench` go to `wsgate-bench run`.
 
-use std::path::{Path, PathBuf};
+use std::path::{Component, Path, PathBuf};
 use std::process::Command;
 
 use anyhow::{Context, bail};
@@ -266,7 +266,7 @@ fn guests(root: &Path) -> anyhow::Result<Vec<Guest>> {
         };
         let install = install
             .into_iter()
-            .map(|path| manifest_dir.join(path))
+            .map(|path| normalized(&manifest_dir.join(path)))
             .collect();
         guests.push(Guest {
             package: name,
@@ -275,6 +275,23 @@ fn guests(root: &Path) -> anyhow::Result<Vec<Guest>> {
         });
     }
     Ok(guests)
+}
+
+/// `path` without its `.` and `..` parts, read as text: an install path may
+/// lead out of its crate (`../../examples/auth/plugins/…`), and the log
+/// names it plainly.
+fn normalized(path: &Path) -> PathBuf {
+    let mut clean = PathBuf::new();
+    for part in path.components() {
+        match part {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                clean.pop();
+            }
+            part => clean.push(part),
+        }
+    }
+    clean
 }
 
 /// The workspace `cargo xtask` was run in. Located at run time (cargo sets
