@@ -53,30 +53,10 @@ struct Entry {
     keys: Vec<Key>,
     /// When `keys` were fetched; `None` if no fetch has succeeded yet.
     fetched_at: Option<Instant>,
-    /// When a fetch was last tried, and how it failed if it did.
+    /// When a fetch was last tried.
     tried_at: Instant,
+    /// How the last fetch failed, if it did.
     failure: Option<FetchError>,
-}
-
-/// Fetches the key set at `url` through `wasi:http`; logs what it got.
-pub fn fetch(url: &str) -> Result<Vec<Key>, FetchError> {
-    let fetched = Request::get(url)
-        .header("accept", "application/jwk-set+json, application/json")
-        .send()
-        .map_err(|error| match error {
-            HttpError::Denied { .. } => FetchError::Denied(format!("jwks_url {url}: {error}")),
-            error => FetchError::Failed(error.to_string()),
-        })
-        .and_then(|response| match response.status() {
-            200 => keys::from_jwks(&response.text(), Secrets::Skipped).map_err(FetchError::Failed),
-            status => Err(FetchError::Failed(format!("it answered {status}"))),
-        });
-    match &fetched {
-        Ok(keys) => println!("jwt-authorizer: fetched {} keys from {url}", keys.len()),
-        Err(FetchError::Failed(why)) => eprintln!("jwt-authorizer: fetching {url} failed: {why}"),
-        Err(FetchError::Denied(_)) => {}
-    }
-    fetched
 }
 
 impl Entry {
@@ -142,6 +122,11 @@ impl Cache {
         };
         if due {
             let fetched = fetch(url);
+            if let Err(FetchError::Denied(_)) = fetched {
+                // Refused by the gateway itself: no endpoint was called, and
+                // the operator's fix applies at once.
+                return fetched;
+            }
             let entry = self
                 .issuers
                 .entry(issuer.to_owned())
@@ -165,6 +150,27 @@ impl Cache {
             _ => Ok(fitting(entry)),
         }
     }
+}
+
+/// Fetches the key set at `url` through `wasi:http`; logs what it got.
+pub fn fetch(url: &str) -> Result<Vec<Key>, FetchError> {
+    let fetched = Request::get(url)
+        .header("accept", "application/jwk-set+json, application/json")
+        .send()
+        .map_err(|error| match error {
+            HttpError::Denied { .. } => FetchError::Denied(format!("jwks_url {url}: {error}")),
+            error => FetchError::Failed(error.to_string()),
+        })
+        .and_then(|response| match response.status() {
+            200 => keys::from_jwks(&response.text(), Secrets::Skipped).map_err(FetchError::Failed),
+            status => Err(FetchError::Failed(format!("it answered {status}"))),
+        });
+    match &fetched {
+        Ok(keys) => println!("jwt-authorizer: fetched {} keys from {url}", keys.len()),
+        Err(FetchError::Failed(why)) => eprintln!("jwt-authorizer: fetching {url} failed: {why}"),
+        Err(FetchError::Denied(_)) => {}
+    }
+    fetched
 }
 
 #[cfg(test)]
@@ -303,5 +309,20 @@ mod tests {
             Ok(1),
             "stale keys keep serving"
         );
+    }
+
+    #[test]
+    fn a_denied_host_is_not_cooled_down_so_a_fixed_config_applies_at_once() {
+        let mut cache = Cache::default();
+        let now = Instant::now();
+        let tries = Cell::new(0);
+        for _ in 0..2 {
+            let denied = cache.keys(("idp", "u"), (Algorithm::HS256, None), POLICY, now, |_| {
+                tries.set(tries.get() + 1);
+                Err(FetchError::Denied("not allowed".into()))
+            });
+            assert!(matches!(denied, Err(FetchError::Denied(_))));
+        }
+        assert_eq!(tries.get(), 2);
     }
 }
