@@ -25,6 +25,10 @@
 //! - [`reliable`] and [`js_client`]: clients of the reliable subprotocol, in
 //!   Rust and the JavaScript one of `clients/js`.
 //! - [`scrape`]: `GET /metrics` read as a plain Prometheus text parser reads it.
+//! - [`jwt`]: signing keys and tokens for the JWT authorizer, and a JWKS
+//!   endpoint whose keys a test rotates.
+//! - [`browser`]: scripts that drive a page (the web console) in headless
+//!   Chromium.
 //! - [`access_log`]: the lines of an access log written to a file.
 
 mod artifacts;
@@ -37,11 +41,13 @@ mod waiting;
 
 pub mod access_log;
 pub mod backend;
+pub mod browser;
 pub mod churn;
 pub mod cluster;
 pub mod http;
 pub mod invariants;
 pub mod js_client;
+pub mod jwt;
 pub mod projects;
 pub mod proxy;
 pub mod redis;

@@ -1,6 +1,7 @@
 //! Cluster mode: three gateway processes and a real Redis on loopback. Sends,
 //! closes, group sends and broadcasts reach connections on any node, through
-//! handlers and through any node's management API; a killed node takes only
+//! handlers and through any node's management API, which lists every node's
+//! groups; a killed node takes only
 //! its own connections; losing Redis stops only cross-node traffic.
 
 use std::collections::BTreeSet;
@@ -86,7 +87,15 @@ async fn a_group_with_members_on_three_nodes_gets_one_broadcast_each() {
     let members = c.api("GET", "/@groups/red", b"").await.json();
     let listed: BTreeSet<String> =
         serde_json::from_value(members["connectionIds"].clone()).expect("a page of ids");
-    assert_eq!(listed, BTreeSet::from([id_a, id_b, id_c]));
+    assert_eq!(listed, BTreeSet::from([id_a, id_b, id_c.clone()]));
+    // The groups, and what a member on another node is in, from any node.
+    let groups = a.api("GET", "/@groups", b"").await.json();
+    assert_eq!(groups["groups"], json!(["red"]), "{groups}");
+    let detail = a
+        .api("GET", &format!("/@connections/{id_c}"), b"")
+        .await
+        .json();
+    assert_eq!(detail["groups"], json!(["red"]), "{detail}");
 
     let sent = a.api("POST", "/@broadcast", b"to all").await;
     assert_eq!(sent.status, 200, "{}", sent.text());

@@ -2,9 +2,9 @@
 //!
 //! - `plugins`: build every guest crate (first-party plugins, examples, test
 //!   plugins) for wasm32-wasip2 and install each component where its crate's
-//!   `[package.metadata.wsgate] install` says; then install the Python,
-//!   JavaScript and C toolchains ([`toolchains`]) and build the examples
-//!   written in other languages ([`languages`]);
+//!   `[package.metadata.wsgate] install` says (a path, or a list of them);
+//!   then install the Python, JavaScript and C toolchains ([`toolchains`])
+//!   and build the examples written in other languages ([`languages`]);
 //! - `test`: build everything and run the whole test suite (formatting, lints,
 //!   unit tests, the guest crates' native unit tests, the JavaScript
 //!   client's tests and end-to-end tests against the real binary), after
@@ -18,7 +18,7 @@
 //!   release mode and run the suite (see `BENCHMARKS.md`); arguments after
 //!   `bench` go to `wsgate-bench run`.
 
-use std::path::{Path, PathBuf};
+use std::path::{Component, Path, PathBuf};
 use std::process::Command;
 
 use anyhow::{Context, bail};
@@ -30,7 +30,12 @@ const GUEST_TARGET: &str = "wasm32-wasip2";
 const GUEST_PROFILE: &str = "plugin";
 /// The guest crates with native unit tests (`cargo test` of the default
 /// members leaves them out).
-const GUEST_UNIT_TESTS: &[&str] = &["wsgate-sdk", "chat", "wsgate-example-auth"];
+const GUEST_UNIT_TESTS: &[&str] = &[
+    "wsgate-sdk",
+    "chat",
+    "wsgate-example-auth",
+    "wsgate-jwt-authorizer",
+];
 
 fn main() -> anyhow::Result<()> {
     let task = std::env::args().nth(1).unwrap_or_default();
@@ -61,7 +66,8 @@ fn main() -> anyhow::Result<()> {
 struct Guest {
     package: String,
     artifact: String,
-    install: Option<PathBuf>,
+    /// Where its component is installed: none, one place or several.
+    install: Vec<PathBuf>,
 }
 
 fn plugins(root: &Path) -> anyhow::Result<()> {
@@ -81,7 +87,7 @@ fn plugins(root: &Path) -> anyhow::Result<()> {
     run(&mut build)?;
     let out = target_dir(root).join(GUEST_TARGET).join(GUEST_PROFILE);
     for guest in &guests {
-        if let Some(install_path) = &guest.install {
+        for install_path in &guest.install {
             install(root, &out.join(&guest.artifact), install_path)?;
         }
     }
@@ -130,6 +136,9 @@ fn test(root: &Path) -> anyhow::Result<()> {
     js_client(root)?;
     let python = python_env(root)?;
     toolchains::redis_server()?;
+    // The console's test (tests/tests/console.rs) drives Chromium from Node.
+    toolchains::npm_dependencies(&root.join("tests/browser"))?;
+    toolchains::chromium()?;
     run(cargo(root).args(["test"]).env("WSGATE_TEST_PYTHON", python))
 }
 
@@ -139,7 +148,7 @@ fn test(root: &Path) -> anyhow::Result<()> {
 /// gateway (`tests/tests/reliable_client.rs`) uses too.
 fn js_client(root: &Path) -> anyhow::Result<()> {
     let package = root.join("clients/js");
-    toolchains::js_client(&package)?;
+    toolchains::npm_dependencies(&package)?;
     run(Command::new("npm").arg("test").current_dir(&package))
 }
 
@@ -249,9 +258,16 @@ fn guests(root: &Path) -> anyhow::Result<Vec<Guest>> {
             .parent()
             .map(Path::to_path_buf)
             .unwrap_or_default();
-        let install = wsgate["install"]
-            .as_str()
-            .map(|path| manifest_dir.join(path));
+        let install = match &wsgate["install"] {
+            serde_json::Value::Array(paths) => {
+                paths.iter().filter_map(|path| path.as_str()).collect()
+            }
+            path => path.as_str().into_iter().collect::<Vec<_>>(),
+        };
+        let install = install
+            .into_iter()
+            .map(|path| normalized(&manifest_dir.join(path)))
+            .collect();
         guests.push(Guest {
             package: name,
             artifact,
@@ -259,6 +275,23 @@ fn guests(root: &Path) -> anyhow::Result<Vec<Guest>> {
         });
     }
     Ok(guests)
+}
+
+/// `path` without its `.` and `..` parts, read as text: an install path may
+/// lead out of its crate (`../../examples/auth/plugins/…`), and the log
+/// names it plainly.
+fn normalized(path: &Path) -> PathBuf {
+    let mut clean = PathBuf::new();
+    for part in path.components() {
+        match part {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                clean.pop();
+            }
+            part => clean.push(part),
+        }
+    }
+    clean
 }
 
 /// The workspace `cargo xtask` was run in. Located at run time (cargo sets

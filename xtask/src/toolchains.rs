@@ -13,8 +13,9 @@
 //! Each install records the pins it was made from and is skipped while they
 //! are unchanged, so only the first run (or a version bump) pays for it.
 //! [`python_venv`] also makes the test suite's Python environment,
-//! [`js_client`] installs what the JavaScript client's tests use, and
-//! [`redis_server`] installs the Redis server the cluster tests start.
+//! [`npm_dependencies`] installs what the JavaScript client's tests and the
+//! browser tests use, [`redis_server`] installs the Redis server the cluster
+//! tests start and [`chromium`] the browser the console's test drives.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -94,21 +95,18 @@ pub fn ensure(root: &Path, target: &Path) -> anyhow::Result<Toolchains> {
     })
 }
 
-/// Installs the development dependencies of the JavaScript client
-/// (`clients/js`: `ws`, TypeScript) into its `node_modules`, from its
-/// `package-lock.json`, when the lock changed since the last install: its
-/// tests, and the suite's test of it against the gateway, import them from
-/// there.
-pub fn js_client(package: &Path) -> anyhow::Result<()> {
+/// Installs the npm dependencies of `package` (the JavaScript client's
+/// `ws` and TypeScript, the browser tests' playwright-core) into its
+/// `node_modules`, from its `package-lock.json`, when the lock changed since
+/// the last install: its tests, and the suite's tests that run its scripts,
+/// import them from there.
+pub fn npm_dependencies(package: &Path) -> anyhow::Result<()> {
     let modules = package.join("node_modules");
     let lock = package.join("package-lock.json");
     if is_current(&modules, &lock)? {
         return Ok(());
     }
-    println!(
-        "installing the JavaScript client's dependencies into {}",
-        modules.display()
-    );
+    println!("installing npm dependencies into {}", modules.display());
     npm_ci(package)?;
     stamp(&modules, &lock)
 }
@@ -224,6 +222,19 @@ pub fn redis_server() -> anyhow::Result<()> {
     apt_install(
         &["redis-server"],
         "redis-server is needed by the cluster tests",
+    )
+}
+
+/// Installs Debian's `chromium` with apt-get when it is not on `PATH`: the
+/// console's test drives it headless with playwright-core (which downloads
+/// no browser of its own).
+pub fn chromium() -> anyhow::Result<()> {
+    if on_path("chromium") {
+        return Ok(());
+    }
+    apt_install(
+        &["chromium"],
+        "chromium is needed by the web console's browser test",
     )
 }
 

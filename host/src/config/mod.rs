@@ -29,11 +29,13 @@ use crate::runtime::sandbox::TICK;
 use crate::server::admission::{AdmissionLimits, MIN_HEADER_SIZE};
 use crate::server::tls::TlsFiles;
 
+mod compat;
 mod options;
 mod ranges;
 mod routes;
 mod sources;
 
+pub use compat::Compat;
 pub use options::Options;
 pub use routes::RouteConfig;
 pub use sources::RouteSources;
@@ -122,6 +124,8 @@ pub struct Settings {
     pub access_log_format: AccessLogFormat,
     /// The API's name in the access log's `apiId`, if any.
     pub api_id: Option<String>,
+    /// Whose behaviour the gateway follows where wsgate and API Gateway differ.
+    pub compat: Compat,
     /// The cluster to join, if any.
     pub cluster: Option<ClusterSettings>,
     /// Whether the client port is shared with other processes (SO_REUSEPORT).
@@ -226,6 +230,65 @@ impl Settings {
                 "node_expiry must be at least twice heartbeat_interval, or live nodes fence themselves"
             );
         }
+        let mut connection = ConnectionLimits {
+            max_message_size: pick!(max_message_size, limits.max_message_size, 1..=1 << 30),
+            max_frame_size: pick!(max_frame_size, limits.max_frame_size, 1..=1 << 30),
+            outbound_queue: pick!(outbound_queue, limits.outbound_queue, 1..=1 << 20),
+            outbound_queue_bytes: pick!(
+                outbound_queue_bytes,
+                limits.outbound_queue_bytes,
+                1..=1 << 40
+            ),
+            ping_interval: enabled(pick!(
+                ping_interval,
+                limits.ping_interval.unwrap_or_default(),
+                ranges::ANY_DURATION
+            )),
+            ping_timeout: pick!(ping_timeout, limits.ping_timeout, ranges::SOME_DURATION),
+            idle_timeout: enabled(pick!(
+                idle_timeout,
+                limits.idle_timeout.unwrap_or_default(),
+                ranges::ANY_DURATION
+            )),
+            max_duration: enabled(pick!(
+                max_connection_duration,
+                limits.max_duration.unwrap_or_default(),
+                ranges::ANY_DURATION
+            )),
+            rate: Rate::new(
+                pick!(
+                    connection_rate,
+                    limits.rate.map_or(0, |rate| rate.per_second.get())
+                ),
+                Some(pick!(
+                    connection_burst,
+                    limits.rate.map_or(0, |rate| rate.burst.get()),
+                    1..=u32::MAX
+                )),
+            ),
+            close_after_throttled: pick!(
+                rate_limit_close_after,
+                limits.close_after_throttled,
+                1..=u32::MAX
+            ),
+            resume: ResumeLimits {
+                window: pick!(resume_window, limits.resume.window, ranges::SOME_DURATION),
+                buffer: pick!(resume_buffer, limits.resume.buffer, 1..=1 << 20),
+                buffer_bytes: pick!(resume_buffer_bytes, limits.resume.buffer_bytes, 1..=1 << 40),
+            },
+            binary_messages: limits.binary_messages,
+            sends_during_connect: limits.sends_during_connect,
+        };
+        let quotas = compat::QuotaOptions {
+            max_frame_size: given.max_frame_size.or(file.max_frame_size),
+            max_message_size: given.max_message_size.or(file.max_message_size),
+            idle_timeout: given.idle_timeout.or(file.idle_timeout),
+            max_connection_duration: given
+                .max_connection_duration
+                .or(file.max_connection_duration),
+        };
+        let compat = pick!(compat, Compat::Off);
+        compat::apply(compat, quotas, &mut connection)?;
         let reuse_port = given.reuse_port || file.reuse_port;
         let cache_dir = given
             .cache_dir
@@ -267,57 +330,7 @@ impl Settings {
                 )),
             },
             instances_per_plugin: pick!(instances_per_plugin, 16, 0..=1024),
-            connection: ConnectionLimits {
-                max_message_size: pick!(max_message_size, limits.max_message_size, 1..=1 << 30),
-                max_frame_size: pick!(max_frame_size, limits.max_frame_size, 1..=1 << 30),
-                outbound_queue: pick!(outbound_queue, limits.outbound_queue, 1..=1 << 20),
-                outbound_queue_bytes: pick!(
-                    outbound_queue_bytes,
-                    limits.outbound_queue_bytes,
-                    1..=1 << 40
-                ),
-                ping_interval: enabled(pick!(
-                    ping_interval,
-                    limits.ping_interval.unwrap_or_default(),
-                    ranges::ANY_DURATION
-                )),
-                ping_timeout: pick!(ping_timeout, limits.ping_timeout, ranges::SOME_DURATION),
-                idle_timeout: enabled(pick!(
-                    idle_timeout,
-                    limits.idle_timeout.unwrap_or_default(),
-                    ranges::ANY_DURATION
-                )),
-                max_duration: enabled(pick!(
-                    max_connection_duration,
-                    limits.max_duration.unwrap_or_default(),
-                    ranges::ANY_DURATION
-                )),
-                rate: Rate::new(
-                    pick!(
-                        connection_rate,
-                        limits.rate.map_or(0, |rate| rate.per_second.get())
-                    ),
-                    Some(pick!(
-                        connection_burst,
-                        limits.rate.map_or(0, |rate| rate.burst.get()),
-                        1..=u32::MAX
-                    )),
-                ),
-                close_after_throttled: pick!(
-                    rate_limit_close_after,
-                    limits.close_after_throttled,
-                    1..=u32::MAX
-                ),
-                resume: ResumeLimits {
-                    window: pick!(resume_window, limits.resume.window, ranges::SOME_DURATION),
-                    buffer: pick!(resume_buffer, limits.resume.buffer, 1..=1 << 20),
-                    buffer_bytes: pick!(
-                        resume_buffer_bytes,
-                        limits.resume.buffer_bytes,
-                        1..=1 << 40
-                    ),
-                },
-            },
+            connection,
             admission: AdmissionLimits {
                 max_connections: pick!(max_connections, 100_000, 1..=usize::MAX),
                 connections_per_second: Rate::new(pick!(connections_per_second, 0), None),
@@ -335,6 +348,7 @@ impl Settings {
             access_log: pick!(access_log, AccessLogTarget::default()),
             access_log_format: pick!(access_log_format, AccessLogFormat::default()),
             api_id: given.api_id.or(file.api_id).filter(|id| !id.is_empty()),
+            compat,
             cluster,
             reuse_port,
         })

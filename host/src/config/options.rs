@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+use super::compat::Compat;
 use crate::keyvalue::KvBackend;
 use crate::observability::access_log::{AccessLogFormat, AccessLogTarget};
 
@@ -227,6 +228,11 @@ pub struct Options {
     /// Where the access log goes: stdout, stderr, off or a file path [default: stdout].
     #[arg(long, env = "WSGATE_ACCESS_LOG", value_name = "TARGET")]
     pub access_log: Option<AccessLogTarget>,
+
+    /// Behave exactly like API Gateway's WebSocket APIs (`aws`: its fixed limits, binary
+    /// frames closed with 1003, no sends during `$connect`) or not (`off`) [default: off].
+    #[arg(long, env = "WSGATE_COMPAT", value_name = "MODE")]
+    pub compat: Option<Compat>,
 
     /// Access log line format: json, text, or a template of API Gateway's `$context`
     /// variables, as a stage's access_log_settings.format [default: json].

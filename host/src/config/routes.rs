@@ -184,27 +184,42 @@ impl HttpOptions {
 }
 
 /// A `config` table's values as the strings `wasi:config` hands out: strings
-/// as they are, numbers, booleans and dates written out.
+/// as they are, numbers, booleans and dates written out, and the values of a
+/// nested table under its name and a dot (`claim.sub`), so a handler's
+/// settings can be grouped in the file.
 fn config_values(config: toml::Value) -> anyhow::Result<BTreeMap<String, String>> {
     let toml::Value::Table(table) = config else {
         bail!("configuration values must be a table of keys and values");
     };
-    table
-        .into_iter()
-        .map(|(key, value)| {
-            let value = match value {
-                toml::Value::String(text) => text,
-                toml::Value::Integer(_)
-                | toml::Value::Float(_)
-                | toml::Value::Boolean(_)
-                | toml::Value::Datetime(_) => value.to_string(),
-                toml::Value::Array(_) | toml::Value::Table(_) => bail!(
-                    "`{key}`: a configuration value is a string, number or boolean, not a list or table"
-                ),
-            };
-            Ok((key, value))
-        })
-        .collect()
+    let mut values = BTreeMap::new();
+    flatten("", table, &mut values)?;
+    Ok(values)
+}
+
+/// Adds `table`'s values to `values`, each key after `prefix`.
+fn flatten(
+    prefix: &str,
+    table: toml::Table,
+    values: &mut BTreeMap<String, String>,
+) -> anyhow::Result<()> {
+    for (key, value) in table {
+        let key = format!("{prefix}{key}");
+        let value = match value {
+            toml::Value::String(text) => text,
+            toml::Value::Table(table) => {
+                flatten(&format!("{key}."), table, values)?;
+                continue;
+            }
+            toml::Value::Array(_) => {
+                bail!("`{key}`: a configuration value is a string, number or boolean, not a list")
+            }
+            value => value.to_string(),
+        };
+        if values.insert(key.clone(), value).is_some() {
+            bail!("`{key}` is set twice");
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -244,6 +259,20 @@ mod tests {
     }
 
     #[test]
+    fn nested_tables_name_their_values_with_dots() {
+        let routes = parse(
+            "[config.claim]\nsub = \"userId\"\n\
+             [routes.\"$connect\"]\ncomponent = \"auth.wasm\"\n\
+             config = { issuers.corp.issuer = \"https://corp/\", \"claim.roles\" = \"roles\" }\n",
+        )
+        .unwrap();
+        let values = routes.grants("$connect").values().clone();
+        assert_eq!(values["claim.sub"], "userId");
+        assert_eq!(values["claim.roles"], "roles");
+        assert_eq!(values["issuers.corp.issuer"], "https://corp/");
+    }
+
+    #[test]
     fn mistakes_name_the_route_and_the_key() {
         for (text, expected) in [
             ("[routes.a]\ncomponent = \"a.wasm\"\nrat = 5\n", "route `a`"),
@@ -256,7 +285,11 @@ mod tests {
                 "`list`",
             ),
             ("[routes]\na = 5\n", "route `a`"),
-            ("[config]\nnested = { a = 1 }\n", "[config]"),
+            ("[config]\nlist = [1]\n", "[config]"),
+            (
+                "[config]\n\"a.b\" = 1\na = { b = 2 }\n",
+                "`a.b` is set twice",
+            ),
         ] {
             let error = format!("{:#}", parse(text).unwrap_err());
             assert!(error.contains(expected), "{text}: {error}");

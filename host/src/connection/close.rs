@@ -21,6 +21,10 @@ pub const GOING_AWAY: (u16, &str) = (1001, "going away");
 /// The close code and reason of a client that does not read what it is sent.
 pub(super) const TOO_SLOW: (u16, &str) = (1013, "outbound queue full: the client reads too slowly");
 
+/// The close code and reason of a client that sent a binary message where
+/// they are refused (`--compat aws`: API Gateway's code).
+pub const BINARY_REFUSED: (u16, &str) = (1003, "binary frames are not supported");
+
 /// A request to close a connection, by someone other than the client.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CloseRequest {

@@ -30,6 +30,12 @@ pub struct ConnectionLimits {
     pub close_after_throttled: u32,
     /// How a connection on the reliable subprotocol survives a drop.
     pub resume: ResumeLimits,
+    /// Whether clients may send binary messages; if not, one closes its
+    /// connection with 1003, as API Gateway does.
+    pub binary_messages: bool,
+    /// Whether a connection takes sends while its `$connect` runs (a
+    /// greeting); if not, they are refused as gone, as API Gateway does.
+    pub sends_during_connect: bool,
 }
 
 /// How long a dropped connection on the reliable subprotocol waits for its
@@ -70,6 +76,8 @@ impl Default for ConnectionLimits {
             rate: Rate::new(1000, Some(2000)),
             close_after_throttled: 20,
             resume: ResumeLimits::default(),
+            binary_messages: true,
+            sends_during_connect: true,
         }
     }
 }

@@ -24,7 +24,9 @@ use close::TOO_SLOW;
 
 use crate::clock::now_ms;
 pub(crate) use close::ending;
-pub use close::{CloseInitiator, CloseRequest, CloseState, DisconnectInfo, GOING_AWAY};
+pub use close::{
+    BINARY_REFUSED, CloseInitiator, CloseRequest, CloseState, DisconnectInfo, GOING_AWAY,
+};
 pub use id::{ConnectionId, EventToken, node_tag, random_token};
 pub use limits::{ConnectionLimits, ResumeLimits};
 pub(crate) use queue::OutboundQueue;
@@ -82,6 +84,8 @@ pub struct Connection {
     /// The reliable subprotocol's state, when the client opted in (boxed: one
     /// word for every other connection).
     session: Option<Box<Session>>,
+    /// Whether it takes sends before `$connect` accepted it.
+    sends_during_connect: bool,
 }
 
 impl Connection {
@@ -100,6 +104,7 @@ impl Connection {
             outbound: OutboundQueue::new(limits.outbound_queue, limits.outbound_queue_bytes),
             close: CloseState::default(),
             session: None,
+            sends_during_connect: limits.sends_during_connect,
         }
     }
 
@@ -166,7 +171,7 @@ impl Connection {
     /// On the reliable subprotocol the message is numbered and kept for a
     /// replay; while the connection is detached it waits only there.
     pub fn send(&self, message: Message) -> Result<(), SendError> {
-        if self.close.is_requested() {
+        if self.close.is_requested() || !self.is_open_to_sends() {
             return Err(SendError::Gone);
         }
         match &self.session {
@@ -175,6 +180,12 @@ impl Connection {
         }
         self.last_traffic_at.store(now_ms(), Ordering::Relaxed);
         Ok(())
+    }
+
+    /// Whether sends reach it now: always, unless sends during `$connect` are
+    /// off (`--compat aws`) and its `$connect` has not accepted it yet.
+    fn is_open_to_sends(&self) -> bool {
+        self.sends_during_connect || self.context.get().is_some()
     }
 
     /// Queues a keepalive ping, which does not count as traffic.

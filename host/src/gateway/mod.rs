@@ -8,12 +8,13 @@ use anyhow::Context;
 use tokio::net::TcpListener;
 use tokio::task::JoinSet;
 
-use crate::config::Settings;
+use crate::config::{Compat, Settings};
 use crate::connection::{CloseInitiator, GOING_AWAY};
 use crate::hot_swap::{self, HotSwap, Watcher};
 use crate::keyvalue;
 use crate::management::{self, ApiContext, ApiSettings};
 use crate::observability::access_log::AccessLog;
+use crate::observability::extensions::ExtensionNotices;
 use crate::observability::metrics::Metrics;
 use crate::registry::{ClusterRegistry, LocalRegistry, Registry};
 use crate::routing::Router;
@@ -99,9 +100,12 @@ impl Gateway {
         // handlers' traffic (large values, scans) then never queues ahead of
         // the lease renewals and lookups that run under the cluster timeout.
         let key_value = keyvalue::open(&settings.kv, &settings.data_dir).await?;
+        let extension_notices =
+            (settings.compat == Compat::Aws).then(|| Arc::new(ExtensionNotices::default()));
         let services = Services {
             registry: Arc::clone(&registry),
             key_value: Some(Arc::clone(&key_value)),
+            extension_notices: extension_notices.clone(),
         };
         let runtime = Arc::new(PluginRuntime::new(
             settings.sandbox,
@@ -164,6 +168,7 @@ impl Gateway {
                 max_message_size,
                 credentials: settings.api_credentials.clone(),
             },
+            extension_notices,
         });
         let drain_timeout = settings.drain_timeout;
         let watch = settings.watch;

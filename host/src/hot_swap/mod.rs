@@ -123,7 +123,7 @@ impl HotSwap {
         for change in changes(&previous, &next) {
             change.log();
             self.metrics.swap(change.route);
-            self.router.access_log().swap(&change.record());
+            self.router.log_swap(&change.record());
         }
         for route in reconfigured(&previous, &next) {
             tracing::info!(route = %route, "route reconfigured: its next event reads the new config and http settings");

@@ -1,6 +1,6 @@
 //! The `@connections` operations: AWS's PostToConnection, GetConnection and
-//! DeleteConnection, plus closing with a code and reason, a paginated list of
-//! every connection, and batch sends.
+//! DeleteConnection, plus closing with a code and reason and batch sends (the
+//! paginated list of every connection is [`listing`](super::listing)'s).
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
@@ -11,9 +11,8 @@ use serde_json::json;
 use tokio_tungstenite::tungstenite::Message;
 
 use super::endpoint::Query;
-use super::payload;
-use super::response::{ApiError, ApiResponse, empty, json, page};
-use crate::clock::iso8601;
+use super::response::{ApiError, ApiResponse, empty, json};
+use super::{listing, payload};
 use crate::connection::{CloseInitiator, ConnectionId, SendError};
 use crate::registry::Registry;
 
@@ -31,15 +30,11 @@ pub async fn post(
     Ok(empty(StatusCode::OK))
 }
 
-/// `GET /@connections/{id}`: when it connected, who it is, when it last spoke.
+/// `GET /@connections/{id}`: when it connected, who it is, when it last
+/// spoke (AWS's fields; SDKs ignore the others), its context and groups.
 pub async fn get(registry: &dyn Registry, id: &ConnectionId) -> Result<ApiResponse, ApiError> {
     let info = registry.info(id).await?;
-    let body = json!({
-        "connectedAt": iso8601(info.connected_at),
-        "identity": { "sourceIp": info.source_ip, "userAgent": info.user_agent },
-        "lastActiveAt": iso8601(info.last_active_at),
-    });
-    Ok(json(StatusCode::OK, &body))
+    Ok(json(StatusCode::OK, &listing::describe(&info)))
 }
 
 /// `DELETE /@connections/{id}[?code=…&reason=…]`: closes the connection (1000
@@ -66,12 +61,6 @@ pub async fn delete(
         .close(id, code, reason, CloseInitiator::Api)
         .await?;
     Ok(empty(StatusCode::NO_CONTENT))
-}
-
-/// `GET /@connections?cursor=…&limit=…`: a page of every connection's id.
-pub async fn list(registry: &dyn Registry, query: &Query) -> Result<ApiResponse, ApiError> {
-    let (cursor, limit) = query.page()?;
-    Ok(page(registry.connections(cursor, limit).await))
 }
 
 /// The body of `POST /@connections`.

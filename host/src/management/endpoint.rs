@@ -38,11 +38,37 @@ pub enum Operation {
     AddMember(String, ConnectionId),
     /// `DELETE /@groups/{group}/{id}`: remove a connection from a group.
     RemoveMember(String, ConnectionId),
+    /// `GET /@groups`: a page of the groups that have members.
+    ListGroups,
     /// `GET /@routes`: the route table, with each component's version.
     ListRoutes,
+    /// `GET /@tail`: the access log's records as they come, as server-sent
+    /// events.
+    Tail,
 }
 
 impl Operation {
+    /// The endpoint's name if it is one of wsgate's extensions, which API
+    /// Gateway's `@connections` API does not have (reported under
+    /// `--compat aws`).
+    pub fn extension(&self) -> Option<&'static str> {
+        Some(match self {
+            Operation::PostToConnection(_)
+            | Operation::GetConnection(_)
+            | Operation::DeleteConnection(_) => return None,
+            Operation::ListConnections => "GET /@connections (listing connections)",
+            Operation::PostBatch => "POST /@connections (sending to many connections)",
+            Operation::Broadcast => "POST /@broadcast",
+            Operation::PostToGroup(_) => "POST /@groups/{group}",
+            Operation::ListMembers(_) => "GET /@groups/{group}",
+            Operation::AddMember(..) => "PUT /@groups/{group}/{id}",
+            Operation::RemoveMember(..) => "DELETE /@groups/{group}/{id}",
+            Operation::ListGroups => "GET /@groups",
+            Operation::ListRoutes => "GET /@routes",
+            Operation::Tail => "GET /@tail",
+        })
+    }
+
     /// The operation `method` and `uri` name. `stage`, when not empty, is an
     /// optional first path segment. Unknown paths are 404, a method the path
     /// does not take is 405, bad percent-encoding is 400.
@@ -74,6 +100,10 @@ impl Operation {
             }
             (["@routes"], &Method::GET) => Operation::ListRoutes,
             (["@routes"], _) => return Err(ApiError::method_not_allowed("GET")),
+            (["@tail"], &Method::GET) => Operation::Tail,
+            (["@tail"], _) => return Err(ApiError::method_not_allowed("GET")),
+            (["@groups"], &Method::GET) => Operation::ListGroups,
+            (["@groups"], _) => return Err(ApiError::method_not_allowed("GET")),
             (["@broadcast"], &Method::POST) => Operation::Broadcast,
             (["@broadcast"], _) => return Err(ApiError::method_not_allowed("POST")),
             (["@groups", group], _) if !group.is_empty() => match *method {
@@ -213,6 +243,15 @@ mod tests {
             parse(Method::PUT, "/@groups/red/abc", ""),
             Ok(Operation::AddMember("red".into(), "abc".into()))
         );
+        assert_eq!(
+            parse(Method::GET, "/@groups", ""),
+            Ok(Operation::ListGroups)
+        );
+        assert_eq!(
+            parse(Method::GET, "/prod/@tail", "prod"),
+            Ok(Operation::Tail)
+        );
+        assert_eq!(parse(Method::POST, "/@tail", ""), Err(405));
     }
 
     #[test]

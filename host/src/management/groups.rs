@@ -1,13 +1,13 @@
 //! Groups and broadcast through the API, which AWS lacks: send to a group's
-//! members or to everyone (optionally excluding one connection), list a
-//! group's members, add and remove members.
+//! members or to everyone (optionally excluding one connection), list the
+//! groups and a group's members, add and remove members.
 
 use bytes::Bytes;
 use http::StatusCode;
 
 use super::endpoint::Query;
 use super::payload;
-use super::response::{ApiError, ApiResponse, empty, page};
+use super::response::{ApiError, ApiResponse, empty, json, page};
 use crate::connection::ConnectionId;
 use crate::registry::Registry;
 
@@ -47,6 +47,15 @@ pub async fn members(
 ) -> Result<ApiResponse, ApiError> {
     let (cursor, limit) = query.page()?;
     Ok(page(registry.members(group, cursor, limit).await))
+}
+
+/// `GET /@groups?cursor=…&limit=…`: a page of the names of the groups that
+/// have members, `{"groups": […], "nextCursor": "…" | null}`.
+pub async fn list(registry: &dyn Registry, query: &Query) -> Result<ApiResponse, ApiError> {
+    let (cursor, limit) = query.page()?;
+    let page = registry.groups(cursor, limit).await;
+    let body = serde_json::json!({ "groups": page.names, "nextCursor": page.next_cursor });
+    Ok(json(StatusCode::OK, &body))
 }
 
 /// `PUT /@groups/{group}/{id}`: adds the connection to the group.

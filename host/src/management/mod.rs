@@ -1,7 +1,9 @@
 //! The management listener (loopback by default): the `@connections` API that
 //! backends push to clients through, AWS-compatible so the AWS SDKs work with
-//! just an `endpoint_url`, plus `GET /health`, `GET /ready` and `GET /metrics`
-//! ([`metrics`], in the format the scraper's `Accept` header prefers).
+//! just an `endpoint_url`, plus `GET /health`, `GET /ready`, `GET /metrics`
+//! ([`metrics`], in the format the scraper's `Accept` header prefers) and the
+//! operator's web [`console`] at `GET /console`, whose live tail of the
+//! access log is `GET /@tail` ([`tail`]).
 //!
 //! The listener runs the HTTP loop both ports share
 //! ([`listener::serve_http`]: the same header-read and keep-alive timeout and
@@ -13,25 +15,33 @@
 //! otherwise), [`auth`] checks the bearer token or SigV4 signature on the
 //! head ([`sigv4`], 401/403), the body is read up to its limit ([`payload`],
 //! 413) and a signature's payload hash checked against it, and
-//! [`connections`] or [`groups`] carries it out through the
+//! [`connections`], [`listing`], [`groups`], [`routes`] or [`tail`]
+//! carries it out through the
 //! [`Registry`](crate::registry::Registry). Every error leaves as an AWS-style
 //! [`response::ApiError`].
 
 mod auth;
 mod connections;
+mod console;
 mod endpoint;
 mod groups;
+mod listing;
 mod metrics;
 mod payload;
 mod response;
 mod routes;
 mod sigv4;
+mod tail;
 
+use std::convert::Infallible;
 use std::sync::Arc;
 
+use bytes::Bytes;
 use http::HeaderValue;
+use http_body_util::BodyExt;
+use http_body_util::combinators::UnsyncBoxBody;
 use hyper::body::Incoming;
-use hyper::{Method, Request};
+use hyper::{Method, Request, Response};
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 
@@ -39,20 +49,25 @@ pub use auth::Credentials;
 
 use connections::MAX_BATCH;
 use endpoint::{Operation, Query};
-use response::{ApiError, ApiResponse};
+use response::ApiError;
 
 use crate::connection::random_token;
+use crate::observability::extensions::ExtensionNotices;
 use crate::observability::metrics::Metrics;
 use crate::registry::Registry;
 use crate::routing::Router;
 use crate::server::listener::{self, HttpLimits, Port};
 use crate::server::probes::{self, Readiness};
 
+/// A management response's body: whole, or streamed (the live tail).
+pub type ApiBody = UnsyncBoxBody<Bytes, Infallible>;
+
 /// What the management API sees of the gateway.
 pub struct ApiContext {
     /// Where connections live.
     pub registry: Arc<dyn Registry>,
-    /// The router, whose route table `GET /@routes` lists.
+    /// The router, whose route table and swaps `GET /@routes` lists and
+    /// whose live tail `GET /@tail` streams.
     pub router: Arc<Router>,
     /// Counters and histograms for `GET /metrics`.
     pub metrics: Arc<Metrics>,
@@ -60,6 +75,9 @@ pub struct ApiContext {
     pub readiness: Readiness,
     /// The listener's own settings.
     pub settings: ApiSettings,
+    /// Where a use of an endpoint API Gateway lacks is reported (`--compat
+    /// aws`); none: not reported.
+    pub extension_notices: Option<Arc<ExtensionNotices>>,
 }
 
 /// The management listener's settings.
@@ -107,18 +125,24 @@ pub async fn serve(listener: TcpListener, api: Arc<ApiContext>) {
     }
 }
 
-async fn respond(api: &ApiContext, request: Request<Incoming>) -> ApiResponse {
-    let probe = matches!(request.uri().path(), "/health" | "/ready" | "/metrics");
-    match (request.method(), request.uri().path()) {
-        (&Method::GET, "/health") => return probes::health(),
-        (&Method::GET, "/ready") => return api.readiness.respond(),
-        (&Method::GET, "/metrics") => return metrics::respond(&api.metrics, request.headers()),
-        _ if probe => return ApiError::method_not_allowed("GET").into_response(),
-        _ => {}
+async fn respond(api: &ApiContext, request: Request<Incoming>) -> Response<ApiBody> {
+    let path = request.uri().path();
+    let probe = matches!(path, "/health" | "/ready" | "/metrics");
+    let whole = match (request.method(), path) {
+        (&Method::GET, "/health") => Some(probes::health()),
+        (&Method::GET, "/ready") => Some(api.readiness.respond()),
+        (&Method::GET, "/metrics") => Some(metrics::respond(&api.metrics, request.headers())),
+        _ if probe => Some(ApiError::method_not_allowed("GET").into_response()),
+        // The page and its scripts hold no data: no credentials needed.
+        (method, path) if console::serves(path) => Some(console::respond(method, path)),
+        _ => None,
+    };
+    if let Some(response) = whole {
+        return response.map(BodyExt::boxed_unsync);
     }
     let mut response = operate(api, request)
         .await
-        .unwrap_or_else(ApiError::into_response);
+        .unwrap_or_else(|error| error.into_response().map(BodyExt::boxed_unsync));
     api.metrics.api_request(response.status().as_u16());
     let request_id =
         HeaderValue::from_str(&random_token::<12>()).expect("a token is a valid header");
@@ -128,8 +152,11 @@ async fn respond(api: &ApiContext, request: Request<Incoming>) -> ApiResponse {
     response
 }
 
-/// An `@connections`, `@groups` or `@broadcast` request.
-async fn operate(api: &ApiContext, request: Request<Incoming>) -> Result<ApiResponse, ApiError> {
+/// An `@…` request.
+async fn operate(
+    api: &ApiContext,
+    request: Request<Incoming>,
+) -> Result<Response<ApiBody>, ApiError> {
     let (parts, body) = request.into_parts();
     let settings = &api.settings;
     let operation = Operation::parse(&parts.method, &parts.uri, &settings.stage)?;
@@ -144,13 +171,20 @@ async fn operate(api: &ApiContext, request: Request<Incoming>) -> Result<ApiResp
     let authorized = settings.credentials.authenticate(&parts)?;
     let body = payload::read(body, limit).await?;
     authorized.verify_body(&body)?;
+    if let (Some(notices), Some(endpoint)) = (&api.extension_notices, operation.extension()) {
+        notices.used("the management API", endpoint);
+    }
     let query = Query::of(&parts.uri);
     let registry = api.registry.as_ref();
-    match operation {
+    let whole = match operation {
+        Operation::Tail => {
+            let filter = tail::TailFilter::of(&query)?;
+            return Ok(tail::respond(api.router.tail(), filter));
+        }
         Operation::PostToConnection(id) => connections::post(registry, &id, &query, body).await,
         Operation::GetConnection(id) => connections::get(registry, &id).await,
         Operation::DeleteConnection(id) => connections::delete(registry, &id, &query).await,
-        Operation::ListConnections => connections::list(registry, &query).await,
+        Operation::ListConnections => listing::list(registry, &query).await,
         Operation::PostBatch => {
             connections::post_batch(registry, settings.max_message_size, &body).await
         }
@@ -159,6 +193,8 @@ async fn operate(api: &ApiContext, request: Request<Incoming>) -> Result<ApiResp
         Operation::ListMembers(group) => groups::members(registry, &group, &query).await,
         Operation::AddMember(group, id) => groups::add(registry, &group, &id).await,
         Operation::RemoveMember(group, id) => groups::remove(registry, &group, &id).await,
-        Operation::ListRoutes => Ok(routes::list(&api.router.table())),
-    }
+        Operation::ListGroups => groups::list(registry, &query).await,
+        Operation::ListRoutes => Ok(routes::list(&api.router.table(), api.router.swaps())),
+    }?;
+    Ok(whole.map(BodyExt::boxed_unsync))
 }

@@ -8,7 +8,7 @@ use async_trait::async_trait;
 use dashmap::DashMap;
 use tokio_tungstenite::tungstenite::Message;
 
-use super::{ConnectionInfo, MAX_PAGE, Page, Registry};
+use super::{ConnectionInfo, GroupPage, MAX_PAGE, Page, Registry};
 use crate::connection::{CloseInitiator, Connection, ConnectionId, SendError};
 
 /// Connections and groups of one gateway process.
@@ -78,6 +78,7 @@ impl LocalRegistry {
             source_ip: connection.peer().source_ip.clone(),
             user_agent: connection.peer().user_agent.clone(),
             context: connection.context().to_vec(),
+            groups: connection.groups(),
         })
     }
 
@@ -247,6 +248,12 @@ impl Registry for LocalRegistry {
 
     async fn connections(&self, cursor: Option<&str>, limit: u32) -> Page {
         page_after(&self.ids.read().expect("ids lock"), cursor, limit)
+    }
+
+    async fn groups(&self, cursor: Option<&str>, limit: u32) -> GroupPage {
+        let mut names = self.group_names();
+        names.sort_unstable();
+        GroupPage::of(names.iter().map(String::as_str), cursor, limit)
     }
 }
 

@@ -35,6 +35,8 @@ pub struct ConnectionInfo {
     pub user_agent: String,
     /// The context `$connect` attached.
     pub context: Fields,
+    /// The groups it is in, in the order it joined them.
+    pub groups: Vec<String>,
 }
 
 /// The most ids one page of a listing holds, whatever `limit` asks for: the
@@ -48,6 +50,37 @@ pub struct Page {
     pub ids: Vec<ConnectionId>,
     /// The cursor for the next page; none on the last page.
     pub next_cursor: Option<String>,
+}
+
+/// One page of the names of the groups that have members.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct GroupPage {
+    /// The names on this page, in ascending order.
+    pub names: Vec<String>,
+    /// The cursor for the next page; none on the last page.
+    pub next_cursor: Option<String>,
+}
+
+impl GroupPage {
+    /// The page of `names` (in ascending order, each once) after `cursor`,
+    /// at most `limit` (clamped to 1-1000) long; the cursor of the next page
+    /// is the last name of this one.
+    pub fn of<'n>(
+        names: impl IntoIterator<Item = &'n str>,
+        cursor: Option<&str>,
+        limit: u32,
+    ) -> Self {
+        let limit = limit.clamp(1, MAX_PAGE) as usize;
+        let mut rest = names
+            .into_iter()
+            .filter(|name| cursor.is_none_or(|cursor| *name > cursor));
+        let names: Vec<String> = rest.by_ref().take(limit).map(str::to_owned).collect();
+        let next_cursor = match rest.next() {
+            Some(_) => names.last().cloned(),
+            None => None,
+        };
+        GroupPage { names, next_cursor }
+    }
 }
 
 /// Where connections live and how to reach them.
@@ -105,6 +138,10 @@ pub trait Registry: Send + Sync + 'static {
 
     /// A page of every connection's id after `cursor`, at most `limit` long.
     async fn connections(&self, cursor: Option<&str>, limit: u32) -> Page;
+
+    /// A page of the names of the groups that have members, after `cursor`,
+    /// at most `limit` long.
+    async fn groups(&self, cursor: Option<&str>, limit: u32) -> GroupPage;
 
     /// An id for a new connection.
     fn new_id(&self) -> ConnectionId {

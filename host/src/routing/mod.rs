@@ -1,6 +1,7 @@
 //! Routing: turning a connection's upgrade, messages and end into events, picking
 //! the route for each, running its plugin and interpreting the answer.
 
+mod context;
 mod decision;
 mod error_frame;
 mod selection;
@@ -18,13 +19,12 @@ pub use selection::{InvalidSelection, RouteSelection};
 pub use table::{CONNECT, DEFAULT, DISCONNECT, Route, RouteTable};
 
 use crate::clock::now_ms;
-use crate::connection::{Connection, DisconnectInfo, EventToken};
-use crate::event::{
-    ConnectRequest, Event, EventKind, EventType, Payload, RequestContext, Response, RouteKey,
-    intern,
-};
-use crate::observability::access_log::{AccessLog, EventRecord, Outcome};
+use crate::connection::{Connection, DisconnectInfo};
+use crate::event::{ConnectRequest, Event, EventKind, EventType, Payload, Response, intern};
+use crate::observability::access_log::{AccessLog, EventRecord, Outcome, SwapRecord};
+use crate::observability::live_tail::LiveTail;
 use crate::observability::metrics::{Metrics, RouteMetrics};
+use crate::observability::swap_history::SwapHistory;
 use crate::runtime::{FailureKind, HandlerError};
 
 /// The route key recorded for a message that no route took.
@@ -66,6 +66,10 @@ pub struct Router {
     /// The series of messages no route took.
     no_route: RouteMetrics,
     access_log: AccessLog,
+    /// The access log's records, to whoever watches them.
+    tail: LiveTail,
+    /// The route table's recent changes.
+    swaps: SwapHistory,
 }
 
 impl Router {
@@ -79,6 +83,8 @@ impl Router {
         metrics: Arc<Metrics>,
         access_log: AccessLog,
     ) -> Self {
+        let swaps = SwapHistory::default();
+        table.bindings().for_each(|binding| swaps.record(&binding));
         Router {
             table: ArcSwap::from_pointee(table),
             selection,
@@ -86,13 +92,33 @@ impl Router {
             max_message_size,
             no_route: metrics.unrouted(NO_ROUTE),
             metrics,
+            tail: LiveTail::new(access_log.api_id()),
             access_log,
+            swaps,
         }
     }
 
     /// Where events are logged.
     pub fn access_log(&self) -> &AccessLog {
         &self.access_log
+    }
+
+    /// The access log's records, live, for whoever watches.
+    pub fn tail(&self) -> &LiveTail {
+        &self.tail
+    }
+
+    /// The route table's recent changes.
+    pub fn swaps(&self) -> &SwapHistory {
+        &self.swaps
+    }
+
+    /// Records a change hot swap made to a route: in the access log, the
+    /// live tail and the swap history.
+    pub fn log_swap(&self, record: &SwapRecord<'_>) {
+        self.access_log.swap(record);
+        self.tail.swap(record);
+        self.swaps.record(record);
     }
 
     /// The current route table.
@@ -316,6 +342,7 @@ impl Router {
     fn report(&self, record: &EventRecord<'_>, route: Option<&RouteMetrics>) {
         self.metrics.record(record, route);
         self.access_log.write(record);
+        self.tail.event(record);
     }
 
     /// The route a message goes to: the one its route key names if bound,
@@ -328,46 +355,6 @@ impl Router {
             return Some(route);
         }
         table.get(DEFAULT)
-    }
-
-    /// The context of a message of `connection` that `route` takes (none: no
-    /// route does).
-    fn message_context(
-        &self,
-        connection: &Arc<Connection>,
-        route: Option<&Route>,
-        received_at: u64,
-    ) -> RequestContext {
-        let route_key = route.map_or(NO_ROUTE, |route| route.key);
-        let message_id = Some(EventToken::new());
-        self.context(
-            connection,
-            route_key,
-            EventType::Message,
-            message_id,
-            received_at,
-        )
-    }
-
-    /// The context of an event of `connection`: shared, copied or read from
-    /// the connection, nothing of it allocated (see [`RequestContext`]).
-    fn context(
-        &self,
-        connection: &Arc<Connection>,
-        route_key: RouteKey,
-        event_type: EventType,
-        message_id: Option<EventToken>,
-        request_time: u64,
-    ) -> RequestContext {
-        RequestContext {
-            route_key,
-            event_type,
-            connection: Arc::clone(connection),
-            message_id,
-            request_id: EventToken::new(),
-            request_time,
-            stage: self.stage,
-        }
     }
 }
 

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use crate::event::{RouteKey, intern};
 use crate::limits::Rate;
 use crate::limits::TokenBucket;
+use crate::observability::access_log::SwapRecord;
 use crate::observability::metrics::{Metrics, RouteMetrics};
 use crate::runtime::{Plugin, RouteGrants};
 
@@ -108,6 +109,21 @@ impl RouteTable {
     /// Every route, in route key order.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &Route)> {
         self.routes.iter().map(|(key, route)| (key.as_str(), route))
+    }
+
+    /// Each route's binding, as hot swap records one when it binds a route.
+    pub fn bindings(&self) -> impl Iterator<Item = SwapRecord<'_>> {
+        self.iter().map(|(route_key, route)| {
+            let info = route.plugin.info();
+            SwapRecord {
+                route_key,
+                change: "bound",
+                component: Some(&info.name),
+                version: Some(&info.hash),
+                generation: Some(route.generation),
+                time: info.loaded_at,
+            }
+        })
     }
 
     /// Whether no route is bound.

@@ -41,6 +41,11 @@ impl LogTags {
         tags.connection.push_str(connection);
     }
 
+    /// Calls `f` with the route of the event being handled.
+    pub fn with_route<R>(&self, f: impl FnOnce(&str) -> R) -> R {
+        f(&self.0.lock().expect("log tags lock").route)
+    }
+
     /// Logs a warning about what the handler asked the host to do, tagged
     /// like its output.
     pub fn warn(&self, message: &str) {

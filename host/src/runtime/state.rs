@@ -12,6 +12,7 @@ use super::grants::RouteGrants;
 use super::guest_log::{GuestOutput, LogTags};
 use super::memory::InstanceMemory;
 use crate::keyvalue::KeyValueStore;
+use crate::observability::extensions::ExtensionNotices;
 use crate::registry::Registry;
 use crate::runtime::host::http::OutboundHttp;
 use crate::runtime::host::{ConnectionsView, EventView, GroupsView, KeyValueView};
@@ -24,6 +25,9 @@ pub struct Services {
     pub registry: Arc<dyn Registry>,
     /// Buckets for `wasi:keyvalue`; none refuses every `open`.
     pub key_value: Option<Arc<dyn KeyValueStore>>,
+    /// Where a handler's use of an extension API Gateway lacks is reported
+    /// (`--compat aws`); none: not reported.
+    pub extension_notices: Option<Arc<ExtensionNotices>>,
 }
 
 impl Services {
@@ -32,6 +36,7 @@ impl Services {
         Services {
             registry,
             key_value: None,
+            extension_notices: None,
         }
     }
 }
@@ -110,6 +115,8 @@ impl HostState {
     pub(crate) fn groups(&mut self) -> GroupsView<'_> {
         GroupsView {
             registry: self.services.registry.as_ref(),
+            notices: self.services.extension_notices.as_deref(),
+            log_tags: &self.log_tags,
         }
     }
 

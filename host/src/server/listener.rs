@@ -11,7 +11,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use http::header;
 use http_body_util::Full;
-use hyper::body::Incoming;
+use hyper::body::{Body, Incoming};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper::{Method, Request, Response};
@@ -103,8 +103,9 @@ pub enum Port {
 /// the head timeout, and hyper's header-read timer also runs while a
 /// kept-alive connection waits for its next request, so the same timeout
 /// closes idle keep-alive connections; a head larger than `max_header_size` is
-/// answered 431. Only the client port allows upgrades.
-pub async fn serve_http<S, F, R>(
+/// answered 431. Only the client port allows upgrades. A response body may
+/// be streamed (the management port's live tail).
+pub async fn serve_http<S, F, R, B>(
     stream: S,
     remote: SocketAddr,
     limits: HttpLimits,
@@ -113,7 +114,9 @@ pub async fn serve_http<S, F, R>(
 ) where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
     F: Fn(Request<Incoming>) -> R + Send + 'static,
-    R: Future<Output = Response<Full<Bytes>>> + Send + 'static,
+    R: Future<Output = Response<B>> + Send + 'static,
+    B: Body<Data = Bytes> + Send + 'static,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
     let mut http = http1::Builder::new();
     http.timer(TokioTimer::new())

@@ -14,6 +14,8 @@
 //! Configuration (`wsgate.toml`, the route's `config` table or `[config]`):
 //! - `backend_url` (required): where events are POSTed.
 //! - `backend_authorization` (optional): sent as the `Authorization` header.
+//! - `api_id` (optional): the events' `requestContext.apiId` [default: `wsgate`],
+//!   so a backend written for one API Gateway API can be told this one.
 //!
 //! The route must allow the backend's host in `http.allowed_hosts`.
 
@@ -32,9 +34,14 @@ impl Handler for HttpForward {
     fn on_connect(ctx: &RequestContext, request: &ConnectRequest) -> Result<Accept, Reject> {
         let mut event = lambda_event(ctx);
         event.insert("headers".into(), pairs(request.headers()));
+        event.insert("multiValueHeaders".into(), lists(request.headers()));
         event.insert(
             "queryStringParameters".into(),
             pairs(request.query_parameters()),
+        );
+        event.insert(
+            "multiValueQueryStringParameters".into(),
+            lists(request.query_parameters()),
         );
         event.insert("isBase64Encoded".into(), false.into());
         let response = forward(event)?;
@@ -103,7 +110,12 @@ fn lambda_event(context: &RequestContext) -> Map<String, Value> {
         "eventType": event_type,
         "connectionId": context.connection_id(),
         "requestId": context.request_id(),
+        // API Gateway's own id of the request; this gateway has one id.
+        "extendedRequestId": context.request_id(),
+        "messageDirection": "IN",
+        "apiId": config::get("api_id").unwrap_or_else(|| DEFAULT_API_ID.to_owned()),
         "connectedAt": context.connected_at(),
+        "requestTime": clf(context.request_time()),
         "requestTimeEpoch": context.request_time(),
         "identity": { "sourceIp": context.source_ip(), "userAgent": context.user_agent() },
         "domainName": context.domain_name(),
@@ -116,6 +128,35 @@ fn lambda_event(context: &RequestContext) -> Map<String, Value> {
     let mut event = Map::new();
     event.insert("requestContext".into(), request_context);
     event
+}
+
+/// The `apiId` of events when the route's configuration names none.
+const DEFAULT_API_ID: &str = "wsgate";
+
+/// A time (ms since the Unix epoch) as API Gateway writes `requestTime`:
+/// `07/Dec/2026:11:38:42 +0000`.
+fn clf(epoch_ms: u64) -> String {
+    let format = time::macros::format_description!(
+        "[day]/[month repr:short]/[year]:[hour]:[minute]:[second] +0000"
+    );
+    time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(epoch_ms) * 1_000_000)
+        .ok()
+        .and_then(|time| time.format(&format).ok())
+        .unwrap_or_default()
+}
+
+/// Key/value pairs as a JSON object of lists: every value of a repeated key.
+fn lists(fields: &[(String, String)]) -> Value {
+    let mut object = Map::new();
+    for (key, value) in fields {
+        let list = object
+            .entry(key.clone())
+            .or_insert_with(|| Value::Array(Vec::new()));
+        if let Value::Array(values) = list {
+            values.push(value.clone().into());
+        }
+    }
+    Value::Object(object)
 }
 
 /// Key/value pairs as a JSON object; a repeated key keeps its first value.

@@ -233,6 +233,11 @@ impl AccessLog {
         }
     }
 
+    /// What `apiId` says on every event's line.
+    pub fn api_id(&self) -> Option<&str> {
+        self.api_id.as_deref()
+    }
+
     /// Lines dropped so far because the writer was [`BACKLOG`] bytes behind.
     pub fn dropped(&self) -> u64 {
         self.shared

@@ -143,6 +143,9 @@ pub struct Identity {
     pub user_agent: String,
     /// The context `$connect` attached.
     pub context: Fields,
+    /// The groups it is in (none from a node that predates the field).
+    #[serde(default)]
+    pub groups: Vec<String>,
 }
 
 impl Identity {
@@ -155,6 +158,7 @@ impl Identity {
             source_ip: self.source_ip,
             user_agent: self.user_agent,
             context: self.context,
+            groups: self.groups,
         }
     }
 }
@@ -167,6 +171,7 @@ impl From<ConnectionInfo> for Identity {
             source_ip: info.source_ip,
             user_agent: info.user_agent,
             context: info.context,
+            groups: info.groups,
         }
     }
 }

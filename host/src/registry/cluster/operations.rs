@@ -17,7 +17,7 @@ use super::writer::Change;
 use super::{ClusterRegistry, heartbeat, keys};
 use crate::clock::now_ms;
 use crate::connection::{CloseInitiator, Connection, ConnectionId, SendError};
-use crate::registry::{ConnectionInfo, LocalRegistry, MAX_PAGE, Page, Registry};
+use crate::registry::{ConnectionInfo, GroupPage, LocalRegistry, MAX_PAGE, Page, Registry};
 
 /// How many ids a listing scans past those of dead nodes, per id it returns.
 const SCAN_PER_ID: u32 = 10;
@@ -91,6 +91,19 @@ impl ClusterRegistry {
             ids: ids.into_iter().map(ConnectionId::from).collect(),
             next_cursor,
         })
+    }
+
+    /// Every group with members on any node: the union of the nodes' group
+    /// sets (a dead node's until it is swept), in ascending order.
+    async fn group_names(&self) -> Result<Vec<String>, SendError> {
+        let nodes: Vec<String> = self.link.query(redis::Cmd::smembers(keys::NODES)).await?;
+        if nodes.is_empty() {
+            return Ok(Vec::new());
+        }
+        let sets: Vec<String> = nodes.iter().map(|node| keys::node_groups(node)).collect();
+        let mut names: Vec<String> = self.link.query(redis::Cmd::sunion(sets)).await?;
+        names.sort_unstable();
+        Ok(names)
     }
 }
 
@@ -268,6 +281,16 @@ impl Registry for ClusterRegistry {
             Err(_) => {
                 tracing::warn!("cluster unreachable: listing this node's connections only");
                 self.local.connections(cursor, limit).await
+            }
+        }
+    }
+
+    async fn groups(&self, cursor: Option<&str>, limit: u32) -> GroupPage {
+        match self.group_names().await {
+            Ok(names) => GroupPage::of(names.iter().map(String::as_str), cursor, limit),
+            Err(_) => {
+                tracing::warn!("cluster unreachable: listing this node's groups only");
+                self.local.groups(cursor, limit).await
             }
         }
     }

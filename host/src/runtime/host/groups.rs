@@ -5,12 +5,23 @@ use wasmtime::component::HasData;
 
 use crate::connection::{ConnectionId, SendError};
 use crate::event::Payload;
+use crate::observability::extensions::ExtensionNotices;
 use crate::registry::{Page, Registry};
+use crate::runtime::guest_log::LogTags;
 
-/// What `groups` sees of a handler's store: the registry.
+/// The extension names in `--compat aws` warnings.
+const GROUPS: &str = "the groups interface";
+const BROADCAST: &str = "broadcast";
+
+/// What `groups` sees of a handler's store: the registry, and where its use
+/// is reported under `--compat aws` (groups are wsgate's, not API Gateway's).
 pub(crate) struct GroupsView<'a> {
     /// Every connection and group, local or clustered.
     pub(crate) registry: &'a dyn Registry,
+    /// Where a use of groups is reported; none: not reported.
+    pub(crate) notices: Option<&'a ExtensionNotices>,
+    /// The route being handled, which the report names.
+    pub(crate) log_tags: &'a LogTags,
 }
 
 /// Links `groups` to a [`GroupsView`] of the store.
@@ -21,11 +32,21 @@ impl HasData for Groups {
 }
 
 impl GroupsView<'_> {
+    /// Reports a use of `extension` by the route being handled.
+    fn report(&self, extension: &'static str) {
+        if let Some(notices) = self.notices {
+            self.log_tags
+                .with_route(|route| notices.used(route, extension));
+        }
+    }
+
     async fn join(&self, group: String, id: String) -> Result<(), SendError> {
+        self.report(GROUPS);
         self.registry.join(&group, &ConnectionId::from(id)).await
     }
 
     async fn leave(&self, group: String, id: String) {
+        self.report(GROUPS);
         self.registry.leave(&group, &ConnectionId::from(id)).await
     }
 
@@ -35,6 +56,7 @@ impl GroupsView<'_> {
         message: Payload,
         exclude: Option<String>,
     ) -> Result<(), SendError> {
+        self.report(GROUPS);
         let exclude = exclude.map(ConnectionId::from);
         self.registry
             .send_to_group(&group, message.into(), exclude.as_ref())
@@ -42,6 +64,7 @@ impl GroupsView<'_> {
     }
 
     async fn broadcast(&self, message: Payload, exclude: Option<String>) -> Result<(), SendError> {
+        self.report(BROADCAST);
         let exclude = exclude.map(ConnectionId::from);
         self.registry
             .broadcast(message.into(), exclude.as_ref())
@@ -49,6 +72,7 @@ impl GroupsView<'_> {
     }
 
     async fn members(&self, group: String, cursor: Option<String>, limit: u32) -> Page {
+        self.report(GROUPS);
         self.registry
             .members(&group, cursor.as_deref(), limit)
             .await

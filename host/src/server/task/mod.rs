@@ -31,7 +31,8 @@ use super::Pipeline;
 
 use crate::clock::now_ms;
 use crate::connection::{
-    CloseInitiator, Connection, ConnectionLimits, DisconnectInfo, Resume, acknowledged, ending,
+    BINARY_REFUSED, CloseInitiator, Connection, ConnectionLimits, DisconnectInfo, Resume,
+    acknowledged, ending,
 };
 use crate::event::Payload;
 use crate::routing::Delivery;
@@ -249,6 +250,11 @@ async fn serve(pipeline: &Pipeline, connection: &Arc<Connection>, mut socket: So
                 }
                 let payload = match message {
                     Message::Text(text) => Payload::Text(text.as_str().to_owned()),
+                    Message::Binary(_) if !limits.binary_messages => {
+                        let (code, reason) = BINARY_REFUSED;
+                        connection.close(code, reason, CloseInitiator::Server);
+                        continue;
+                    }
                     Message::Binary(bytes) => Payload::Binary(bytes.into()),
                     Message::Close(frame) => {
                         client_close = Some(frame.map_or((1005, String::new()), |frame| {
