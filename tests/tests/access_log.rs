@@ -96,26 +96,27 @@ async fn a_template_shows_the_integrations_error_and_status_and_dashes_for_what_
     client.close(1000, "").await;
     let lines = read_lines(&log, 4).await;
 
-    // No `$connect` route: nothing ran, nothing answered but the 101.
-    let open = open_parts("{}|CONNECT|200|-|-|-|-|-|-|-|-|-|-", &lines[0]);
+    // No `$connect` route: nothing ran, nothing answered but the 101. The
+    // API is `wsgate` when not named.
+    let open = open_parts("{}|CONNECT|200|-|-|-|-|-|-|-|-|wsgate|-", &lines[0]);
     assert!(open.is_some_and(|id| is_request_id(&id[0])), "{}", lines[0]);
     assert_eq!(
         lines[1],
         format!(
-            "{}|MESSAGE|500|500|500|{refused}|{refused}|-|{refused}|-|-|-|-",
+            "{}|MESSAGE|500|500|500|{refused}|{refused}|-|{refused}|-|-|wsgate|-",
             refused["requestId"].as_str().unwrap(),
             refused = "the handler returned an error: faulty handler refused",
         )
     );
     let trap = format!(
-        "{}|MESSAGE|500|-|-|{{}}|{{}}|INTEGRATION_FAILURE|{{}}|-|-|-|-",
+        "{}|MESSAGE|500|-|-|{{}}|{{}}|INTEGRATION_FAILURE|{{}}|-|-|wsgate|-",
         trapped["requestId"].as_str().unwrap()
     );
     let open = open_parts(&trap, &lines[2]).unwrap_or_else(|| panic!("{}", lines[2]));
     assert!(open[0].starts_with("the handler trapped: "), "{}", lines[2]);
     assert!(open.iter().all(|part| *part == open[0]), "{}", lines[2]);
     assert!(
-        lines[3].contains("|DISCONNECT|200|-|-|-|-|-|-|-|-|-|-"),
+        lines[3].contains("|DISCONNECT|200|-|-|-|-|-|-|-|-|wsgate|-"),
         "{}",
         lines[3]
     );

@@ -122,7 +122,7 @@ pub struct Settings {
     pub access_log: AccessLogTarget,
     /// How access log lines are written.
     pub access_log_format: AccessLogFormat,
-    /// The API's name in the access log's `apiId`, if any.
+    /// The API's name in the access log's `apiId` (none when set empty).
     pub api_id: Option<String>,
     /// Whose behaviour the gateway follows where wsgate and API Gateway differ.
     pub compat: Compat,
@@ -347,7 +347,8 @@ impl Settings {
             api_credentials,
             access_log: pick!(access_log, AccessLogTarget::default()),
             access_log_format: pick!(access_log_format, AccessLogFormat::default()),
-            api_id: given.api_id.or(file.api_id).filter(|id| !id.is_empty()),
+            // As `plugins/http-forward` names the API in its events.
+            api_id: Some(pick!(api_id, "wsgate".to_owned())).filter(|id| !id.is_empty()),
             compat,
             cluster,
             reuse_port,

@@ -240,7 +240,7 @@ pub struct Options {
     pub access_log_format: Option<AccessLogFormat>,
 
     /// The API's identifier in the access log's `apiId` (`$context.apiId`), as
-    /// API Gateway's API id [default: none].
+    /// API Gateway's API id; empty for none [default: wsgate].
     #[arg(long, env = "WSGATE_API_ID", value_name = "ID")]
     pub api_id: Option<String>,
 
