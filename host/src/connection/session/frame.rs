@@ -74,11 +74,17 @@ pub(super) fn wrap(seq: u64, message: &Message) -> Option<Message> {
     ))
 }
 
+/// The longest text taken for an acknowledgement: room for whitespace around
+/// the 42 bytes of `{"type":"ack","seq":18446744073709551615}`; a longer text
+/// goes to the application.
+const MAX_ACK: usize = 256;
+
 /// The sequence number a client acknowledges with `text`, if `text` is an ack
 /// frame (`{"type":"ack","seq":N}`) rather than a message for the application.
 pub fn acknowledged(text: &str) -> Option<u64> {
-    // Most messages are not acks: parse only what can be one.
-    if !text.trim_start().starts_with('{') || !text.contains("\"ack\"") {
+    // Most messages are not acks: parse only what can be one, and never scan
+    // a long message (an ack with the largest seq is 42 bytes).
+    if text.len() > MAX_ACK || !text.trim_start().starts_with('{') || !text.contains("\"ack\"") {
         return None;
     }
     let frame: ClientFrame = serde_json::from_str(text).ok()?;
@@ -96,5 +102,11 @@ mod tests {
         assert_eq!(acknowledged(r#"{"action":"ack","seq":7}"#), None);
         assert_eq!(acknowledged(r#"{"type":"ack"}"#), None);
         assert_eq!(acknowledged("ack"), None);
+        let padded = format!(r#"{{"type":"ack",{}"seq":7}}"#, " ".repeat(MAX_ACK));
+        assert_eq!(
+            acknowledged(&padded),
+            None,
+            "a long text is the application's"
+        );
     }
 }
