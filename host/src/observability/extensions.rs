@@ -13,12 +13,12 @@ pub struct ExtensionNotices {
 
 impl ExtensionNotices {
     /// Records that `by` (a route key, or a management endpoint) used
-    /// `extension`; warns the first time.
-    pub fn used(&self, by: &str, extension: &'static str) {
+    /// `extension`; warns the first time, and says whether it did.
+    pub fn used(&self, by: &str, extension: &'static str) -> bool {
         let mut seen = self.seen.lock().expect("extension notices lock");
         let users = seen.entry(extension).or_default();
         if users.contains(by) {
-            return;
+            return false;
         }
         users.insert(by.to_owned());
         tracing::warn!(
@@ -26,12 +26,7 @@ impl ExtensionNotices {
             extension,
             "{extension} is not available on AWS API Gateway"
         );
-    }
-
-    /// Whether `by` has used `extension`.
-    pub fn reported(&self, by: &str, extension: &str) -> bool {
-        let seen = self.seen.lock().expect("extension notices lock");
-        seen.get(extension).is_some_and(|users| users.contains(by))
+        true
     }
 }
 
@@ -42,10 +37,9 @@ mod tests {
     #[test]
     fn each_user_of_each_extension_is_reported_once() {
         let notices = ExtensionNotices::default();
-        notices.used("sendmessage", "groups");
-        notices.used("sendmessage", "groups");
-        assert!(notices.reported("sendmessage", "groups"));
-        assert!(!notices.reported("sendmessage", "broadcast"));
-        assert!(!notices.reported("$connect", "groups"));
+        assert!(notices.used("sendmessage", "groups"));
+        assert!(!notices.used("sendmessage", "groups"));
+        assert!(notices.used("sendmessage", "broadcast"));
+        assert!(notices.used("$connect", "groups"));
     }
 }
