@@ -188,6 +188,22 @@ impl Connection {
         self.sends_during_connect || self.context.get().is_some()
     }
 
+    /// Hands `message`, numbered and kept for a replay on the reliable
+    /// subprotocol (as it is), to `deliver`: how a route response goes out,
+    /// through the task's writer rather than the queue.
+    pub fn number(&self, message: Message, deliver: impl FnOnce(Message)) {
+        match &self.session {
+            None => deliver(message),
+            Some(session) => {
+                // Only an ended session refuses, and then nothing is written.
+                let _ = session.sequence(&self.id, message, |frame| {
+                    deliver(frame);
+                    Ok(())
+                });
+            }
+        }
+    }
+
     /// Queues a keepalive ping, which does not count as traffic.
     pub fn ping(&self) -> Result<(), SendError> {
         if self.close.is_requested() {

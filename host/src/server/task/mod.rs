@@ -206,15 +206,7 @@ async fn serve(pipeline: &Pipeline, connection: &Arc<Connection>, mut socket: So
                     }
                 };
                 if let Some(reply) = reply.filter(|_| !connection.close_state().is_requested()) {
-                    match session {
-                        None => writer.reply(reply),
-                        Some(session) => {
-                            let _ = session.sequence(connection.id(), reply, |frame| {
-                                writer.reply(frame);
-                                Ok(())
-                            });
-                        }
-                    }
+                    connection.number(reply, |frame| writer.reply(frame));
                     // Usually the socket takes it at once; only then is no timer needed.
                     let _ = poll_fn(|cx| Poll::Ready(writer.poll_write(&mut socket, cx))).await;
                     if writer.has_reply() {
