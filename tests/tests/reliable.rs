@@ -352,3 +352,12 @@ async fn resumes_count_against_the_new_connection_rate() {
     }
     assert!(refused, "five resumes within a second were all admitted");
 }
+
+#[tokio::test]
+async fn a_resume_refused_as_a_new_connection_is_charged_to_the_rate_once() {
+    // One new connection a second, and none used yet: an unknown token's
+    // fresh connection is the second's one handshake, not two.
+    let gateway = probe_gateway(&["--connections-per-second", "1"]);
+    let fresh = ReliableClient::resume(&gateway.url("/"), "not-a-token", 0).await;
+    assert!(!fresh.resumed);
+}

@@ -79,11 +79,19 @@ impl Admission {
         headers: &HeaderMap,
     ) -> Result<OwnedSemaphorePermit, Response<Full<Bytes>>> {
         self.check_origin(headers)?;
-        let permit = Arc::clone(&self.slots)
-            .try_acquire_owned()
-            .map_err(|_| probes::text(StatusCode::SERVICE_UNAVAILABLE, "too many connections\n"))?;
+        let permit = self.place()?;
         self.check_rate()?;
         Ok(permit)
+    }
+
+    /// A place for a connection [`admit_resume`](Self::admit_resume) let in
+    /// but that could not be resumed, so starts anew: the one check it has
+    /// not passed yet (a handshake is charged to the rate once).
+    #[allow(clippy::result_large_err)]
+    pub fn place(&self) -> Result<OwnedSemaphorePermit, Response<Full<Bytes>>> {
+        Arc::clone(&self.slots)
+            .try_acquire_owned()
+            .map_err(|_| probes::text(StatusCode::SERVICE_UNAVAILABLE, "too many connections\n"))
     }
 
     /// Whether a client may resume its connection on a new socket: the

@@ -57,6 +57,7 @@ pub async fn upgrade(
     let connect = connect_request(&request);
     let reliability = Reliability::of(&connect);
     let mut on_upgrade = hyper::upgrade::on(&mut request);
+    let mut admitted = false;
     if let Reliability::Resume { token, last_seq } = &reliability {
         if let Err(refusal) = context.admission.admit_resume(request.headers()) {
             pipeline
@@ -74,10 +75,15 @@ pub async fn upgrade(
                 // Accepted as a new connection, whose greeting says it was not resumed.
                 pipeline.metrics.resume_refused();
                 on_upgrade = upgrade;
+                admitted = true;
             }
         }
     }
-    let permit = match context.admission.admit(request.headers()) {
+    let admission = match admitted {
+        true => context.admission.place(),
+        false => context.admission.admit(request.headers()),
+    };
+    let permit = match admission {
         Ok(permit) => permit,
         Err(response) => {
             pipeline
