@@ -103,6 +103,16 @@ impl Client {
             .to_owned()
     }
 
+    /// As an observer of the probe plugin (`?observe=1`): its next disconnect
+    /// report, which must be about `id`; then checks no second one follows.
+    pub async fn disconnect_report(&mut self, id: &str) -> serde_json::Value {
+        let report = self.recv_json().await;
+        assert_eq!(report["event"], "disconnect");
+        assert_eq!(report["connectionId"], id, "{report}");
+        self.expect_silence(Duration::from_millis(500)).await;
+        report
+    }
+
     /// Sends a text frame.
     pub async fn send_text(&mut self, text: &str) {
         self.ws.send(Message::text(text)).await.expect("send text");

@@ -255,6 +255,20 @@ impl Gateway {
         .await
     }
 
+    /// Polls `/metrics` until the series `name` (labels included) has
+    /// `value`; the scrape that showed it.
+    pub async fn wait_for_sample(&self, name: &str, value: f64) -> String {
+        let what = format!("{name} is {value}");
+        eventually(&what, WAIT, async || {
+            let metrics = self.api("GET", "/metrics", b"").await.text();
+            match crate::scrape::sample(&metrics, name) == Some(value) {
+                true => Ok(metrics),
+                false => Err(format!("\n{metrics}")),
+            }
+        })
+        .await
+    }
+
     /// Connects a client to `path`.
     pub async fn connect(&self, path: &str) -> Client {
         Client::connect(&self.url(path)).await

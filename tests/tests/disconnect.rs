@@ -4,10 +4,8 @@
 //! The probe's `$disconnect` reports to the `observers` group, so an observer
 //! client sees every disconnect event the gateway ran.
 
-use std::time::Duration;
-
-use serde_json::{Value, json};
-use wsgate_tests::{Client, Gateway, GatewayBuilder, WAIT, eventually};
+use serde_json::json;
+use wsgate_tests::{Gateway, GatewayBuilder, WAIT, eventually};
 
 fn probe_gateway() -> Gateway {
     GatewayBuilder::new()
@@ -24,16 +22,6 @@ fn probe_gateway() -> Gateway {
         .start()
 }
 
-/// The observer's next disconnect report, which must be about `id`; then checks
-/// no second report follows.
-async fn exactly_one_report(observer: &mut Client, id: &str) -> Value {
-    let report = observer.recv_json().await;
-    assert_eq!(report["event"], "disconnect");
-    assert_eq!(report["connectionId"], id, "{report}");
-    observer.expect_silence(Duration::from_millis(500)).await;
-    report
-}
-
 #[tokio::test]
 async fn a_client_close_reports_its_code_and_reason_once() {
     let gateway = probe_gateway();
@@ -41,7 +29,7 @@ async fn a_client_close_reports_its_code_and_reason_once() {
     let mut client = gateway.connect("/?user=bob").await;
     let id = client.whoami_id().await;
     client.close(4100, "done here").await;
-    let report = exactly_one_report(&mut observer, &id).await;
+    let report = observer.disconnect_report(&id).await;
     assert_eq!(report["code"], 4100);
     assert_eq!(report["reason"], "done here");
     assert_eq!(report["initiator"], "client");
@@ -55,7 +43,7 @@ async fn a_dropped_tcp_connection_reports_1006_once() {
     let mut client = gateway.connect("/").await;
     let id = client.whoami_id().await;
     client.drop_connection();
-    let report = exactly_one_report(&mut observer, &id).await;
+    let report = observer.disconnect_report(&id).await;
     assert_eq!(report["code"], 1006);
     assert_eq!(report["initiator"], "client");
 }
@@ -72,7 +60,7 @@ async fn a_handler_closing_its_own_connection_reports_once() {
     let frame = client.recv_close().await.expect("a close frame");
     assert_eq!(u16::from(frame.code), 4001);
     assert_eq!(frame.reason.as_str(), "bye");
-    let report = exactly_one_report(&mut observer, &id).await;
+    let report = observer.disconnect_report(&id).await;
     assert_eq!(
         (report["code"].as_u64(), report["initiator"].as_str()),
         (Some(4001), Some("handler"))
@@ -91,7 +79,7 @@ async fn a_handler_closing_another_connection_reports_once() {
         .await;
     let frame = target.recv_close().await.expect("a close frame");
     assert_eq!(u16::from(frame.code), 4002);
-    let report = exactly_one_report(&mut observer, &target_id).await;
+    let report = observer.disconnect_report(&target_id).await;
     assert_eq!(
         (report["reason"].as_str(), report["initiator"].as_str()),
         (Some("kicked"), Some("handler"))
@@ -107,7 +95,7 @@ async fn the_server_closing_an_oversized_message_reports_once() {
     client.send_text(&"x".repeat(4096)).await;
     let frame = client.recv_close().await.expect("a close frame");
     assert_eq!(u16::from(frame.code), 1009);
-    let report = exactly_one_report(&mut observer, &id).await;
+    let report = observer.disconnect_report(&id).await;
     assert_eq!(
         (report["code"].as_u64(), report["initiator"].as_str()),
         (Some(1009), Some("server"))

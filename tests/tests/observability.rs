@@ -5,7 +5,7 @@ use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use wsgate_tests::access_log::{clf, read_lines};
 use wsgate_tests::scrape::sample;
-use wsgate_tests::{Client, Gateway, GatewayBuilder, WAIT, eventually, http_get};
+use wsgate_tests::{Client, GatewayBuilder, http_get};
 
 #[tokio::test]
 async fn ready_answers_on_both_listeners() {
@@ -14,21 +14,6 @@ async fn ready_answers_on_both_listeners() {
         let response = http_get(addr, "/ready").await;
         assert!(response.starts_with("HTTP/1.1 200"), "{response}");
     }
-}
-
-/// Polls `/metrics` until `name` has `value` (the disconnect side of the
-/// books is written after the client has seen the close).
-async fn wait_for_sample(gateway: &Gateway, name: &str, value: f64) -> String {
-    let what = format!("{name} is {value}");
-    eventually(&what, WAIT, async || {
-        let metrics = gateway.api("GET", "/metrics", b"").await.text();
-        if sample(&metrics, name) == Some(value) {
-            Ok(metrics)
-        } else {
-            Err(format!("\n{metrics}"))
-        }
-    })
-    .await
 }
 
 #[tokio::test]
@@ -64,7 +49,9 @@ async fn metrics_count_connections_messages_latency_errors_and_api_requests() {
     gateway.api("GET", "/@connections/gone", b"").await;
     bob.close(1000, "").await;
 
-    let metrics = wait_for_sample(&gateway, "wsgate_connections_open", 1.0).await;
+    let metrics = gateway
+        .wait_for_sample("wsgate_connections_open", 1.0)
+        .await;
     let expect = |name: &str, value: f64| {
         assert_eq!(sample(&metrics, name), Some(value), "{name} in\n{metrics}");
     };
@@ -110,7 +97,9 @@ async fn a_bound_routes_series_are_scraped_at_zero_before_its_first_event() {
     // A message counts in its route's series, which are the same ones.
     let mut client = gateway.connect("/").await;
     client.whoami_id().await;
-    wait_for_sample(&gateway, "wsgate_messages_in_total{route=\"whoami\"}", 1.0).await;
+    gateway
+        .wait_for_sample("wsgate_messages_in_total{route=\"whoami\"}", 1.0)
+        .await;
 }
 
 #[tokio::test]
@@ -279,12 +268,9 @@ async fn messages_over_the_connections_rate_are_logged_and_counted() {
         assert_eq!(line["requestId"], request_id.as_str(), "{line}");
     }
 
-    let metrics = wait_for_sample(
-        &gateway,
-        "wsgate_messages_in_total{route=\"$default\"}",
-        SENT as f64,
-    )
-    .await;
+    let metrics = gateway
+        .wait_for_sample("wsgate_messages_in_total{route=\"$default\"}", SENT as f64)
+        .await;
     let throttled = "wsgate_messages_throttled_total{route=\"$default\"}";
     assert_eq!(
         sample(&metrics, throttled),

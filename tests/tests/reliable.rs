@@ -10,43 +10,17 @@
 
 use std::time::Duration;
 
-use serde_json::{Value, json};
+use serde_json::json;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use wsgate_tests::proxy::Proxy;
 use wsgate_tests::reliable::{Frame, RELIABLE, ReliableClient};
-use wsgate_tests::{Client, Gateway, GatewayBuilder, WAIT, eventually};
+use wsgate_tests::{Client, Gateway, GatewayBuilder, WAIT};
 
 fn probe_gateway(args: &[&str]) -> Gateway {
     GatewayBuilder::new()
         .probe(&["$connect", "$disconnect", "$default", "whoami", "roomsend"])
         .args(args)
         .start()
-}
-
-/// The observer's next disconnect report, which must be about `id`; then
-/// checks no second report follows.
-async fn exactly_one_report(observer: &mut Client, id: &str) -> Value {
-    let report = observer.recv_json().await;
-    assert_eq!(report["event"], "disconnect");
-    assert_eq!(report["connectionId"], id, "{report}");
-    observer.expect_silence(Duration::from_millis(300)).await;
-    report
-}
-
-/// Polls `/metrics` until the sample `name` has `value`.
-async fn wait_for_sample(gateway: &Gateway, name: &str, value: f64) {
-    eventually(&format!("{name} is {value}"), WAIT, async || {
-        let metrics = gateway.api("GET", "/metrics", b"").await.text();
-        let found = metrics
-            .lines()
-            .find_map(|line| line.strip_prefix(name)?.strip_prefix(' '))
-            .and_then(|sample| sample.trim().parse::<f64>().ok());
-        match found == Some(value) {
-            true => Ok(()),
-            false => Err(format!("\n{metrics}")),
-        }
-    })
-    .await
 }
 
 async fn post(gateway: &Gateway, id: &str, body: &str) -> u16 {
@@ -115,7 +89,9 @@ async fn a_dropped_connection_stays_listed_keeps_what_it_is_sent_and_resumes_whe
     assert_eq!(client.recv_text().await, "one");
     let (token, _) = client.drop_connection();
 
-    wait_for_sample(&gateway, "wsgate_connections_detached", 1.0).await;
+    gateway
+        .wait_for_sample("wsgate_connections_detached", 1.0)
+        .await;
     let listed = gateway
         .api("GET", &format!("/@connections/{id}"), b"")
         .await;
@@ -140,11 +116,13 @@ async fn a_dropped_connection_stays_listed_keeps_what_it_is_sent_and_resumes_whe
         "the context survives: {whoami}"
     );
     assert_eq!(client.last_seq(), 5);
-    wait_for_sample(&gateway, "wsgate_resumes_total", 1.0).await;
-    wait_for_sample(&gateway, "wsgate_connections_detached", 0.0).await;
+    gateway.wait_for_sample("wsgate_resumes_total", 1.0).await;
+    gateway
+        .wait_for_sample("wsgate_connections_detached", 0.0)
+        .await;
 
     client.client.close(1000, "bye").await;
-    let report = exactly_one_report(&mut observer, &id).await;
+    let report = observer.disconnect_report(&id).await;
     assert_eq!(report["code"], 1000);
 }
 
@@ -156,7 +134,7 @@ async fn a_resume_that_cannot_be_honoured_is_a_new_connection_through_connect() 
     let id = client.connection_id.clone();
     let (token, last_seq) = client.drop_connection();
     // The window expires: `$disconnect` runs then, once.
-    let report = exactly_one_report(&mut observer, &id).await;
+    let report = observer.disconnect_report(&id).await;
     assert_eq!(report["code"], 1006);
     assert!(
         report["reason"].as_str().unwrap().contains("not resumed"),
@@ -170,7 +148,9 @@ async fn a_resume_that_cannot_be_honoured_is_a_new_connection_through_connect() 
         assert_ne!(fresh.connection_id, id);
         assert_eq!(fresh.recv_text().await, "fresh", "$connect ran again");
     }
-    wait_for_sample(&gateway, "wsgate_resumes_refused_total", 2.0).await;
+    gateway
+        .wait_for_sample("wsgate_resumes_refused_total", 2.0)
+        .await;
 }
 
 #[tokio::test]
@@ -180,7 +160,9 @@ async fn overflowing_the_replay_buffer_ends_resumability_and_the_connection() {
     let client = ReliableClient::connect(&gateway.url("/")).await;
     let id = client.connection_id.clone();
     let (token, last_seq) = client.drop_connection();
-    wait_for_sample(&gateway, "wsgate_connections_detached", 1.0).await;
+    gateway
+        .wait_for_sample("wsgate_connections_detached", 1.0)
+        .await;
     for n in 1..=3 {
         assert_eq!(post(&gateway, &id, &format!("kept {n}")).await, 200);
     }
@@ -189,12 +171,14 @@ async fn overflowing_the_replay_buffer_ends_resumability_and_the_connection() {
         410,
         "a message that can never be delivered is not accepted"
     );
-    let report = exactly_one_report(&mut observer, &id).await;
+    let report = observer.disconnect_report(&id).await;
     assert!(
         report["reason"].as_str().unwrap().contains("overflowed"),
         "{report}"
     );
-    wait_for_sample(&gateway, "wsgate_resume_buffer_overflows_total", 1.0).await;
+    gateway
+        .wait_for_sample("wsgate_resume_buffer_overflows_total", 1.0)
+        .await;
     let fresh = ReliableClient::resume(&gateway.url("/"), &token, last_seq).await;
     assert!(!fresh.resumed);
 }
@@ -236,9 +220,20 @@ async fn a_client_back_before_its_drop_is_seen_takes_its_connection_over() {
     assert_eq!(post(&gateway, &id, "after").await, 200);
     assert_eq!(resumed.recv_text().await, "after");
     observer.expect_silence(Duration::from_millis(300)).await;
-    drop(client);
+    // The old socket was dropped: once the network is back it ends, having
+    // got nothing sent after the takeover.
+    proxy.restore();
+    let old = client.client.record(None, WAIT).await;
+    assert!(old.closed.is_some(), "the old socket is still open");
+    assert!(
+        old.texts
+            .iter()
+            .all(|(text, _)| !text.contains("\"after\"")),
+        "{:?}",
+        old.texts
+    );
     resumed.client.close(1000, "bye").await;
-    exactly_one_report(&mut observer, &id).await;
+    observer.disconnect_report(&id).await;
 }
 
 #[tokio::test]
@@ -248,7 +243,9 @@ async fn an_unanswered_ping_detaches_a_reliable_connection_rather_than_ending_it
     let client = ReliableClient::connect(&format!("ws://{}/", proxy.addr())).await;
     let id = client.connection_id.clone();
     proxy.blackhole();
-    wait_for_sample(&gateway, "wsgate_connections_detached", 1.0).await;
+    gateway
+        .wait_for_sample("wsgate_connections_detached", 1.0)
+        .await;
     let resumed = ReliableClient::resume(&gateway.url("/"), &client.token, 0).await;
     assert!(resumed.resumed);
     assert_eq!(resumed.connection_id, id);
@@ -262,20 +259,22 @@ async fn a_clean_close_or_a_close_by_the_server_ends_a_reliable_connection_at_on
     let client = ReliableClient::connect(&gateway.url("/")).await;
     let (id, token) = (client.connection_id.clone(), client.token.clone());
     client.client.close(1001, "leaving").await;
-    assert_eq!(exactly_one_report(&mut observer, &id).await["code"], 1001);
+    assert_eq!(observer.disconnect_report(&id).await["code"], 1001);
     let fresh = ReliableClient::resume(&gateway.url("/"), &token, 0).await;
     assert!(!fresh.resumed);
     let fresh_id = fresh.connection_id.clone();
     fresh.client.close(1000, "done").await;
-    exactly_one_report(&mut observer, &fresh_id).await;
+    observer.disconnect_report(&fresh_id).await;
 
     let client = ReliableClient::connect(&gateway.url("/")).await;
     let id = client.connection_id.clone();
     client.drop_connection();
-    wait_for_sample(&gateway, "wsgate_connections_detached", 1.0).await;
+    gateway
+        .wait_for_sample("wsgate_connections_detached", 1.0)
+        .await;
     let path = format!("/@connections/{id}");
     assert_eq!(gateway.api("DELETE", &path, b"").await.status, 204);
-    let report = exactly_one_report(&mut observer, &id).await;
+    let report = observer.disconnect_report(&id).await;
     assert_eq!(report["initiator"], "api", "{report}");
     assert_eq!(gateway.api("GET", &path, b"").await.status, 410);
 }
@@ -287,7 +286,7 @@ async fn a_plain_client_still_ends_at_its_drop() {
     let mut client = gateway.connect("/").await;
     let id = client.whoami_id().await;
     client.drop_connection();
-    assert_eq!(exactly_one_report(&mut observer, &id).await["code"], 1006);
+    assert_eq!(observer.disconnect_report(&id).await["code"], 1006);
 }
 
 #[tokio::test]
@@ -311,7 +310,9 @@ async fn a_shutdown_ends_detached_connections_with_their_disconnect_without_wait
     let client = ReliableClient::connect(&gateway.url("/")).await;
     let id = client.connection_id.clone();
     client.drop_connection();
-    wait_for_sample(&gateway, "wsgate_connections_detached", 1.0).await;
+    gateway
+        .wait_for_sample("wsgate_connections_detached", 1.0)
+        .await;
     gateway.signal(libc::SIGTERM);
     // Well inside the two-minute resume window.
     assert!(gateway.wait_exit(Duration::from_secs(10)).success());
