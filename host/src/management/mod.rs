@@ -179,7 +179,7 @@ async fn operate(
     let whole = match operation {
         Operation::Tail => {
             let filter = tail::TailFilter::of(&query)?;
-            return Ok(tail::respond(api.router.tail(), filter));
+            return tail::respond(api.router.tail(), filter);
         }
         Operation::PostToConnection(id) => connections::post(registry, &id, &query, body).await,
         Operation::GetConnection(id) => connections::get(registry, &id).await,

@@ -51,6 +51,15 @@ impl ApiError {
         Self::new(StatusCode::FORBIDDEN, "ForbiddenException", message)
     }
 
+    /// 429: a limit of the management listener is reached; retry later.
+    pub fn limit_exceeded(message: impl Into<String>) -> Self {
+        Self::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "LimitExceededException",
+            message,
+        )
+    }
+
     /// 404: no endpoint has this path.
     pub fn not_found(message: impl Into<String>) -> Self {
         Self::new(StatusCode::NOT_FOUND, "NotFoundException", message)

@@ -11,7 +11,10 @@
 //! path pays nothing for it.
 
 use std::convert::Infallible;
+use std::pin::Pin;
 use std::time::Duration;
+
+use tokio::time::{Instant, Sleep};
 
 use bytes::Bytes;
 use futures_util::stream;
@@ -22,7 +25,7 @@ use hyper::body::Frame;
 use super::ApiBody;
 use super::endpoint::Query;
 use super::response::ApiError;
-use crate::observability::live_tail::{LiveTail, TailLine, Tailed, Watcher};
+use crate::observability::live_tail::{LiveTail, MAX_WATCHERS, TailLine, Tailed, Watcher};
 
 /// How long a stream may stay silent before a comment is sent.
 pub const KEEP_ALIVE: Duration = Duration::from_secs(15);
@@ -93,22 +96,30 @@ impl TailFilter {
     }
 }
 
-/// The event stream of the records `filter` lets through, from now on.
-pub fn respond(tail: &LiveTail, filter: TailFilter) -> Response<ApiBody> {
-    let watcher = tail.watch();
+/// The event stream of the records `filter` lets through, from now on; a
+/// 429 while [`MAX_WATCHERS`] streams are open.
+pub fn respond(tail: &LiveTail, filter: TailFilter) -> Result<Response<ApiBody>, ApiError> {
+    let watcher = tail.watch().ok_or_else(|| {
+        ApiError::limit_exceeded(format!(
+            "{MAX_WATCHERS} live tails are open: close one and try again"
+        ))
+    })?;
     let opening = stream::once(async { event(Bytes::from_static(b": tailing\n\n")) });
-    let events = stream::unfold((watcher, filter), |(mut watcher, filter)| async move {
-        let next = next_event(&mut watcher, &filter).await;
-        Some((event(next), (watcher, filter)))
+    // One keep-alive timer per stream, reset after each event.
+    let quiet = Box::pin(tokio::time::sleep(KEEP_ALIVE));
+    let state = (watcher, filter, quiet);
+    let events = stream::unfold(state, |(mut watcher, filter, mut quiet)| async move {
+        let next = next_event(&mut watcher, &filter, quiet.as_mut()).await;
+        Some((event(next), (watcher, filter, quiet)))
     });
     let body = StreamBody::new(futures_util::StreamExt::chain(opening, events));
-    Response::builder()
+    Ok(Response::builder()
         .header(header::CONTENT_TYPE, "text/event-stream")
         .header(header::CACHE_CONTROL, "no-cache")
         // Proxies that buffer responses (nginx) pass this one on as it comes.
         .header("x-accel-buffering", "no")
         .body(body.boxed_unsync())
-        .expect("an event stream response is valid")
+        .expect("an event stream response is valid"))
 }
 
 fn event(bytes: Bytes) -> Result<Frame<Bytes>, Infallible> {
@@ -118,9 +129,12 @@ fn event(bytes: Bytes) -> Result<Frame<Bytes>, Infallible> {
 /// The next event for this watcher: a record that passes `filter`, the
 /// count of those lost, or a keep-alive comment after [`KEEP_ALIVE`] of
 /// silence.
-async fn next_event(watcher: &mut Watcher, filter: &TailFilter) -> Bytes {
-    let quiet = tokio::time::sleep(KEEP_ALIVE);
-    tokio::pin!(quiet);
+async fn next_event(
+    watcher: &mut Watcher,
+    filter: &TailFilter,
+    mut quiet: Pin<&mut Sleep>,
+) -> Bytes {
+    quiet.as_mut().reset(Instant::now() + KEEP_ALIVE);
     loop {
         tokio::select! {
             tailed = watcher.next() => match tailed {
@@ -136,7 +150,7 @@ async fn next_event(watcher: &mut Watcher, filter: &TailFilter) -> Bytes {
                     return Bytes::from(format!("event: lost\ndata: {{\"lost\":{lost}}}\n\n"));
                 }
             },
-            () = &mut quiet => return Bytes::from_static(b": keep-alive\n\n"),
+            () = quiet.as_mut() => return Bytes::from_static(b": keep-alive\n\n"),
         }
     }
 }

@@ -20,6 +20,11 @@ use crate::connection::ConnectionId;
 /// Lines a watcher may fall behind before it loses some.
 pub const CAPACITY: usize = 1024;
 
+/// Watchers at once: each holds one of the management listener's
+/// connections for as long as it watches, so a few forgotten console tabs
+/// must not take them all from the `@connections` API.
+pub const MAX_WATCHERS: usize = 16;
+
 /// The fan-out of access log records to watchers; cheap to clone.
 #[derive(Clone, Debug)]
 pub struct LiveTail {
@@ -113,14 +118,19 @@ impl LiveTail {
         let _ = self.shared.lines.send(line);
     }
 
-    /// Starts watching: every line published from now on.
-    pub fn watch(&self) -> Watcher {
-        let lines = self.shared.lines.subscribe();
-        self.shared.watchers.fetch_add(1, Ordering::Relaxed);
-        Watcher {
-            lines,
+    /// Starts watching: every line published from now on; none while
+    /// [`MAX_WATCHERS`] watch already.
+    pub fn watch(&self) -> Option<Watcher> {
+        let watchers = &self.shared.watchers;
+        watchers
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |now| {
+                (now < MAX_WATCHERS).then_some(now + 1)
+            })
+            .ok()?;
+        Some(Watcher {
+            lines: self.shared.lines.subscribe(),
             shared: Arc::clone(&self.shared),
-        }
+        })
     }
 }
 
@@ -180,7 +190,7 @@ mod tests {
         let tail = LiveTail::new(None);
         assert!(!tail.is_watched());
         tail.swap(&swap("unseen"));
-        let mut watcher = tail.watch();
+        let mut watcher = tail.watch().expect("room for a watcher");
         assert!(tail.is_watched());
         tail.swap(&swap("first"));
         let Tailed::Line(line) = watcher.next().await else {
@@ -197,5 +207,19 @@ mod tests {
         assert!(matches!(watcher.next().await, Tailed::Line(_)));
         drop(watcher);
         assert!(!tail.is_watched());
+    }
+
+    #[test]
+    fn no_more_than_max_watchers_watch_at_once() {
+        let tail = LiveTail::new(None);
+        let mut watchers: Vec<Watcher> = (0..MAX_WATCHERS)
+            .map(|_| tail.watch().expect("room for a watcher"))
+            .collect();
+        assert!(tail.watch().is_none(), "one watcher too many");
+        watchers.pop();
+        assert!(
+            tail.watch().is_some(),
+            "a watcher that left frees its place"
+        );
     }
 }
