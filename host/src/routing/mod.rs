@@ -373,11 +373,10 @@ fn throttle(record: &mut EventRecord<'_>) -> Message {
 impl From<&HandlerError> for Outcome {
     fn from(error: &HandlerError) -> Self {
         match error {
-            HandlerError::Trapped(_) => Outcome::Trapped(error.to_string()),
-            HandlerError::Failed(failure) => Outcome::Failed {
-                status: failure.kind.status(),
-                message: error.to_string(),
-            },
+            HandlerError::Trapped(_) => Outcome::trapped(error.to_string()),
+            HandlerError::Failed(failure) => {
+                Outcome::failed(failure.kind.status(), error.to_string())
+            }
         }
     }
 }

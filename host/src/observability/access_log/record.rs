@@ -31,7 +31,35 @@ pub enum Outcome {
     Invalid(&'static str),
 }
 
+/// `text` cut to [`MAX_ERROR_TEXT`] bytes on a character boundary, with an
+/// ellipsis where it was cut.
+fn bounded(mut text: String) -> String {
+    if text.len() > MAX_ERROR_TEXT {
+        text.truncate(text.floor_char_boundary(MAX_ERROR_TEXT));
+        text.push('…');
+    }
+    text
+}
+
+/// The most bytes of a handler's error text a record keeps: the text is the
+/// guest's own, as long as it likes, and every log line, every line of the
+/// live tail's ring and the metrics' error counts go through the record.
+pub const MAX_ERROR_TEXT: usize = 1024;
+
 impl Outcome {
+    /// A trap, its text cut to [`MAX_ERROR_TEXT`].
+    pub fn trapped(text: String) -> Self {
+        Outcome::Trapped(bounded(text))
+    }
+
+    /// A handler's error of `status`, its text cut to [`MAX_ERROR_TEXT`].
+    pub fn failed(status: u16, text: String) -> Self {
+        Outcome::Failed {
+            status,
+            message: bounded(text),
+        }
+    }
+
     /// The HTTP-style status AWS logs for the event.
     pub fn status(&self) -> u16 {
         match self {

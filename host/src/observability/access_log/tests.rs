@@ -172,3 +172,23 @@ impl SwapRecord<'_> {
         line.len()
     }
 }
+
+#[test]
+fn a_handlers_error_text_is_kept_to_a_bound() {
+    use super::record::MAX_ERROR_TEXT;
+    let long = "é".repeat(MAX_ERROR_TEXT);
+    let Outcome::Failed { status, message } = Outcome::failed(500, long) else {
+        panic!("a failure")
+    };
+    assert_eq!(status, 500);
+    assert!(
+        message.len() <= MAX_ERROR_TEXT + '…'.len_utf8(),
+        "{}",
+        message.len()
+    );
+    assert!(message.ends_with('…'));
+    let Outcome::Trapped(short) = Outcome::trapped("wasm trap".into()) else {
+        panic!("a trap")
+    };
+    assert_eq!(short, "wasm trap");
+}
