@@ -6,7 +6,7 @@
 use tokio_tungstenite::tungstenite::Message;
 
 /// The subprotocol a client offers to opt in.
-pub const SUBPROTOCOL: &str = "wsgate.reliable.v1";
+pub use wsgate::connection::RELIABLE_SUBPROTOCOL as SUBPROTOCOL;
 
 /// Frames received between two acknowledgements.
 pub const ACK_EVERY: u64 = 32;
@@ -22,10 +22,21 @@ impl Receiver {
     /// The application's text in `frame`; `None` for the session frame.
     /// The loads' messages need no JSON escaping, so the text is the bytes
     /// between the quotes of `data`.
+    ///
+    /// # Panics
+    ///
+    /// If the frame is not the one after the last: the gateway lost or
+    /// repeated a frame, and the measurement would be of a broken protocol.
     pub fn unwrap<'a>(&mut self, frame: &'a str) -> Option<&'a str> {
         let rest = frame.strip_prefix(r#"{"type":"message","seq":"#)?;
         let (seq, rest) = rest.split_once(',')?;
-        self.last_seq = seq.parse().ok()?;
+        let seq: u64 = seq.parse().ok()?;
+        assert_eq!(
+            seq,
+            self.last_seq + 1,
+            "frames come in order, once: {frame}"
+        );
+        self.last_seq = seq;
         rest.strip_prefix(r#""data":""#)?.strip_suffix(r#""}"#)
     }
 
@@ -64,5 +75,12 @@ mod tests {
                 r#"{{"type":"ack","seq":{ACK_EVERY}}}"#
             )))
         );
+    }
+
+    #[test]
+    #[should_panic(expected = "frames come in order, once")]
+    fn a_gap_in_the_numbers_stops_the_measurement() {
+        let mut receiver = Receiver::default();
+        receiver.unwrap(r#"{"type":"message","seq":2,"data":"x"}"#);
     }
 }

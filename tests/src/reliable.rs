@@ -56,7 +56,7 @@ impl ReliableClient {
         let mut request = url.into_client_request().expect("a valid URL");
         request.headers_mut().insert(
             "sec-websocket-protocol",
-            HeaderValue::from_static("chat.v2, wsgate.reliable.v1"),
+            HeaderValue::from_str(&format!("chat.v2, {RELIABLE}")).expect("a header value"),
         );
         let mut client = Client::try_connect(request)
             .await
