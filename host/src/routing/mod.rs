@@ -169,31 +169,35 @@ impl Router {
 
     /// Routes one message, received at `received_at` (ms since the Unix
     /// epoch); says what to send back to the sender (the route response or an
-    /// error frame), if anything.
+    /// error frame), if anything. A message its connection's own rate limit
+    /// refused (`within_rate` false) is recorded as one its route's limit
+    /// refuses: status 429, under the route it was for, its bytes counted.
     pub async fn message(
         &self,
         connection: &Arc<Connection>,
         payload: Payload,
         received_at: u64,
+        within_rate: bool,
     ) -> Delivery {
         // The event keeps the table it started with (one reference count),
         // and borrows its route from it.
         let table = self.table.load_full();
         let bound = self.select(&table, &payload);
-        // The route in hand holds its limit: no second lookup by key.
-        let admitted = bound.is_none_or(Route::admit);
+        // The route in hand holds its limit: no second lookup by key. A
+        // message the connection's limit refused takes no token of it.
+        let admitted = within_rate && bound.is_none_or(Route::admit);
         let context = self.message_context(connection, bound, received_at);
         let mut record = EventRecord::new(connection, &context);
         record.message_bytes = payload.len();
         let id = connection.id().as_str();
         let delivery = match bound {
+            _ if !admitted => Delivery::Throttled(throttle(&mut record)),
             None => {
                 record.outcome = Outcome::NoRoute;
                 Delivery::Handled(Some(
                     ErrorFrame::Forbidden.to_message(id, record.request_id.as_str()),
                 ))
             }
-            Some(_) if !admitted => Delivery::Throttled(throttle(&mut record)),
             Some(bound) => {
                 let event = Event {
                     context,
@@ -215,27 +219,6 @@ impl Router {
         record.response_length = delivery.reply_len();
         self.report(&record, Some(self.series(bound)));
         delivery
-    }
-
-    /// Refuses a message its connection's own rate limit does not admit,
-    /// received at `received_at`: it is recorded as one its route's limit
-    /// refuses is (status 429, under the route it was for, its bytes
-    /// counted), and the error frame for its sender is returned. Finding
-    /// that route reads the message's JSON, as routing it would.
-    pub fn refuse(
-        &self,
-        connection: &Arc<Connection>,
-        payload: &Payload,
-        received_at: u64,
-    ) -> Message {
-        let table = self.table.load();
-        let bound = self.select(&table, payload);
-        let context = self.message_context(connection, bound, received_at);
-        let mut record = EventRecord::new(connection, &context);
-        record.message_bytes = payload.len();
-        let frame = throttle(&mut record);
-        self.report(&record, Some(self.series(bound)));
-        frame
     }
 
     /// The series a message counts in: its route's, or those of messages no
@@ -364,9 +347,7 @@ impl Router {
 fn throttle(record: &mut EventRecord<'_>) -> Message {
     record.outcome = Outcome::Throttled;
     let id = record.connection.id().as_str();
-    let frame = ErrorFrame::TooManyRequests.to_message(id, record.request_id.as_str());
-    record.response_length = Some(frame.len());
-    frame
+    ErrorFrame::TooManyRequests.to_message(id, record.request_id.as_str())
 }
 
 /// How a failed handler call is logged.

@@ -265,13 +265,12 @@ async fn serve(pipeline: &Pipeline, connection: &Arc<Connection>, mut socket: So
                 if connection.close_state().is_requested() {
                     continue;
                 }
-                if !rate.admit() {
-                    rate.refuse(connection, pipeline.router.refuse(connection, &payload, now));
-                    continue;
-                }
+                // Refused or not, the router records it; a refusal's frame
+                // comes back as `Delivery::Throttled`.
+                let within_rate = rate.admit();
                 // Boxed: the handler call's state lives on the heap only while
                 // it runs, which keeps every idle connection's task small.
-                handling = Some(Box::pin(pipeline.router.message(connection, payload, now)));
+                handling = Some(Box::pin(pipeline.router.message(connection, payload, now, within_rate)));
             }
         }
     }
