@@ -6,14 +6,12 @@
 //! `cargo xtask test` installs Debian's `chromium` and the scripts' npm
 //! dependencies (`tests/browser/node_modules`, from its lockfile).
 
-use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
-use std::process::{ChildStdin, Command, ExitStatus, Stdio};
-use std::sync::{Arc, Mutex};
+use std::process::ExitStatus;
 use std::time::Duration;
 
 use crate::artifacts::{assert_prepared, target_dir};
-use crate::process::Process;
+use crate::node::NodeScript;
 use crate::{eventually, workspace_root};
 
 /// How long a script may take to reach its next step: a browser starts
@@ -22,19 +20,9 @@ pub const STEP: Duration = Duration::from_secs(60);
 
 /// A browser script, running; killed when dropped.
 pub struct BrowserScript {
-    process: Process,
-    stdin: ChildStdin,
-    output: Arc<Mutex<Output>>,
+    script: NodeScript,
     /// Lines already expected.
     seen: usize,
-}
-
-/// What the script printed.
-#[derive(Default)]
-struct Output {
-    lines: Vec<String>,
-    /// Its stdout is closed: no line will come.
-    ended: bool,
 }
 
 /// Where the screenshots of the browser test `name` go (made empty).
@@ -67,31 +55,10 @@ impl BrowserScript {
     pub fn start(script: &str, args: &[&str]) -> BrowserScript {
         let dir = workspace_root().join("tests/browser");
         assert_prepared(&dir.join("node_modules/playwright-core"), Path::is_dir);
-        let mut command = Command::new("node");
-        command
-            .current_dir(&dir)
-            .arg(script)
-            .args(args)
-            .env("CHROMIUM", chromium())
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit());
-        let mut process = Process::spawn(command, "start node (Node.js 20 or later)");
-        let stdin = process.take_stdin().expect("piped stdin");
-        let stdout = process.take_stdout().expect("piped stdout");
-        let output = Arc::new(Mutex::new(Output::default()));
-        let sink = Arc::clone(&output);
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                eprintln!("[browser] {line}");
-                sink.lock().unwrap().lines.push(line);
-            }
-            sink.lock().unwrap().ended = true;
-        });
+        let chromium = chromium();
+        let env = [("CHROMIUM", chromium.as_os_str())];
         BrowserScript {
-            process,
-            stdin,
-            output,
+            script: NodeScript::start(&dir, script, args, &env, "browser"),
             seen: 0,
         }
     }
@@ -100,14 +67,14 @@ impl BrowserScript {
     pub async fn reached(&mut self, step: &str) {
         let what = format!("the browser script reaches `{step}`");
         let line = eventually(&what, STEP, async || {
-            let output = self.output.lock().unwrap();
-            match output.lines.get(self.seen) {
-                Some(line) => Ok(line.clone()),
-                None if output.ended => {
-                    panic!("the browser script ended before `{step}` (its stderr says why)")
-                }
-                None => Err("not yet"),
-            }
+            self.script
+                .output(|output| match output.lines.get(self.seen) {
+                    Some(line) => Ok(line.clone()),
+                    None if output.ended => {
+                        panic!("the browser script ended before `{step}` (its stderr says why)")
+                    }
+                    None => Err("not yet"),
+                })
         })
         .await;
         assert_eq!(line, step, "the browser script's step");
@@ -116,13 +83,11 @@ impl BrowserScript {
 
     /// Tells the script `line`.
     pub fn tell(&mut self, line: &str) {
-        writeln!(self.stdin, "{line}")
-            .and_then(|()| self.stdin.flush())
-            .expect("a line to the browser script");
+        self.script.tell(line);
     }
 
     /// Waits for the script to exit.
     pub fn wait_exit(&mut self) -> ExitStatus {
-        self.process.wait_exit("the browser script exits", STEP)
+        self.script.wait_exit("the browser script exits", STEP)
     }
 }

@@ -34,6 +34,7 @@
 mod artifacts;
 mod client;
 mod gateway;
+mod node;
 mod plugins;
 mod process;
 mod raw;
