@@ -115,6 +115,9 @@ async fn the_live_tail_streams_the_records_its_filters_let_through() {
     assert!(head.starts_with("HTTP/1.1 200"), "{head}");
     assert!(head.contains("content-type: text/event-stream"), "{head}");
     other.whoami_id().await;
+    // A message no route takes is a 403: the status filter leaves it out.
+    watched.send_text("no route takes this").await;
+    assert_eq!(watched.recv_json().await["message"], "Forbidden");
     watched.whoami_id().await;
     watched.close(1000, "done").await;
     let stream = tail.read_until("\"DISCONNECT\"").await;
