@@ -362,3 +362,64 @@ async fn a_resume_refused_as_a_new_connection_is_charged_to_the_rate_once() {
     let fresh = ReliableClient::resume(&gateway.url("/"), "not-a-token", 0).await;
     assert!(!fresh.resumed);
 }
+
+#[tokio::test]
+async fn a_client_close_other_than_1000_or_1001_detaches_the_connection() {
+    let gateway = probe_gateway(&[]);
+    let mut observer = gateway.connect("/?observe=1").await;
+    let client = ReliableClient::connect(&gateway.url("/")).await;
+    let (id, token) = (client.connection_id.clone(), client.token.clone());
+    client.client.close(4000, "switching networks").await;
+    gateway
+        .wait_for_sample("wsgate_connections_detached", 1.0)
+        .await;
+    observer.expect_silence(Duration::from_millis(300)).await;
+    let resumed = ReliableClient::resume(&gateway.url("/"), &token, 0).await;
+    assert!(resumed.resumed);
+    assert_eq!(resumed.connection_id, id);
+}
+
+#[tokio::test]
+async fn a_last_seq_the_gateway_cannot_replay_from_is_a_new_connection() {
+    let gateway = probe_gateway(&[]);
+    let mut client = ReliableClient::connect(&gateway.url("/")).await;
+    let id = client.connection_id.clone();
+    for n in 1..=2 {
+        assert_eq!(post(&gateway, &id, &format!("m{n}")).await, 200);
+        client.recv_text().await;
+    }
+    client.ack().await;
+    client.client.send_json(json!({"action": "whoami"})).await;
+    client.recv_json().await;
+    let (token, _) = client.drop_connection();
+    gateway
+        .wait_for_sample("wsgate_connections_detached", 1.0)
+        .await;
+    // Frame 1 was acknowledged (gone), frame 9 was never sent.
+    for last_seq in [0, 9] {
+        let fresh = ReliableClient::resume(&gateway.url("/"), &token, last_seq).await;
+        assert!(!fresh.resumed, "lastSeq={last_seq}");
+        assert_ne!(fresh.connection_id, id);
+    }
+    let resumed = ReliableClient::resume(&gateway.url("/"), &token, 2).await;
+    assert!(resumed.resumed, "lastSeq=2 is what the client acknowledged");
+}
+
+#[tokio::test]
+async fn overflowing_the_replay_buffer_in_bytes_ends_resumability() {
+    let gateway = probe_gateway(&["--resume-buffer-bytes", "200"]);
+    let mut observer = gateway.connect("/?observe=1").await;
+    let client = ReliableClient::connect(&gateway.url("/")).await;
+    let id = client.connection_id.clone();
+    client.drop_connection();
+    gateway
+        .wait_for_sample("wsgate_connections_detached", 1.0)
+        .await;
+    assert_eq!(post(&gateway, &id, &"x".repeat(100)).await, 200);
+    assert_eq!(post(&gateway, &id, &"y".repeat(100)).await, 410);
+    let report = observer.disconnect_report(&id).await;
+    assert!(
+        report["reason"].as_str().unwrap().contains("overflowed"),
+        "{report}"
+    );
+}
