@@ -136,6 +136,9 @@ async fn the_live_tail_streams_the_records_its_filters_let_through() {
 
     let refused = gateway.api("GET", "/@tail?status=42", b"").await;
     assert_eq!(refused.status, 400, "{}", refused.text());
+    // The tail shows every event: without the API's credentials, nothing.
+    let anonymous = wsgate_tests::http::request(gateway.api_addr, "GET", "/@tail", &[], b"").await;
+    assert_eq!(anonymous.status, 401, "{}", anonymous.text());
 }
 
 #[tokio::test]
