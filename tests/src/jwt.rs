@@ -4,7 +4,7 @@
 //! provider's JWKS endpoint on a loopback port whose keys a test rotates.
 
 use std::sync::{Arc, Mutex};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -140,25 +140,53 @@ pub fn offering(url: &str, offered: &[&str]) -> Request {
 /// publishes, and counts the fetches.
 pub struct JwksServer {
     backend: Backend,
-    document: Arc<Mutex<String>>,
+    answer: Arc<Mutex<Answer>>,
+}
+
+/// What a [`JwksServer`] answers.
+enum Answer {
+    /// The key set, as JSON.
+    Keys(String),
+    /// This status, as a provider in trouble does.
+    Failure(u16),
+    /// The key set, after longer than any fetch waits: a hung provider.
+    Silence(String),
 }
 
 impl JwksServer {
     /// Serves `keys` at `/jwks.json`.
     pub async fn start(keys: &[&SigningKey]) -> JwksServer {
-        let document = Arc::new(Mutex::new(jwks(keys)));
-        let serving = Arc::clone(&document);
-        let backend = Backend::start(move |request| match request.path.as_str() {
-            "/jwks.json" => Reply::new(200, serving.lock().unwrap().clone()),
-            _ => Reply::new(404, "not found"),
+        let answer = Arc::new(Mutex::new(Answer::Keys(jwks(keys))));
+        let serving = Arc::clone(&answer);
+        let backend = Backend::start(move |request| {
+            if request.path != "/jwks.json" {
+                return Reply::new(404, "not found");
+            }
+            match &*serving.lock().unwrap() {
+                Answer::Keys(document) => Reply::new(200, document.clone()),
+                Answer::Failure(status) => Reply::new(*status, "the provider is down"),
+                Answer::Silence(document) => {
+                    Reply::new(200, document.clone()).after(Duration::from_secs(300))
+                }
+            }
         })
         .await;
-        JwksServer { backend, document }
+        JwksServer { backend, answer }
     }
 
-    /// Serves `keys` from now on: a rotation.
+    /// Serves `keys` from now on: a rotation, or a recovery.
     pub fn publish(&self, keys: &[&SigningKey]) {
-        *self.document.lock().unwrap() = jwks(keys);
+        *self.answer.lock().unwrap() = Answer::Keys(jwks(keys));
+    }
+
+    /// Answers `status` from now on.
+    pub fn fail(&self, status: u16) {
+        *self.answer.lock().unwrap() = Answer::Failure(status);
+    }
+
+    /// Accepts requests but answers none in time from now on.
+    pub fn hang(&self, keys: &[&SigningKey]) {
+        *self.answer.lock().unwrap() = Answer::Silence(jwks(keys));
     }
 
     /// The key set's URL.

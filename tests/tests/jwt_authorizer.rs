@@ -5,6 +5,8 @@
 //! back with the probe's `whoami`), and every refusal with its 401 and
 //! `WWW-Authenticate` challenge. `jwt_jwks.rs` fetches the keys instead.
 
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::{self, handshake::client::Request};
@@ -185,6 +187,20 @@ async fn bad_tokens_are_refused_with_401_and_an_invalid_token_challenge() {
     let confused = SigningKey::hs256("hs", &keys.rs256.public).sign(&valid());
     // A P-256 key of another: its signature does not verify with ours.
     let impostor = SigningKey::es256("ec").sign(&claims_for("https://ec.test/", "mallory"));
+    // Unsigned (`alg: none`), and signed with our secret by an algorithm
+    // not on the list.
+    let segment = |value: Value| URL_SAFE_NO_PAD.encode(value.to_string());
+    let unsigned = format!(
+        "{}.{}.",
+        segment(json!({"alg": "none", "typ": "JWT"})),
+        segment(valid())
+    );
+    let hs512 = jsonwebtoken::encode(
+        &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS512),
+        &valid(),
+        &jsonwebtoken::EncodingKey::from_secret(SECRET.as_bytes()),
+    )
+    .unwrap();
     let cases = [
         (with(&|c| c["exp"] = (now() - 120).into()), "token expired"),
         (
@@ -204,6 +220,8 @@ async fn bad_tokens_are_refused_with_401_and_an_invalid_token_challenge() {
         (confused, "invalid signature"),
         (impostor, "invalid signature"),
         ("not.a.jwt".to_owned(), "malformed token"),
+        (unsigned, "malformed token"),
+        (hs512, "algorithm HS512 is not accepted"),
     ];
     for (token, reason) in cases {
         let (status, challenge, body) = refusal(with_bearer(&gateway.url("/"), &token)).await;

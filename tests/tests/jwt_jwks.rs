@@ -3,18 +3,24 @@
 //! runs are fetched again for the unknown `kid`; keys are kept per issuer,
 //! so a `kid` one issuer uses never verifies another issuer's token; an
 //! endpoint is not fetched again within the cooldown whatever `kid`s tokens
-//! name; a host the route may not reach is the operator's mistake.
+//! name; keys are fetched again once their TTL has passed, so a withdrawn
+//! key stops verifying even if no token names a new `kid`; an endpoint that
+//! fails or hangs refuses connections with a retryable 503 (keys fetched
+//! before keep verifying); a host the route may not reach is the operator's
+//! mistake.
+
+use std::time::Duration;
 
 use tokio_tungstenite::tungstenite::{self, handshake::client::Request};
 use wsgate_tests::jwt::{JwksServer, SigningKey, claims, with_bearer};
-use wsgate_tests::{Client, Gateway, GatewayBuilder};
+use wsgate_tests::{Client, Gateway, GatewayBuilder, eventually};
 
 const CORP: &str = "https://corp.test/";
 const PARTNER: &str = "https://partner.test/";
 
 /// The authorizer at `$connect` trusting `issuers` (`iss`, JWKS server),
 /// allowed to reach their servers, with `extra` configuration; the probe at
-/// `whoami`.
+/// `whoami`. A fetch waits at most 1 s.
 fn gateway(issuers: &[(&str, &JwksServer)], extra: &str) -> Gateway {
     let hosts: Vec<String> = issuers
         .iter()
@@ -33,7 +39,7 @@ fn gateway(issuers: &[(&str, &JwksServer)], extra: &str) -> Gateway {
     let config = format!(
         "[routes]\nwhoami = \"probe.wasm\"\n\
          [routes.\"$connect\"]\ncomponent = \"jwt-authorizer.wasm\"\n\
-         http = {{ allowed_hosts = [{}] }}\n\
+         http = {{ allowed_hosts = [{}], timeout = \"1s\" }}\n\
          [routes.\"$connect\".config]\n{extra}\n{groups}",
         hosts.join(", ")
     );
@@ -134,6 +140,67 @@ async fn unknown_kids_do_not_make_the_gateway_fetch_again_within_the_cooldown() 
     }
 
     assert_eq!(corp.fetches(), 1, "the default cooldown is 30 s");
+}
+
+#[tokio::test]
+async fn keys_are_fetched_again_once_their_ttl_has_passed_so_a_withdrawn_key_stops_verifying() {
+    let (old, new) = (SigningKey::es256("2024"), SigningKey::ed25519("2025"));
+    let corp = JwksServer::start(&[&old, &new]).await;
+    let gateway = gateway(&[(CORP, &corp)], "jwks_ttl = \"1s\"\njwks_cooldown = 0");
+    assert_eq!(connect(&gateway, &old, CORP, "ann").await, "ann");
+
+    // The provider withdraws a key it still names nowhere else: no token
+    // brings an unknown `kid`, only the TTL makes the gateway look again.
+    corp.publish(&[&new]);
+    let withdrawn = async || match Client::try_connect(request(&gateway, &old, CORP, "eve")).await {
+        Ok(_) => Err("still accepted".to_owned()),
+        Err(tungstenite::Error::Http(response)) if response.status() == 401 => Ok(()),
+        Err(other) => Err(other.to_string()),
+    };
+    eventually(
+        "the withdrawn key to be refused",
+        Duration::from_secs(20),
+        withdrawn,
+    )
+    .await;
+    assert_eq!(
+        refused(request(&gateway, &old, CORP, "eve")).await,
+        "unknown key: the issuer has no ES256 key with the token's `kid`"
+    );
+    assert_eq!(connect(&gateway, &new, CORP, "bob").await, "bob");
+    assert!(corp.fetches() >= 2, "fetched {} times", corp.fetches());
+}
+
+#[tokio::test]
+async fn a_jwks_endpoint_that_fails_or_hangs_refuses_with_503_and_keys_fetched_before_still_verify()
+{
+    let (known, later) = (SigningKey::es256("known"), SigningKey::ed25519("later"));
+    let corp = JwksServer::start(&[&known]).await;
+    corp.fail(500);
+    let gateway = gateway(&[(CORP, &corp)], "jwks_cooldown = 0");
+
+    // Nothing fetched yet, and the provider answers 500: retry later.
+    let (status, body) = Client::refused(request(&gateway, &known, CORP, "ann")).await;
+    assert_eq!(status, 503, "{body}");
+    gateway
+        .wait_for_line(&["jwt-authorizer: fetching", "failed: it answered 500"])
+        .await;
+
+    // The provider hangs: the fetch ends at the route's HTTP timeout.
+    corp.hang(&[&known]);
+    let (status, body) = Client::refused(request(&gateway, &known, CORP, "ann")).await;
+    assert_eq!(status, 503, "{body}");
+    assert_eq!(corp.fetches(), 2);
+
+    // It recovers: its keys verify, and go on verifying through a later
+    // outage, while a `kid` it never served cannot be checked.
+    corp.publish(&[&known]);
+    assert_eq!(connect(&gateway, &known, CORP, "ann").await, "ann");
+    corp.fail(503);
+    let (status, body) = Client::refused(request(&gateway, &later, CORP, "bob")).await;
+    assert_eq!(status, 503, "{body}");
+    assert_eq!(corp.fetches(), 4, "the unknown kid made it try again");
+    assert_eq!(connect(&gateway, &known, CORP, "cat").await, "cat");
 }
 
 #[tokio::test]

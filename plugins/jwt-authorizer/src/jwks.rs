@@ -94,7 +94,8 @@ impl Cache {
     /// naming `kid`. They are fetched with `fetch` when none is cached, when
     /// the cached ones are older than the TTL, or when none fits (an unknown
     /// `kid`, after a rotation), but never twice within the cooldown. When a
-    /// fetch fails, keys fetched before keep serving.
+    /// fetch fails, keys fetched before keep serving the tokens they fit;
+    /// for one none fits, the failure is the answer until a fetch succeeds.
     pub fn keys(
         &mut self,
         (issuer, url): (&str, &str),
@@ -145,9 +146,12 @@ impl Cache {
             }
         }
         let entry = &self.issuers[issuer];
-        match (&entry.fetched_at, &entry.failure) {
-            (None, Some(failure)) => Err(failure.clone()),
-            _ => Ok(fitting(entry)),
+        let keys = fitting(entry);
+        match &entry.failure {
+            // The token's key may be one the endpoint would have served:
+            // not known to be wrong, so the caller may retry.
+            Some(failure) if keys.is_empty() => Err(failure.clone()),
+            _ => Ok(keys),
         }
     }
 }
@@ -309,6 +313,32 @@ mod tests {
             Ok(1),
             "stale keys keep serving"
         );
+    }
+
+    #[test]
+    fn a_kid_the_failed_endpoint_could_not_be_asked_about_is_the_failure() {
+        let mut cache = Cache::default();
+        let start = Instant::now();
+        let mut get = |seconds, kid, result: Result<Vec<Key>, FetchError>| {
+            let at = start + Duration::from_secs(seconds);
+            let keys = cache.keys(
+                ("idp", "u"),
+                (Algorithm::HS256, Some(kid)),
+                POLICY,
+                at,
+                |_| result,
+            );
+            keys.map(|keys| keys.len())
+        };
+        let down = || Err(FetchError::Failed("503".into()));
+        assert_eq!(get(0, "a", Ok(vec![key("a")])), Ok(1));
+        assert_eq!(
+            get(30, "b", down()),
+            Err(FetchError::Failed("503".into())),
+            "`b` may be a new key: not refused as unknown"
+        );
+        assert_eq!(get(31, "a", down()), Ok(1), "`a` still verifies");
+        assert_eq!(get(60, "b", Ok(vec![key("a")])), Ok(0), "now known unknown");
     }
 
     #[test]
