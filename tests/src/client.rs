@@ -118,6 +118,24 @@ impl Client {
         self.ws.send(Message::text(text)).await.expect("send text");
     }
 
+    /// Sends `text` as one message in frames of at most `frame` bytes: the
+    /// first a text frame, the rest continuations.
+    pub async fn send_text_in_frames(&mut self, text: &str, frame: usize) {
+        use tungstenite::protocol::frame::{
+            Frame,
+            coding::{Data, OpCode},
+        };
+        let pieces: Vec<&[u8]> = text.as_bytes().chunks(frame).collect();
+        for (n, piece) in pieces.iter().enumerate() {
+            let opcode = OpCode::Data(if n == 0 { Data::Text } else { Data::Continue });
+            let frame = Frame::message(piece.to_vec(), opcode, n + 1 == pieces.len());
+            self.ws
+                .send(Message::Frame(frame))
+                .await
+                .expect("send a frame");
+        }
+    }
+
     /// Sends a text frame; false if the connection is gone.
     pub async fn try_send_text(&mut self, text: &str) -> bool {
         self.ws.send(Message::text(text)).await.is_ok()

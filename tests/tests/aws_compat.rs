@@ -1,5 +1,6 @@
 //! `--compat aws` (docs/aws-compatibility.md): API Gateway's fixed quotas
-//! (an option contradicting one is refused), binary frames closed with 1003,
+//! (32 KiB frames and 128 KiB messages, closed with 1009 beyond; an option
+//! contradicting one is refused), binary frames closed with 1003,
 //! and no sends to a connection until its `$connect` has returned.
 
 use serde_json::Value;
@@ -33,6 +34,38 @@ async fn a_binary_frame_is_a_message_like_any_other_without_compat() {
     let mut client = gateway.connect("/").await;
     client.send_binary(&[1, 2, 3]).await;
     assert_eq!(client.recv().await.into_data().as_ref(), [1, 2, 3]);
+}
+
+#[tokio::test]
+async fn frames_over_32_kib_and_messages_over_128_kib_are_closed_with_1009() {
+    let gateway = GatewayBuilder::new()
+        .component("$default.wasm", "wsgate-echo")
+        .args(&["--compat", "aws"])
+        .start();
+    const KIB: usize = 1024;
+    let mut client = gateway.connect("/").await;
+    // At the quotas exactly: a 32 KiB frame, a 128 KiB message in four.
+    let frame = "f".repeat(32 * KIB);
+    client.send_text(&frame).await;
+    assert_eq!(client.recv_text().await.len(), 32 * KIB);
+    let message = "m".repeat(128 * KIB);
+    client.send_text_in_frames(&message, 32 * KIB).await;
+    assert_eq!(client.recv_text().await, message);
+
+    client.send_text(&"f".repeat(32 * KIB + 1)).await;
+    let close = client.recv_close().await.expect("a close frame");
+    assert_eq!(u16::from(close.code), 1009, "one byte over the frame quota");
+
+    let mut client = gateway.connect("/").await;
+    client
+        .send_text_in_frames(&"m".repeat(128 * KIB + 1), 32 * KIB)
+        .await;
+    let close = client.recv_close().await.expect("a close frame");
+    assert_eq!(
+        u16::from(close.code),
+        1009,
+        "one byte over the message quota"
+    );
 }
 
 /// The id of the one connection whose `$connect` is still running (listed
@@ -93,6 +126,27 @@ fn an_option_contradicting_a_fixed_quota_is_refused_and_one_agreeing_is_fine() {
         .config("compat = \"aws\"\nmax_connection_duration = \"0s\"\n")
         .start_and_fail();
     assert!(refused.contains("max_connection_duration"), "{refused}");
+    for (flag, value, quota) in [
+        (
+            "--max-frame-size",
+            "65536",
+            "max_frame_size (--max-frame-size, WSGATE_MAX_FRAME_SIZE) to 32768 bytes",
+        ),
+        (
+            "--idle-timeout",
+            "1h",
+            "idle_timeout (--idle-timeout, WSGATE_IDLE_TIMEOUT) to 10m",
+        ),
+    ] {
+        let refused = GatewayBuilder::new()
+            .probe(&["$default"])
+            .args(&["--compat", "aws", flag, value])
+            .start_and_fail();
+        assert!(
+            refused.contains(&format!("--compat aws fixes {quota}")),
+            "{refused}"
+        );
+    }
     let _agreeing = GatewayBuilder::new()
         .probe(&["$default"])
         .args(&["--compat", "aws", "--idle-timeout", "10m"])
