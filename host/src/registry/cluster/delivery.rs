@@ -37,7 +37,8 @@ impl Frame {
         }
     }
 
-    fn message(self) -> Option<Message> {
+    /// The message it carries; none for binary that is not base64.
+    pub fn message(self) -> Option<Message> {
         match self {
             Frame::Text(text) => Some(Message::text(text)),
             Frame::Binary(encoded) => STANDARD.decode(encoded).ok().map(Message::binary),
@@ -126,6 +127,18 @@ pub enum Delivery {
     Resync {
         /// The node.
         node: String,
+    },
+    /// A connection of this node is parked: seal its session (the marker of
+    /// a park, behind everything sent to it before).
+    Parked {
+        /// The connection.
+        id: String,
+    },
+    /// A session this node claimed: make its connection reachable here (the
+    /// marker of a claim, behind every delivery decided before it).
+    Claimed {
+        /// The claim.
+        claim: u64,
     },
 }
 
@@ -271,7 +284,11 @@ impl Delivery {
                 let info = local.info(&id.into()).await?;
                 return Ok(Some(info.into()));
             }
-            Delivery::Reply { .. } | Delivery::Presence { .. } | Delivery::Resync { .. } => Ok(()),
+            Delivery::Reply { .. }
+            | Delivery::Presence { .. }
+            | Delivery::Resync { .. }
+            | Delivery::Parked { .. }
+            | Delivery::Claimed { .. } => Ok(()),
         };
         done.map(|()| None)
     }
