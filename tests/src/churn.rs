@@ -246,10 +246,21 @@ async fn gone(gateway: &Gateway, id: &str) {
     .await;
 }
 
+/// Rounds run before memory is measured.
+const WARM_UP_ROUNDS: usize = 2;
+
+/// What the gateway's resident memory may grow by over a round without a
+/// leak: the allocator keeps the high-water mark of a round whose clients
+/// overlapped more than before (a busy machine): 4.6 MiB was seen on CI
+/// after one warm-up round. A leak of every connection's state (tens of KiB
+/// each, a few hundred connections a round) grows by more, and does so
+/// round after round in a soak.
+const RSS_NOISE_KIB: u64 = 2 * 1024;
+
 /// Runs churn rounds against a gateway until `duration` has passed (at least
 /// one round of `clients`), printing a progress line per round, then asserts
-/// the invariants and that the gateway's memory came back within 10 % of where
-/// it stood after a first warm-up round.
+/// the invariants and that the gateway's memory came back within 10 % (and
+/// [`RSS_NOISE_KIB`]) of where it stood after the warm-up rounds.
 pub async fn churn(chat: bool, clients: usize, duration: Duration) {
     let mut rng = SmallRng::seed_from_u64(seed());
     let dir = tempfile::tempdir().expect("a temporary directory");
@@ -258,10 +269,12 @@ pub async fn churn(chat: bool, clients: usize, duration: Duration) {
     let gateways = std::slice::from_ref(&gateway);
     let groups: Vec<&str> = ROOMS.to_vec();
 
-    // A first round warms up what is kept for reuse (pooled instances,
-    // buffers, the allocator's arenas); memory is measured from there.
-    run(gateways, &mut rng, clients, PARALLEL).await;
-    assert_settled(&gateway, &log, &groups, !chat, WAIT).await;
+    // Warm-up rounds fill what is kept for reuse (pooled instances, buffers,
+    // each worker thread's allocator arena); memory is measured from there.
+    for _ in 0..WARM_UP_ROUNDS {
+        run(gateways, &mut rng, clients, PARALLEL).await;
+        assert_settled(&gateway, &log, &groups, !chat, WAIT).await;
+    }
     let rss_start = gateway.rss_kib();
 
     let started = Instant::now();
@@ -279,7 +292,7 @@ pub async fn churn(chat: bool, clients: usize, duration: Duration) {
     }
     let rss_end = gateway.rss_kib();
     assert!(
-        rss_end <= rss_start + rss_start / 10,
+        rss_end <= rss_start + rss_start / 10 + RSS_NOISE_KIB,
         "memory did not come back: {rss_start} KiB after warm-up, {rss_end} KiB at the end"
     );
 }
