@@ -154,6 +154,21 @@ impl Client {
             .expect("send binary");
     }
 
+    /// The next text or binary message (pings and pongs are skipped); none
+    /// once the connection has ended (a close frame, a failure, its end).
+    pub async fn next_message(&mut self) -> Option<Message> {
+        loop {
+            let next = tokio::time::timeout(WAIT, self.ws.next())
+                .await
+                .expect("no message arrived in time");
+            match next {
+                Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
+                Some(Ok(Message::Close(_))) | Some(Err(_)) | None => return None,
+                Some(Ok(message)) => return Some(message),
+            }
+        }
+    }
+
     /// The next text or binary message (pings and pongs are skipped).
     pub async fn recv(&mut self) -> Message {
         loop {

@@ -137,9 +137,7 @@ async fn a_parked_session_closed_through_the_api_gets_its_disconnect_and_is_not_
     stop(&mut a, &mut ann).await;
     a.wait_exit(WAIT);
 
-    let closed = b
-        .api("DELETE", &format!("/@connections/{id}"), b"")
-        .await;
+    let closed = b.api("DELETE", &format!("/@connections/{id}"), b"").await;
     assert_eq!(closed.status, 204, "{}", closed.text());
     let report = observer.recv_json().await;
     assert_eq!(report["connectionId"], id.as_str(), "{report}");

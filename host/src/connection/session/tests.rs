@@ -102,7 +102,11 @@ fn a_sealed_session_numbers_nothing_more_and_is_restored_with_its_tail_after_it(
     let restored = Session::restore(snapshot, vec![Message::text("meanwhile")], limits(8));
     let queue = OutboundQueue::new(8, 1 << 20);
     restored.attach(&id, 2, &queue);
-    assert_eq!(queue.len(), 3, "the greeting, frame 3, and 4 sent meanwhile");
+    assert_eq!(
+        queue.len(),
+        3,
+        "the greeting, frame 3, and 4 sent meanwhile"
+    );
     let mut sent = Vec::new();
     restored
         .sequence(&id, Message::text("next"), |frame| {

@@ -140,6 +140,9 @@ pub enum Delivery {
         /// The claim.
         claim: u64,
     },
+    /// Nothing: answered once everything published to the inbox before it
+    /// has been carried out.
+    Barrier,
 }
 
 /// What the owner tells of a connection, for `info` on another node.
@@ -288,7 +291,8 @@ impl Delivery {
             | Delivery::Presence { .. }
             | Delivery::Resync { .. }
             | Delivery::Parked { .. }
-            | Delivery::Claimed { .. } => Ok(()),
+            | Delivery::Claimed { .. }
+            | Delivery::Barrier => Ok(()),
         };
         done.map(|()| None)
     }

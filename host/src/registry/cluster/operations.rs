@@ -10,102 +10,19 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use tokio_tungstenite::tungstenite::Message;
 
-use super::delivery::{Ask, Delivery, Envelope, Frame};
+use super::delivery::{Delivery, Envelope, Frame};
 use super::handoff::{claim, park, parked, scripts};
 use super::lease::FENCED;
-use super::requests::Answer;
 use super::writer::Change;
 use super::{ClusterRegistry, heartbeat, keys};
-use crate::clock::now_ms;
 use crate::connection::{CloseInitiator, Connection, ConnectionId, SendError, Session};
 use crate::registry::{
-    ConnectionInfo, EndedSession, GroupPage, LocalRegistry, MAX_PAGE, Page, ParkedSession,
-    Registry,
+    ConnectionInfo, EndedSession, GroupPage, LocalRegistry, MAX_PAGE, Page, ParkedSession, Registry,
 };
 
 /// How many ids a listing scans past those of dead nodes, per id it returns.
 const SCAN_PER_ID: u32 = 10;
-/// How many times a request follows a connection that moved meanwhile.
-const MOVES_FOLLOWED: usize = 3;
-
-/// Where a request went.
-enum Routed {
-    /// It was carried out, or failed.
-    Done(Answer),
-    /// The connection is parked, and the request is not a send.
-    Parked,
-}
-
 impl ClusterRegistry {
-    /// Asks the node holding `id` to carry out `delivery` (or, while it is
-    /// parked, carries it out on the parked state), and waits for its answer
-    /// at most the cluster timeout: `Unavailable` then, and the owner, past
-    /// the request's deadline, will not carry it out.
-    async fn ask(&self, id: &ConnectionId, delivery: Delivery) -> Answer {
-        let asked = async {
-            for _ in 0..MOVES_FOLLOWED {
-                match self.route(id, delivery.clone()).await {
-                    Routed::Done(answer) => return answer,
-                    Routed::Parked => {
-                        if let Some(answer) = parked::request(self, id, &delivery).await {
-                            return answer;
-                        }
-                    }
-                }
-            }
-            Err(SendError::Unavailable)
-        };
-        tokio::time::timeout(self.settings.timeout, asked)
-            .await
-            .unwrap_or(Err(SendError::Unavailable))
-    }
-
-    /// Routes `delivery` to the node holding `id` and waits for its answer;
-    /// a send to a parked connection is appended to its frames.
-    async fn route(&self, id: &ConnectionId, delivery: Delivery) -> Routed {
-        let timeout = self.settings.timeout;
-        let entry = match &delivery {
-            Delivery::Send { frame, .. } => parked::entry(frame),
-            _ => String::new(),
-        };
-        let mut waiter = self.pending.open();
-        let ask = Ask {
-            request: waiter.id,
-            reply_to: self.node().to_owned(),
-            // The owner stops taking it a fifth of the timeout before the
-            // caller stops waiting, which leaves time for the answer.
-            accept_by: now_ms() + (timeout * 4 / 5).as_millis() as u64,
-        };
-        let envelope = Envelope {
-            ask: Some(ask),
-            delivery,
-        };
-        // Not an id a cluster node handed out: never was.
-        let Some(tag) = id.tag() else {
-            return Routed::Done(Err(SendError::Gone));
-        };
-        let mut route = keys::eval(&scripts::ROUTE, &keys::ROUTE_KEYS);
-        route
-            .arg(self.node())
-            .arg(keys::NODE_PREFIX)
-            .arg(keys::INBOX_PREFIX)
-            .arg(envelope.encode())
-            .arg(tag)
-            .arg(id.as_str())
-            .arg(entry);
-        let answer = match self.link.query::<i64>(route).await {
-            Err(error) => Err(error),
-            Ok(-3) => Ok(None),
-            Ok(-2) => return Routed::Parked,
-            Ok(-1) => Err(SendError::Gone),
-            Ok(0) => Err(SendError::Unavailable),
-            Ok(_) => tokio::time::timeout(timeout, waiter.answer())
-                .await
-                .unwrap_or(Err(SendError::Unavailable)),
-        };
-        Routed::Done(answer)
-    }
-
     /// The frame that carries `message` across Redis, if it is not too large.
     fn check_size(&self, message: &Message) -> Result<Frame, SendError> {
         if message.len() > self.max_message_size {
@@ -302,7 +219,11 @@ impl Registry for ClusterRegistry {
             .arg(delivery.encode())
             .arg(entry)
             .arg(exclude.map_or("", ConnectionId::as_str));
-        self.link.query(send).await
+        self.link.query::<()>(send).await?;
+        if turn.through_inbox {
+            self.barrier().await;
+        }
+        Ok(())
     }
 
     async fn broadcast(
@@ -330,7 +251,11 @@ impl Registry for ClusterRegistry {
         send.arg(delivery.encode())
             .arg(entry)
             .arg(exclude.map_or("", ConnectionId::as_str));
-        self.link.query(send).await
+        self.link.query::<()>(send).await?;
+        if turn.through_inbox {
+            self.barrier().await;
+        }
+        Ok(())
     }
 
     async fn members(&self, group: &str, cursor: Option<&str>, limit: u32) -> Page {

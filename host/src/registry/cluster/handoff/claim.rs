@@ -29,7 +29,9 @@ pub(in super::super) async fn claim(
     last_seq: u64,
 ) -> Option<ParkedSession> {
     let handoffs = &registry.handoffs;
-    let number = handoffs.next_claim.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let number = handoffs
+        .next_claim
+        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     handoffs
         .claims
         .lock()
@@ -49,7 +51,10 @@ pub(in super::super) async fn claim(
             Ok(reply) => reply,
             Err(_) => break None,
         };
-        match reply.first().and_then(|status| i64::from_redis_value_ref(status).ok()) {
+        match reply
+            .first()
+            .and_then(|status| i64::from_redis_value_ref(status).ok())
+        {
             Some(3) => break parse(number, token, &reply),
             Some(1) if tokio::time::Instant::now() < deadline => {
                 tokio::time::sleep(NOT_READY_RETRY).await;
@@ -136,10 +141,7 @@ pub(in super::super) async fn at_marker(registry: &ClusterRegistry, number: u64)
         return;
     };
     let mut built = claim.built.subscribe();
-    let waited = tokio::time::timeout(
-        registry.settings.timeout,
-        built.wait_for(Option::is_some),
-    );
+    let waited = tokio::time::timeout(registry.settings.timeout, built.wait_for(Option::is_some));
     let connection = match waited.await {
         Ok(Ok(built)) => built.clone(),
         _ => None,
@@ -152,7 +154,10 @@ pub(in super::super) async fn at_marker(registry: &ClusterRegistry, number: u64)
 
 /// Registers the claimed connection here and joins it to its groups, once.
 async fn install(registry: &ClusterRegistry, claim: &Claim, connection: Arc<Connection>) {
-    if claim.installing.swap(true, std::sync::atomic::Ordering::AcqRel) {
+    if claim
+        .installing
+        .swap(true, std::sync::atomic::Ordering::AcqRel)
+    {
         return;
     }
     registry.local.register(Arc::clone(&connection)).await;

@@ -27,7 +27,10 @@ struct Closed {
 
 /// The entry a parked session's frames keep for `frame`.
 pub(in super::super) fn entry(frame: &Frame) -> String {
-    format!("r{}", serde_json::to_string(frame).expect("a frame serializes"))
+    format!(
+        "r{}",
+        serde_json::to_string(frame).expect("a frame serializes")
+    )
 }
 
 /// Carries out `delivery` (not a send: the routing script appends those)
@@ -85,9 +88,8 @@ pub(in super::super) async fn request(
 async fn info(registry: &ClusterRegistry, id: &ConnectionId) -> Option<Answer> {
     let mut read = redis::cmd("HMGET");
     read.arg(keys::park(id)).arg(&["meta", "groups", "ended"]);
-    let fields: Result<(Option<String>, Option<String>, Option<String>), SendError> =
-        registry.link.query(read).await;
-    match fields {
+    let fields: Result<[Option<String>; 3], SendError> = registry.link.query(read).await;
+    match fields.map(|[meta, groups, ended]| (meta, groups, ended)) {
         Err(error) => Some(Err(error)),
         Ok((Some(_), _, Some(_))) => Some(Err(SendError::Gone)),
         Ok((Some(meta), groups_json, None)) => {
