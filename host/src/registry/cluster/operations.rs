@@ -11,7 +11,7 @@ use async_trait::async_trait;
 use tokio_tungstenite::tungstenite::Message;
 
 use super::delivery::{Delivery, Envelope, Frame};
-use super::handoff::{claim, park, parked, scripts};
+use super::handoff::{Turn, claim, park, parked, scripts};
 use super::lease::FENCED;
 use super::writer::Change;
 use super::{ClusterRegistry, heartbeat, keys};
@@ -23,6 +23,16 @@ use crate::registry::{
 /// How many ids a listing scans past those of dead nodes, per id it returns.
 const SCAN_PER_ID: u32 = 10;
 impl ClusterRegistry {
+    /// Runs a group send's or broadcast's script; one that reaches this
+    /// node's connections through its inbox is done once the inbox is past it.
+    async fn fan_out(&self, script: redis::Cmd, turn: &Turn<'_>) -> Result<(), SendError> {
+        self.link.query::<()>(script).await?;
+        if turn.through_inbox {
+            self.barrier().await;
+        }
+        Ok(())
+    }
+
     /// The frame that carries `message` across Redis, if it is not too large.
     fn check_size(&self, message: &Message) -> Result<Frame, SendError> {
         if message.len() > self.max_message_size {
@@ -219,11 +229,7 @@ impl Registry for ClusterRegistry {
             .arg(delivery.encode())
             .arg(entry)
             .arg(exclude.map_or("", ConnectionId::as_str));
-        self.link.query::<()>(send).await?;
-        if turn.through_inbox {
-            self.barrier().await;
-        }
-        Ok(())
+        self.fan_out(send, &turn).await
     }
 
     async fn broadcast(
@@ -251,11 +257,7 @@ impl Registry for ClusterRegistry {
         send.arg(delivery.encode())
             .arg(entry)
             .arg(exclude.map_or("", ConnectionId::as_str));
-        self.link.query::<()>(send).await?;
-        if turn.through_inbox {
-            self.barrier().await;
-        }
-        Ok(())
+        self.fan_out(send, &turn).await
     }
 
     async fn members(&self, group: &str, cursor: Option<&str>, limit: u32) -> Page {

@@ -39,6 +39,13 @@ pub(in super::super) async fn park_sessions(registry: &ClusterRegistry) -> usize
     if sessions.is_empty() {
         return 0;
     }
+    if !registry.link.is_closed() {
+        tracing::warn!(
+            sessions = sessions.len(),
+            "cluster: Redis cannot be reached; the reliable sessions end here, not parked"
+        );
+        return 0;
+    }
     let handoffs = &registry.handoffs;
     handoffs.begin().await;
     handoffs
