@@ -154,20 +154,34 @@ impl Client {
             .expect("send binary");
     }
 
-    /// The next text or binary message (pings and pongs are skipped).
-    pub async fn recv(&mut self) -> Message {
+    /// The next text or binary message (pings and pongs are skipped); none
+    /// once the connection has ended (a close frame, a failure, its end).
+    pub async fn next_message(&mut self) -> Option<Message> {
+        match self.next_frame().await {
+            Some(Ok(Message::Close(_))) | Some(Err(_)) | None => None,
+            Some(Ok(message)) => Some(message),
+        }
+    }
+
+    /// What comes next but pings and pongs, within [`WAIT`].
+    async fn next_frame(&mut self) -> Option<Result<Message, tungstenite::Error>> {
         loop {
             let next = tokio::time::timeout(WAIT, self.ws.next())
                 .await
                 .expect("no message arrived in time");
             match next {
                 Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
-                Some(Ok(message)) => return message,
-                Some(Err(error)) => {
-                    panic!("connection failed while waiting for a message: {error}")
-                }
-                None => panic!("connection ended while waiting for a message"),
+                other => return other,
             }
+        }
+    }
+
+    /// The next text or binary message (pings and pongs are skipped).
+    pub async fn recv(&mut self) -> Message {
+        match self.next_frame().await {
+            Some(Ok(message)) => message,
+            Some(Err(error)) => panic!("connection failed while waiting for a message: {error}"),
+            None => panic!("connection ended while waiting for a message"),
         }
     }
 

@@ -281,6 +281,11 @@ impl Gateway {
         self.child.signal(signal);
     }
 
+    /// Whether the process has exited.
+    pub fn has_exited(&mut self) -> bool {
+        self.child.has_exited()
+    }
+
     /// Waits for the process to exit, at most `timeout`.
     pub fn wait_exit(&mut self, timeout: Duration) -> std::process::ExitStatus {
         self.child.wait_exit("wsgate exits", timeout)

@@ -65,6 +65,13 @@ impl Process {
     }
 }
 
+impl Process {
+    /// Whether the process has exited.
+    pub(crate) fn has_exited(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(Some(_)))
+    }
+}
+
 impl Drop for Process {
     fn drop(&mut self) {
         let _ = self.child.kill();

@@ -7,7 +7,7 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
-use tokio_tungstenite::tungstenite::http::HeaderValue;
+use tokio_tungstenite::tungstenite::{self, http::HeaderValue};
 
 use crate::Client;
 
@@ -52,26 +52,41 @@ impl ReliableClient {
         .await
     }
 
+    /// Resumes like [`ReliableClient::resume`]; the error if the handshake fails.
+    pub async fn try_resume(
+        url: &str,
+        token: &str,
+        last_seq: u64,
+    ) -> Result<ReliableClient, tungstenite::Error> {
+        let separator = if url.contains('?') { '&' } else { '?' };
+        let url = format!("{url}{separator}resume={token}&lastSeq={last_seq}");
+        Self::try_open(&url, last_seq).await
+    }
+
     async fn open(url: &str, last_seq: u64) -> ReliableClient {
+        Self::try_open(url, last_seq)
+            .await
+            .unwrap_or_else(|error| panic!("connecting to {url}: {error}"))
+    }
+
+    async fn try_open(url: &str, last_seq: u64) -> Result<ReliableClient, tungstenite::Error> {
         let mut request = url.into_client_request().expect("a valid URL");
         request.headers_mut().insert(
             "sec-websocket-protocol",
             HeaderValue::from_str(&format!("chat.v2, {RELIABLE}")).expect("a header value"),
         );
-        let mut client = Client::try_connect(request)
-            .await
-            .unwrap_or_else(|error| panic!("connecting to {url}: {error}"));
+        let mut client = Client::try_connect(request).await?;
         let session = client.recv_json().await;
         assert_eq!(session["type"], "session", "the first frame: {session}");
         let resumed = session["resumed"].as_bool().expect("resumed is a boolean");
-        ReliableClient {
+        Ok(ReliableClient {
             client,
             connection_id: text(&session, "connectionId"),
             token: text(&session, "resumeToken"),
             resumed,
             // A connection not resumed starts over.
             last_seq: if resumed { last_seq } else { 0 },
-        }
+        })
     }
 
     /// The number of the last frame received.
@@ -79,9 +94,24 @@ impl ReliableClient {
         self.last_seq
     }
 
+    /// The next frame, which must be numbered one after the last; none once
+    /// the socket has ended (to resume with [`Self::token`] and
+    /// [`Self::last_seq`]).
+    pub async fn next(&mut self) -> Option<Frame> {
+        let message = self.client.next_message().await?;
+        let text = message.into_text().expect("the gateway sends text frames");
+        let frame: Value = serde_json::from_str(text.as_str()).expect("a JSON frame");
+        Some(self.unwrap(frame))
+    }
+
     /// The next frame, which must be numbered one after the last.
     pub async fn recv(&mut self) -> Frame {
         let frame = self.client.recv_json().await;
+        self.unwrap(frame)
+    }
+
+    /// The payload of a numbered frame, which must come one after the last.
+    fn unwrap(&mut self, frame: Value) -> Frame {
         assert_eq!(frame["type"], "message", "a numbered frame: {frame}");
         let seq = frame["seq"].as_u64().expect("seq is a number");
         assert_eq!(

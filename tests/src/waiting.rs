@@ -32,6 +32,24 @@ where
     }
 }
 
+/// [`eventually`] with a probe whose futures own what they use: a spawned
+/// task can wait on it (an async closure that borrows is not `Send`).
+pub async fn eventually_owned<T, E, F, Fut>(what: &str, deadline: Duration, mut probe: F) -> T
+where
+    E: std::fmt::Display,
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, E>>,
+{
+    let patience = Patience::new(what, deadline);
+    loop {
+        match probe().await {
+            Ok(value) => return value,
+            Err(last) => patience.check(last),
+        }
+        tokio::time::sleep(POLL).await;
+    }
+}
+
 /// [`eventually`] for code that cannot await: starting and stopping
 /// processes (the gateway, `redis-server`) from synchronous tests.
 pub fn eventually_blocking<T, E, F>(what: &str, deadline: Duration, mut probe: F) -> T

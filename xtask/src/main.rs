@@ -136,6 +136,7 @@ fn test(root: &Path) -> anyhow::Result<()> {
     js_client(root)?;
     let python = python_env(root)?;
     toolchains::redis_server()?;
+    toolchains::nginx()?;
     // The console's test (tests/tests/console.rs) drives Chromium from Node.
     toolchains::npm_dependencies(&root.join("tests/browser"))?;
     toolchains::chromium()?;

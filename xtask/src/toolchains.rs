@@ -15,7 +15,8 @@
 //! [`python_venv`] also makes the test suite's Python environment,
 //! [`npm_dependencies`] installs what the JavaScript client's tests and the
 //! browser tests use, [`redis_server`] installs the Redis server the cluster
-//! tests start and [`chromium`] the browser the console's test drives.
+//! tests start, [`nginx`] the proxy of the rolling-restart test and
+//! [`chromium`] the browser the console's test drives.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -223,6 +224,15 @@ pub fn redis_server() -> anyhow::Result<()> {
         &["redis-server"],
         "redis-server is needed by the cluster tests",
     )
+}
+
+/// Installs Debian's `nginx` with apt-get when it is not on `PATH`: the
+/// rolling-restart test puts it in front of two replicas, as an Ingress.
+pub fn nginx() -> anyhow::Result<()> {
+    if on_path("nginx") {
+        return Ok(());
+    }
+    apt_install(&["nginx"], "nginx is needed by the rolling-restart test")
 }
 
 /// Installs Debian's `chromium` with apt-get when it is not on `PATH`: the

@@ -30,7 +30,7 @@ pub use close::{
 pub use id::{ConnectionId, EventToken, node_tag, random_token};
 pub use limits::{ConnectionLimits, ResumeLimits};
 pub(crate) use queue::OutboundQueue;
-pub use session::{RELIABLE_SUBPROTOCOL, Resume, Session, acknowledged};
+pub use session::{RELIABLE_SUBPROTOCOL, Resume, Session, SessionSnapshot, acknowledged};
 
 /// Ordered key/value pairs: headers, query parameters, connection context.
 pub type Fields = Vec<(String, String)>;
@@ -116,6 +116,24 @@ impl Connection {
         self
     }
 
+    /// The connection on the reliable subprotocol with `session`, taken over
+    /// from another node.
+    pub fn resumed_from(mut self, session: Session) -> Self {
+        self.session = Some(Box::new(session));
+        self
+    }
+
+    /// The same connection accepted at `connected_at` and last active at
+    /// `last_active_at` (ms since the Unix epoch): one that lived on another
+    /// node first.
+    pub fn since(self, connected_at: u64, last_active_at: u64) -> Self {
+        self.last_active_at.store(last_active_at, Ordering::Relaxed);
+        Connection {
+            connected_at,
+            ..self
+        }
+    }
+
     /// The reliable subprotocol's state, if the client opted in.
     pub fn session(&self) -> Option<&Session> {
         self.session.as_deref()
@@ -190,18 +208,21 @@ impl Connection {
 
     /// Hands `message`, numbered and kept for a replay on the reliable
     /// subprotocol (as it is), to `deliver`: how a route response goes out,
-    /// through the task's writer rather than the queue.
-    pub fn number(&self, message: Message, deliver: impl FnOnce(Message)) {
-        match &self.session {
-            None => deliver(message),
-            Some(session) => {
-                // Only an ended session refuses, and then nothing is written.
-                let _ = session.sequence(&self.id, message, |frame| {
-                    deliver(frame);
-                    Ok(())
-                });
-            }
-        }
+    /// through the task's writer rather than the queue. Gives it back if the
+    /// session was sealed for another node, which must get it instead.
+    pub fn number(&self, message: Message, deliver: impl FnOnce(Message)) -> Option<Message> {
+        let Some(session) = &self.session else {
+            deliver(message);
+            return None;
+        };
+        // A reference count: messages share their bytes.
+        let kept = message.clone();
+        let numbered = session.sequence(&self.id, message, |frame| {
+            deliver(frame);
+            Ok(())
+        });
+        // Else only an ended session refuses, and then nothing is written.
+        (numbered.is_err() && session.is_parked()).then_some(kept)
     }
 
     /// Queues a keepalive ping, which does not count as traffic.

@@ -38,6 +38,11 @@ struct Queued {
     messages: VecDeque<Message>,
     /// The payload bytes of `messages`.
     bytes: usize,
+    /// How many messages at the front are a replay, outside the bounds: a
+    /// client catching up is not a slow one.
+    replayed: usize,
+    /// Their payload bytes.
+    replayed_bytes: usize,
 }
 
 impl OutboundQueue {
@@ -59,8 +64,9 @@ impl OutboundQueue {
     pub(crate) fn push(&self, message: Message) -> Result<(), Message> {
         {
             let mut queued = self.queued.lock().expect("queue lock");
-            let len = queued.messages.len();
-            let over_bytes = len > 0 && queued.bytes + message.len() > self.max_bytes;
+            let len = queued.messages.len() - queued.replayed;
+            let bytes = queued.bytes - queued.replayed_bytes;
+            let over_bytes = len > 0 && bytes + message.len() > self.max_bytes;
             if len >= self.max_messages || over_bytes {
                 return Err(message);
             }
@@ -97,7 +103,8 @@ impl OutboundQueue {
     }
 
     /// Replaces what is waiting with `messages`, whatever the bounds (a
-    /// replay, bounded by the session's own).
+    /// replay, bounded by the session's own), which do not count against the
+    /// bounds of what is queued after them.
     pub(crate) fn replace(&self, messages: impl Iterator<Item = Message>) {
         {
             let mut queued = self.queued.lock().expect("queue lock");
@@ -107,6 +114,8 @@ impl OutboundQueue {
                 queued.bytes += message.len();
                 queued.messages.push_back(message);
             }
+            queued.replayed = queued.messages.len();
+            queued.replayed_bytes = queued.bytes;
             self.filled
                 .store(!queued.messages.is_empty(), Ordering::Release);
         }
@@ -139,6 +148,10 @@ impl OutboundQueue {
         let mut queued = self.queued.lock().expect("queue lock");
         let message = queued.messages.pop_front()?;
         queued.bytes -= message.len();
+        if queued.replayed > 0 {
+            queued.replayed -= 1;
+            queued.replayed_bytes -= message.len();
+        }
         if queued.messages.is_empty() {
             self.filled.store(false, Ordering::Release);
             if queued.messages.capacity() > KEEP_SLOTS {
@@ -178,6 +191,26 @@ mod tests {
         assert!(queue.push(Message::binary(vec![0; 6])).is_ok());
         assert!(queue.push(Message::binary(vec![0; 4])).is_ok());
         assert!(queue.push(Message::binary(vec![0; 1])).is_err());
+    }
+
+    #[test]
+    fn a_replay_does_not_count_against_the_bounds_of_what_follows_it() {
+        let queue = OutboundQueue::new(2, 1024);
+        queue.replace((0..5).map(|n| Message::text(n.to_string())));
+        assert!(queue.push(Message::text("a")).is_ok());
+        assert!(queue.push(Message::text("b")).is_ok());
+        assert!(queue.push(Message::text("c")).is_err());
+        let waker = futures_util::task::noop_waker();
+        let mut cx = Context::from_waker(&waker);
+        for _ in 0..5 {
+            assert!(queue.poll_pop(&mut cx).is_ready());
+        }
+        assert!(
+            queue.push(Message::text("c")).is_err(),
+            "a and b still wait"
+        );
+        assert!(queue.poll_pop(&mut cx).is_ready());
+        assert!(queue.push(Message::text("c")).is_ok());
     }
 
     #[tokio::test]

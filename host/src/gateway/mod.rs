@@ -22,7 +22,7 @@ use crate::runtime::{FailureKind, PluginError, PluginRuntime, Services};
 use crate::server::admission::{self, Admission};
 use crate::server::probes::Readiness;
 use crate::server::shutdown::Shutdown;
-use crate::server::{ClientContext, Pipeline, listener, tls};
+use crate::server::{ClientContext, Pipeline, listener, sessions, tls};
 
 /// How long shutdown waits for the access log to reach its file.
 const ACCESS_LOG_FLUSH: Duration = Duration::from_secs(5);
@@ -58,11 +58,14 @@ impl RunningGateway {
     }
 
     /// Shuts down gracefully: `/ready` turns 503 and the client listener
-    /// closes, every connection is closed with 1001 "going away", and this
-    /// waits for every `$disconnect` to run, then leaves the cluster. Says
-    /// whether all finished within the drain timeout.
+    /// closes, a cluster node parks its reliable sessions (closed with 1012,
+    /// their clients resume on another node), every other connection is
+    /// closed with 1001 "going away", and this waits for every `$disconnect`
+    /// to run, then leaves the cluster. Says whether all finished within the
+    /// drain timeout.
     pub async fn shutdown(&self) -> bool {
         self.shutdown.begin();
+        self.registry.park_sessions().await;
         let (code, reason) = GOING_AWAY;
         self.registry
             .close_local(code, reason, CloseInitiator::Shutdown)
@@ -150,6 +153,10 @@ impl Gateway {
             metrics: Arc::clone(&metrics),
             sessions: Arc::default(),
         });
+        let mut tasks = JoinSet::new();
+        if settings.cluster.is_some() {
+            tasks.spawn(sessions::sweep_parked(Arc::clone(&pipeline)));
+        }
         let client_context = Arc::new(ClientContext {
             pipeline,
             admission: Admission::new(&settings.admission),
@@ -184,7 +191,6 @@ impl Gateway {
             false => None,
         };
         let scheme = if tls.is_some() { "wss" } else { "ws" };
-        let mut tasks = JoinSet::new();
         tasks.spawn(listener::serve(clients, client_context, tls));
         tasks.spawn(management::serve(management, api));
         tracing::info!("listening for WebSocket clients on {scheme}://{client_addr}");

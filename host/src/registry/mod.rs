@@ -8,6 +8,7 @@
 //! routing, the host imports or the management API changing.
 
 mod cluster;
+mod handoff;
 mod local;
 
 use std::sync::Arc;
@@ -16,6 +17,7 @@ use async_trait::async_trait;
 use tokio_tungstenite::tungstenite::Message;
 
 pub use cluster::{ClusterRegistry, ClusterSettings};
+pub use handoff::{EndedSession, ParkedSession};
 pub use local::LocalRegistry;
 
 use crate::connection::{CloseInitiator, Connection, ConnectionId, Fields, SendError};
@@ -157,4 +159,29 @@ pub trait Registry: Send + Sync + 'static {
     /// Leaves the cluster after the drain, so that other nodes answer 410
     /// for this node's connections at once.
     async fn retire(&self) {}
+
+    /// Parks this node's resumable sessions in the cluster as it stops, so
+    /// that their clients resume on another node: each is closed with 1012,
+    /// without its `$disconnect`. Answers how many; none for a registry that
+    /// keeps sessions only in this process.
+    async fn park_sessions(&self) -> usize {
+        0
+    }
+
+    /// Takes over the session another node parked under `token`, if it can
+    /// be resumed after frame `last_seq`; then [`Registry::adopt`] must follow.
+    async fn claim(&self, _token: &str, _last_seq: u64) -> Option<ParkedSession> {
+        None
+    }
+
+    /// Makes the connection built from a claimed session reachable here, in
+    /// the order of what was sent to it: before this returns, anything sent
+    /// to it has gone to the parked session or waits for this connection.
+    async fn adopt(&self, _claim: u64, _connection: Arc<Connection>) {}
+
+    /// Takes the parked sessions that ended without a resume, whose
+    /// `$disconnect` this node then runs (each is taken by one node once).
+    async fn ended_sessions(&self) -> Vec<EndedSession> {
+        Vec::new()
+    }
 }

@@ -13,7 +13,7 @@ use hyper::upgrade::OnUpgrade;
 use tokio::sync::{OwnedSemaphorePermit, oneshot};
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
 
-use super::sessions::Reliability;
+use super::sessions::{Reliability, TakeOver, take_over};
 use super::{ClientContext, Pipeline, task};
 use crate::connection::{Connection, Peer, RELIABLE_SUBPROTOCOL};
 use crate::event::{ConnectRequest, query_fields};
@@ -71,12 +71,24 @@ pub async fn upgrade(
                 let subprotocol = connection.session().and_then(|s| s.subprotocol());
                 return switching_protocols(&key, subprotocol.as_deref(), HeaderMap::new());
             }
-            Err(upgrade) => {
-                // Accepted as a new connection, whose greeting says it was not resumed.
-                pipeline.metrics.resume_refused();
-                on_upgrade = upgrade;
-                admitted = true;
-            }
+            // Another node may have parked it as it stopped.
+            Err(upgrade) => match take_over(context, token, *last_seq, upgrade).await {
+                TakeOver::Resumed(subprotocol) => {
+                    return switching_protocols(&key, subprotocol.as_deref(), HeaderMap::new());
+                }
+                TakeOver::Refused(refusal) => {
+                    pipeline
+                        .metrics
+                        .connection_rejected(refusal.status().as_u16());
+                    return refusal;
+                }
+                TakeOver::Fresh(upgrade) => {
+                    // Accepted as a new connection, whose greeting says it was not resumed.
+                    pipeline.metrics.resume_refused();
+                    on_upgrade = upgrade;
+                    admitted = true;
+                }
+            },
         }
     }
     let admission = match admitted {

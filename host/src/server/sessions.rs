@@ -1,14 +1,26 @@
 //! The connections on the reliable subprotocol a client may resume, by
 //! resume token, and the resuming upgrade: a client that offers
-//! `?resume=TOKEN&lastSeq=N` gets its connection back, without `$connect`.
+//! `?resume=TOKEN&lastSeq=N` gets its connection back, without `$connect`,
+//! from this node or, in a cluster, from the node that parked it as it
+//! stopped ([`take_over`]); this node's own parked sessions that end
+//! without a resume get their `$disconnect` from [`sweep_parked`].
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, Weak};
+use std::time::Duration;
 
+use bytes::Bytes;
+use http::{Response, StatusCode};
+use http_body_util::Full;
 use hyper::upgrade::OnUpgrade;
+use tokio::sync::oneshot;
 
-use crate::connection::{Connection, Resume};
+use super::{ClientContext, Pipeline, probes, task};
+use crate::connection::{Connection, Resume, Session};
 use crate::event::ConnectRequest;
+
+/// How often a cluster node looks for parked sessions that ended.
+const SWEEP_EVERY: Duration = Duration::from_secs(1);
 
 /// Every resumable connection of this node, by token.
 #[derive(Debug, Default)]
@@ -107,6 +119,83 @@ impl Reliability {
                 last_seq,
             },
             _ => Reliability::New,
+        }
+    }
+}
+
+/// What came of resuming a session another node parked.
+pub enum TakeOver {
+    /// Resumed here: the 101 answers with this subprotocol.
+    Resumed(Option<String>),
+    /// No room for the connection: this answer.
+    Refused(Response<Full<Bytes>>),
+    /// No parked session can be resumed so: a new connection, on this upgrade.
+    Fresh(OnUpgrade),
+}
+
+/// Resumes, on this node, the session another node parked under `token`,
+/// if it can be resumed after `last_seq`. The claim runs in the
+/// connection's own task: a client that vanishes meanwhile leaves a claimed
+/// connection detached here, which ends after its window like any other.
+pub async fn take_over(
+    context: &ClientContext,
+    token: &str,
+    last_seq: u64,
+    upgrade: OnUpgrade,
+) -> TakeOver {
+    let permit = match context.admission.place() {
+        Ok(permit) => permit,
+        Err(refusal) => return TakeOver::Refused(refusal),
+    };
+    let pipeline = Arc::clone(&context.pipeline);
+    let token = token.to_owned();
+    let (answer, answered) = oneshot::channel();
+    context.shutdown.spawn_connection(async move {
+        let Some(parked) = pipeline.registry.claim(&token, last_seq).await else {
+            let _ = answer.send(Err(upgrade));
+            return;
+        };
+        let session = Session::restore(parked.session, parked.tail, pipeline.limits.resume);
+        let subprotocol = session.subprotocol();
+        let connection = Connection::new(parked.id, parked.peer, &pipeline.limits)
+            .since(parked.connected_at, parked.last_active_at)
+            .resumed_from(session);
+        connection.set_context(parked.context);
+        let connection = Arc::new(connection);
+        pipeline
+            .registry
+            .adopt(parked.claim, Arc::clone(&connection))
+            .await;
+        tracing::debug!(connection = %connection.id(), last_seq, "resumed a session another node parked");
+        let _ = answer.send(Ok(subprotocol));
+        task::run_resumed(pipeline, connection, upgrade, permit, last_seq).await;
+    });
+    match answered.await {
+        Ok(Ok(subprotocol)) => TakeOver::Resumed(subprotocol),
+        Ok(Err(upgrade)) => TakeOver::Fresh(upgrade),
+        Err(_) => TakeOver::Refused(probes::text(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "the resume ended before it was answered\n",
+        )),
+    }
+}
+
+/// Runs, on this node, the `$disconnect` of every parked session that ended
+/// without a resume (each taken by one node of the cluster); never returns.
+pub async fn sweep_parked(pipeline: Arc<Pipeline>) {
+    let mut ticker = tokio::time::interval(SWEEP_EVERY);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticker.tick().await;
+        for ended in pipeline.registry.ended_sessions().await {
+            let connection = Connection::new(ended.id, ended.peer, &pipeline.limits)
+                .since(ended.connected_at, ended.last_active_at);
+            connection.set_context(ended.context);
+            tracing::debug!(connection = %connection.id(), reason = %ended.info.reason, "a parked session ended");
+            pipeline
+                .router
+                .disconnect(&Arc::new(connection), ended.info)
+                .await;
         }
     }
 }

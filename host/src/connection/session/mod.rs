@@ -21,8 +21,10 @@ use tokio_tungstenite::tungstenite::Message;
 use super::{ConnectionId, OutboundQueue, ResumeLimits, SendError, random_token};
 pub use frame::acknowledged;
 use frame::{greeting, wrap};
+pub use handoff::SessionSnapshot;
 
 mod frame;
+mod handoff;
 
 /// The subprotocol a client offers to opt in.
 pub const RELIABLE_SUBPROTOCOL: &str = "wsgate.reliable.v1";
@@ -69,6 +71,9 @@ struct State {
     resume: Option<Resume>,
     /// The subprotocol `$connect` chose, answered again on a resume.
     subprotocol: Option<String>,
+    /// Sealed for another node (see [`Session::seal`]): nothing more is
+    /// numbered here, and the connection ends without its `$disconnect`.
+    parked: bool,
 }
 
 impl std::fmt::Debug for Resume {
@@ -104,6 +109,7 @@ impl Session {
                 link: Link::Attached,
                 resume: None,
                 subprotocol: None,
+                parked: false,
             }),
             resuming: AtomicBool::new(false),
             task: AtomicWaker::new(),
@@ -118,6 +124,11 @@ impl Session {
     /// How long a dropped connection waits for its client.
     pub fn window(&self) -> std::time::Duration {
         self.limits.window
+    }
+
+    /// Its bounds.
+    pub fn limits(&self) -> ResumeLimits {
+        self.limits
     }
 
     fn state(&self) -> std::sync::MutexGuard<'_, State> {
@@ -155,7 +166,7 @@ impl Session {
         deliver: impl FnOnce(Message) -> Result<(), SendError>,
     ) -> Result<(), SendError> {
         let mut state = self.state();
-        if state.link == Link::Ended {
+        if state.link == Link::Ended || state.parked {
             return Err(SendError::Gone);
         }
         let seq = state.next_seq;
@@ -202,7 +213,7 @@ impl Session {
         {
             let mut state = self.state();
             let replayable = state.acked <= resume.last_seq && resume.last_seq < state.next_seq;
-            if state.link == Link::Ended || !state.resumable || !replayable {
+            if state.link == Link::Ended || state.parked || !state.resumable || !replayable {
                 return Err(resume);
             }
             // A later resume of the same session wins over an earlier one.
@@ -234,7 +245,7 @@ impl Session {
         let mut state = self.state();
         match state.take_resume(&self.resuming) {
             Some(resume) => Poll::Ready(Some(resume)),
-            None if !state.resumable => Poll::Ready(None),
+            None if !state.resumable || state.parked => Poll::Ready(None),
             None => Poll::Pending,
         }
     }
@@ -249,13 +260,15 @@ impl Session {
         queue.replace(std::iter::once(greeting).chain(state.replay.iter().cloned()));
     }
 
-    /// Ends the session: nothing more is kept or taken.
-    pub fn end(&self) {
+    /// Ends the session: nothing more is kept or taken. Says whether it was
+    /// sealed for another node first, which then owns its end.
+    pub fn end(&self) -> bool {
         let mut state = self.state();
         state.link = Link::Ended;
         state.take_resume(&self.resuming);
         state.replay = VecDeque::new();
         state.bytes = 0;
+        state.parked
     }
 }
 
@@ -299,88 +312,4 @@ impl State {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn limits(buffer: usize) -> ResumeLimits {
-        ResumeLimits {
-            buffer,
-            ..ResumeLimits::default()
-        }
-    }
-
-    fn seqs(session: &Session, id: &ConnectionId, count: usize) -> Vec<String> {
-        let mut sent = Vec::new();
-        for n in 0..count {
-            let message = Message::text(format!("m{n}"));
-            session
-                .sequence(id, message, |frame| {
-                    sent.push(frame.into_text().unwrap().as_str().to_owned());
-                    Ok(())
-                })
-                .unwrap();
-        }
-        sent
-    }
-
-    #[test]
-    fn frames_are_numbered_from_one_and_control_frames_are_not() {
-        let (session, id) = (Session::new(limits(8)), ConnectionId::from("c"));
-        assert_eq!(
-            seqs(&session, &id, 2),
-            [
-                r#"{"type":"message","seq":1,"data":"m0"}"#,
-                r#"{"type":"message","seq":2,"data":"m1"}"#
-            ]
-        );
-        let mut passed = None;
-        let ping = Message::Ping(Default::default());
-        session
-            .sequence(&id, ping.clone(), |frame| {
-                passed = Some(frame);
-                Ok(())
-            })
-            .unwrap();
-        assert_eq!(passed, Some(ping));
-        let binary = frame::wrap(3, &Message::binary(vec![0, 1, 255])).unwrap();
-        assert_eq!(
-            binary.into_text().unwrap().as_str(),
-            r#"{"type":"message","seq":3,"binary":"AAH/"}"#
-        );
-    }
-
-    #[test]
-    fn a_resume_is_honoured_only_from_a_frame_it_can_replay() {
-        let (session, id) = (Session::new(limits(8)), ConnectionId::from("c"));
-        seqs(&session, &id, 4);
-        session.acknowledge(2);
-        assert!(session.detach());
-        let resume = |last_seq| Resume {
-            // A request that can never be upgraded: only the number matters here.
-            upgrade: hyper::upgrade::on(http::Request::new(())),
-            last_seq,
-        };
-        assert!(session.hand_over(resume(1)).is_err(), "frame 2 is gone");
-        assert!(
-            session.hand_over(resume(5)).is_err(),
-            "frame 5 was never sent"
-        );
-        assert!(session.hand_over(resume(2)).is_ok());
-        let queue = OutboundQueue::new(1, 1);
-        session.attach(&id, 3, &queue);
-        assert_eq!(queue.len(), 2, "the greeting and frame 4");
-    }
-
-    #[test]
-    fn an_overflow_ends_resumability_and_refuses_sends_while_detached() {
-        let (session, id) = (Session::new(limits(2)), ConnectionId::from("c"));
-        assert!(session.detach());
-        seqs(&session, &id, 2);
-        let third = session.sequence(&id, Message::text("x"), |_| Ok(()));
-        assert_eq!(third, Err(SendError::Gone));
-        assert!(!session.is_resumable());
-        let waker = futures_util::task::noop_waker();
-        let mut cx = Context::from_waker(&waker);
-        assert!(matches!(session.poll_resume(&mut cx), Poll::Ready(None)));
-    }
-}
+mod tests;

@@ -37,7 +37,8 @@ impl Frame {
         }
     }
 
-    fn message(self) -> Option<Message> {
+    /// The message it carries; none for binary that is not base64.
+    pub fn message(self) -> Option<Message> {
         match self {
             Frame::Text(text) => Some(Message::text(text)),
             Frame::Binary(encoded) => STANDARD.decode(encoded).ok().map(Message::binary),
@@ -127,6 +128,21 @@ pub enum Delivery {
         /// The node.
         node: String,
     },
+    /// A connection of this node is parked: seal its session (the marker of
+    /// a park, behind everything sent to it before).
+    Parked {
+        /// The connection.
+        id: String,
+    },
+    /// A session this node claimed: make its connection reachable here (the
+    /// marker of a claim, behind every delivery decided before it).
+    Claimed {
+        /// The claim.
+        claim: u64,
+    },
+    /// Nothing: answered once everything published to the inbox before it
+    /// has been carried out.
+    Barrier,
 }
 
 /// What the owner tells of a connection, for `info` on another node.
@@ -271,7 +287,12 @@ impl Delivery {
                 let info = local.info(&id.into()).await?;
                 return Ok(Some(info.into()));
             }
-            Delivery::Reply { .. } | Delivery::Presence { .. } | Delivery::Resync { .. } => Ok(()),
+            Delivery::Reply { .. }
+            | Delivery::Presence { .. }
+            | Delivery::Resync { .. }
+            | Delivery::Parked { .. }
+            | Delivery::Claimed { .. }
+            | Delivery::Barrier => Ok(()),
         };
         done.map(|()| None)
     }

@@ -214,12 +214,14 @@ async fn forget(registry: &ClusterRegistry, node: &str) -> RedisResult<Option<us
                 &keys::node_connections(node),
                 &keys::node_groups(node),
                 keys::CONNECTIONS,
+                keys::MOVED,
             ],
         );
         chunk
             .arg(keys::CONNECTION_PREFIX)
             .arg(SWEEP_CHUNK)
-            .arg(keys::GROUP_MEMBERS_PREFIX);
+            .arg(keys::GROUP_MEMBERS_PREFIX)
+            .arg(node);
         match registry.link.run::<i64>(Request::One(chunk)).await? {
             -1 => return Ok(None),
             0 => break,

@@ -8,7 +8,7 @@ use futures_util::StreamExt;
 
 use super::delivery::{Ask, Delivery, Envelope};
 use super::requests::Answer;
-use super::{ClusterRegistry, keys};
+use super::{ClusterRegistry, handoff, keys};
 use crate::clock::now_ms;
 
 /// The pause before subscribing again after Redis was lost.
@@ -64,6 +64,8 @@ async fn carry_out(registry: &Arc<ClusterRegistry>, envelope: Envelope) {
         } if node != registry.node() => registry.fanout.presence(&node, &group, present),
         Delivery::Resync { node } if node != registry.node() => registry.relearn_groups(),
         Delivery::Presence { .. } | Delivery::Resync { .. } => {}
+        Delivery::Parked { id } => handoff::park::seal(registry, &id.into()).await,
+        Delivery::Claimed { claim } => handoff::claim::at_marker(registry, claim).await,
         delivery => {
             if let Some(ask) = &ask
                 && now_ms() > ask.accept_by

@@ -18,6 +18,10 @@
 //! | `wsgate:epoch` | string | when this Redis first saw a node: its absence means Redis lost its data |
 //! | `wsgate:settling` | string, expires | set for one node expiry once Redis lost its data, while live nodes register again |
 //!
+//! Sessions parked between nodes add the keys of [`super::handoff::scripts`],
+//! which also holds the scripts that route a request, a group send and a
+//! broadcast (each must know a connection may be parked).
+//!
 //! A node's connections count as gone once its heartbeat key has expired:
 //! the node fences itself before that (see `lease`), so no live connection is
 //! ever reported gone. While `wsgate:settling` exists, an unknown id or a
@@ -44,6 +48,26 @@ pub const TAGS: &str = "wsgate:tags";
 pub const EPOCH: &str = "wsgate:epoch";
 /// Present while live nodes register again after Redis lost its data.
 pub const SETTLING: &str = "wsgate:settling";
+/// Id → the node a connection moved to, or `parked`.
+pub const MOVED: &str = "wsgate:moved";
+/// Parked ids, by when they end.
+pub const PARKED: &str = "wsgate:parked";
+/// The pseudo-node in a group's nodes while the group has parked members.
+pub const PARKED_NODE: &str = "#parked";
+/// Prefix of a parked session's hash.
+pub const PARK_PREFIX: &str = "wsgate:park:";
+/// Prefix of a parked session's frames (only the scripts build these keys).
+#[cfg(test)]
+pub const PARK_FRAMES_PREFIX: &str = "wsgate:park-frames:";
+/// Prefix of a resume token's parked id (only the scripts build these keys).
+#[cfg(test)]
+pub const RESUME_PREFIX: &str = "wsgate:resume:";
+/// Prefix of a group's parked members.
+pub const GROUP_PARKED_PREFIX: &str = "wsgate:group-parked:";
+/// Prefix of a node's connection ids.
+pub const NODE_CONNECTIONS_PREFIX: &str = "wsgate:node-conns:";
+/// Prefix of the groups a node has members in.
+pub const NODE_GROUPS_PREFIX: &str = "wsgate:node-groups:";
 
 /// A node's heartbeat key.
 pub fn node(node: &str) -> String {
@@ -62,12 +86,22 @@ pub fn connection(id: &ConnectionId) -> String {
 
 /// A node's connection ids.
 pub fn node_connections(node: &str) -> String {
-    format!("wsgate:node-conns:{node}")
+    format!("{NODE_CONNECTIONS_PREFIX}{node}")
 }
 
 /// The groups a node has members in.
 pub fn node_groups(node: &str) -> String {
-    format!("wsgate:node-groups:{node}")
+    format!("{NODE_GROUPS_PREFIX}{node}")
+}
+
+/// A parked session's hash.
+pub fn park(id: &ConnectionId) -> String {
+    format!("{PARK_PREFIX}{id}")
+}
+
+/// A group's parked members.
+pub fn group_parked(group: &str) -> String {
+    format!("{GROUP_PARKED_PREFIX}{group}")
 }
 
 /// A group's members.
@@ -112,37 +146,19 @@ end
 return previous
 ";
 
-/// Publishes a request to the node that holds a connection, if that node is
-/// alive and is not this one; the node is the one whose tag the id ends in.
-/// KEYS: [`TAGS`], [`SETTLING`], [`EPOCH`]. ARGV: this node, the heartbeat
-/// key prefix, the inbox prefix, the request, the id's tag. Answers -1 when
-/// the connection is gone, 0 when its node is unknown now (Redis is settling
-/// after it lost its data) or not listening, else how many subscribers heard
-/// it.
-pub const ROUTE: &str = r"
-local node = redis.call('HGET', KEYS[1], ARGV[5])
-if node and redis.call('EXISTS', ARGV[2] .. node) == 1 then
-  if node == ARGV[1] then return -1 end
-  return redis.call('PUBLISH', ARGV[3] .. node, ARGV[4])
-end
-if redis.call('EXISTS', KEYS[2]) == 1 or redis.call('EXISTS', KEYS[3]) == 0 then
-  return 0
-end
-return -1
-";
-
-/// The keys [`ROUTE`] reads.
-pub const ROUTE_KEYS: [&str; 3] = [TAGS, SETTLING, EPOCH];
+/// The keys [`super::handoff::scripts::ROUTE`] reads.
+pub const ROUTE_KEYS: [&str; 4] = [TAGS, SETTLING, EPOCH, MOVED];
 
 /// A page of a lexical sorted set of connection ids (every connection, or a
 /// group's members) without the ids of nodes whose heartbeat has expired, so
 /// a listing leaves a connection out exactly when lookups answer 410. Scans
 /// at most a budget of ids. KEYS: the set. ARGV: the start (`-` or `(id`),
 /// the limit, the heartbeat prefix, the connection hash prefix, the budget.
+/// A parked connection is listed, like one its node holds.
 /// Answers the live ids (up to limit + 1) and the last id scanned if the
 /// budget ran out first (else an empty string).
 pub const LIST: &str = r"
-local out, alive = {}, {}
+local out, alive = {}, {parked = true}
 local start, limit, budget = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[5])
 local last = ''
 while #out <= limit and budget > 0 do
@@ -169,9 +185,11 @@ return {out, last}
 ";
 
 /// Forgets up to ARGV[2] connections of a node, unless its heartbeat exists
-/// (it came back, and registers itself). KEYS: the heartbeat, the node's
-/// connections, the node's groups, [`CONNECTIONS`]. ARGV: the connection hash
-/// prefix, the count, the group members prefix. Answers how many it forgot,
+/// (it came back, and registers itself), but not one that moved from it
+/// (parked or claimed: a late registration may have listed it here again).
+/// KEYS: the heartbeat, the node's connections, the node's groups,
+/// [`CONNECTIONS`], [`MOVED`]. ARGV: the connection hash prefix, the count,
+/// the group members prefix, the node. Answers how many it forgot,
 /// -1 if the node is alive.
 pub const FORGET: &str = r"
 if redis.call('EXISTS', KEYS[1]) == 1 then return -1 end
@@ -179,10 +197,14 @@ local ids = redis.call('SPOP', KEYS[2], ARGV[2])
 if #ids == 0 then return 0 end
 local groups = redis.call('SMEMBERS', KEYS[3])
 for _, id in ipairs(ids) do
-  redis.call('DEL', ARGV[1] .. id)
-  redis.call('ZREM', KEYS[4], id)
-  for _, group in ipairs(groups) do
-    redis.call('ZREM', ARGV[3] .. group, id)
+  local moved = redis.call('HGET', KEYS[5], id)
+  if not moved or moved == ARGV[4] then
+    redis.call('DEL', ARGV[1] .. id)
+    redis.call('ZREM', KEYS[4], id)
+    redis.call('HDEL', KEYS[5], id)
+    for _, group in ipairs(groups) do
+      redis.call('ZREM', ARGV[3] .. group, id)
+    end
   end
 end
 return #ids

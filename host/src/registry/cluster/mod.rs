@@ -20,10 +20,13 @@
 //!   when Redis lost them, and forgets dead nodes; [`link`] bounds every
 //!   request and opens a circuit breaker when Redis does not answer.
 //! - [`inbox`] carries out what other nodes publish for this node.
+//! - [`handoff`] moves sessions of the reliable subprotocol between nodes:
+//!   parked by a node that stops, claimed by the node their client resumes on.
 //! - [`operations`] implements [`Registry`] on these rules.
 
 mod delivery;
 mod fanout;
+mod handoff;
 mod heartbeat;
 mod inbox;
 mod keys;
@@ -79,6 +82,7 @@ pub struct ClusterRegistry {
     changes: Changes,
     pending: Pending,
     fanout: FanOut,
+    handoffs: handoff::Handoffs,
     /// Whether Redis missed a registration change, so that the next heartbeat
     /// must register this node's connections again.
     stale: AtomicBool,
@@ -120,6 +124,7 @@ impl ClusterRegistry {
             changes,
             pending: Pending::default(),
             fanout: FanOut::default(),
+            handoffs: handoff::Handoffs::default(),
             stale: AtomicBool::new(true),
             retired: tokio::sync::Mutex::new(false),
             beaten: tokio::sync::Notify::new(),
@@ -215,6 +220,10 @@ impl ClusterRegistry {
             .ignore()
             .srem(keys::node_connections(self.node()), id.as_str())
             .ignore();
+        // One that moved here from another node (a resumed session).
+        if id.tag() != Some(self.tag.as_str()) {
+            pipe.hdel(keys::MOVED, id.as_str()).ignore();
+        }
     }
 
     /// Forgets what is known of other nodes' groups (a notice may have been

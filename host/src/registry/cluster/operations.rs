@@ -10,54 +10,27 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use tokio_tungstenite::tungstenite::Message;
 
-use super::delivery::{Ask, Delivery, Envelope, Frame};
+use super::delivery::{Delivery, Envelope, Frame};
+use super::handoff::{Turn, claim, park, parked, scripts};
 use super::lease::FENCED;
-use super::requests::Answer;
 use super::writer::Change;
 use super::{ClusterRegistry, heartbeat, keys};
-use crate::clock::now_ms;
-use crate::connection::{CloseInitiator, Connection, ConnectionId, SendError};
-use crate::registry::{ConnectionInfo, GroupPage, LocalRegistry, MAX_PAGE, Page, Registry};
+use crate::connection::{CloseInitiator, Connection, ConnectionId, SendError, Session};
+use crate::registry::{
+    ConnectionInfo, EndedSession, GroupPage, LocalRegistry, MAX_PAGE, Page, ParkedSession, Registry,
+};
 
 /// How many ids a listing scans past those of dead nodes, per id it returns.
 const SCAN_PER_ID: u32 = 10;
 impl ClusterRegistry {
-    /// Asks the node holding `id` to carry out `delivery`, and waits for its
-    /// answer at most the cluster timeout: `Unavailable` then, and the owner,
-    /// past the request's deadline, will not carry it out.
-    async fn ask(&self, id: &ConnectionId, delivery: Delivery) -> Answer {
-        let timeout = self.settings.timeout;
-        let mut waiter = self.pending.open();
-        let ask = Ask {
-            request: waiter.id,
-            reply_to: self.node().to_owned(),
-            // The owner stops taking it a fifth of the timeout before the
-            // caller stops waiting, which leaves time for the answer.
-            accept_by: now_ms() + (timeout * 4 / 5).as_millis() as u64,
-        };
-        let envelope = Envelope {
-            ask: Some(ask),
-            delivery,
-        };
-        let asked = async {
-            // Not an id a cluster node handed out: never was.
-            let tag = id.tag().ok_or(SendError::Gone)?;
-            let mut route = keys::eval(keys::ROUTE, &keys::ROUTE_KEYS);
-            route
-                .arg(self.node())
-                .arg(keys::NODE_PREFIX)
-                .arg(keys::INBOX_PREFIX)
-                .arg(envelope.encode())
-                .arg(tag);
-            match self.link.query::<i64>(route).await? {
-                -1 => Err(SendError::Gone),
-                0 => Err(SendError::Unavailable),
-                _ => waiter.answer().await,
-            }
-        };
-        tokio::time::timeout(timeout, asked)
-            .await
-            .unwrap_or(Err(SendError::Unavailable))
+    /// Runs a group send's or broadcast's script; one that reaches this
+    /// node's connections through its inbox is done once the inbox is past it.
+    async fn fan_out(&self, script: redis::Cmd, turn: &Turn<'_>) -> Result<(), SendError> {
+        self.link.query::<()>(script).await?;
+        if turn.through_inbox {
+            self.barrier().await;
+        }
+        Ok(())
     }
 
     /// The frame that carries `message` across Redis, if it is not too large.
@@ -134,7 +107,15 @@ impl Registry for ClusterRegistry {
 
     async fn send(&self, id: &ConnectionId, message: Message) -> Result<(), SendError> {
         if let Some(connection) = self.local.lookup(id) {
-            return self.local.send_to(&connection, message);
+            let session = connection.session();
+            if session.is_none() {
+                return self.local.send_to(&connection, message);
+            }
+            match self.local.send_to(&connection, message.clone()) {
+                // Sealed for another node: its parked state takes it.
+                Err(SendError::Gone) if session.is_some_and(Session::is_parked) => {}
+                sent => return sent,
+            }
         }
         let frame = self.check_size(&message)?;
         let id_text = id.to_string();
@@ -227,22 +208,28 @@ impl Registry for ClusterRegistry {
         exclude: Option<&ConnectionId>,
     ) -> Result<(), SendError> {
         let frame = self.check_size(&message)?;
-        self.local.send_to_group(group, message, exclude).await?;
+        let turn = self.handoffs.turn().await;
+        if !turn.through_inbox {
+            self.local.send_to_group(group, message, exclude).await?;
+        }
         let nodes = self.group_nodes(group).await?;
-        if nodes.is_empty() {
+        if nodes.is_empty() && !turn.through_inbox {
             return Ok(());
         }
+        let entry = parked::entry(&frame);
         let delivery = Envelope::told(Delivery::Group {
             group: group.to_owned(),
             frame,
             exclude: exclude.map(ToString::to_string),
-        })
-        .encode();
-        let mut pipe = redis::pipe();
-        for node in &nodes {
-            pipe.publish(keys::inbox(node), &delivery).ignore();
-        }
-        self.link.query(pipe).await
+        });
+        let (nodes, parked) = (keys::group_nodes(group), keys::group_parked(group));
+        let mut send = keys::eval(&scripts::GROUP, &[&nodes, &parked, keys::MOVED]);
+        send.arg(self.node())
+            .arg(if turn.through_inbox { "1" } else { "0" })
+            .arg(delivery.encode())
+            .arg(entry)
+            .arg(exclude.map_or("", ConnectionId::as_str));
+        self.fan_out(send, &turn).await
     }
 
     async fn broadcast(
@@ -251,15 +238,26 @@ impl Registry for ClusterRegistry {
         exclude: Option<&ConnectionId>,
     ) -> Result<(), SendError> {
         let frame = self.check_size(&message)?;
-        self.local.broadcast(message, exclude).await?;
+        let turn = self.handoffs.turn().await;
+        // Through the inbox, this node's connections are no origin's.
+        let origin = match turn.through_inbox {
+            true => String::new(),
+            false => {
+                self.local.broadcast(message, exclude).await?;
+                self.node().to_owned()
+            }
+        };
+        let entry = parked::entry(&frame);
         let delivery = Envelope::told(Delivery::Broadcast {
-            origin: self.node().to_owned(),
+            origin,
             frame,
             exclude: exclude.map(ToString::to_string),
         });
-        self.link
-            .query(redis::Cmd::publish(keys::BROADCAST, delivery.encode()))
-            .await
+        let mut send = keys::eval(&scripts::BROADCAST, &[keys::PARKED, keys::MOVED]);
+        send.arg(delivery.encode())
+            .arg(entry)
+            .arg(exclude.map_or("", ConnectionId::as_str));
+        self.fan_out(send, &turn).await
     }
 
     async fn members(&self, group: &str, cursor: Option<&str>, limit: u32) -> Page {
@@ -307,5 +305,21 @@ impl Registry for ClusterRegistry {
 
     async fn retire(&self) {
         heartbeat::retire(self).await;
+    }
+
+    async fn park_sessions(&self) -> usize {
+        park::park_sessions(self).await
+    }
+
+    async fn claim(&self, token: &str, last_seq: u64) -> Option<ParkedSession> {
+        claim::claim(self, token, last_seq).await
+    }
+
+    async fn adopt(&self, claim: u64, connection: Arc<Connection>) {
+        claim::adopt(self, claim, connection).await;
+    }
+
+    async fn ended_sessions(&self) -> Vec<EndedSession> {
+        parked::ended(self).await
     }
 }

@@ -258,6 +258,14 @@ async fn reconcile_now(registry: &ClusterRegistry, present: &mut HashSet<String>
             .map(ConnectionId::from)
             .filter(|id| registry.local.lookup(id).is_none())
             .collect();
+        // A claim may have listed one here that is not reachable yet.
+        let gone = match registry.handoffs.claiming() {
+            true => {
+                registry.mark_stale();
+                Vec::new()
+            }
+            false => gone,
+        };
         for chunk in gone.chunks(CHUNK) {
             let mut pipe = redis::pipe();
             for id in chunk {

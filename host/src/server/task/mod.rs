@@ -31,7 +31,7 @@ use super::Pipeline;
 
 use crate::clock::now_ms;
 use crate::connection::{
-    BINARY_REFUSED, CloseInitiator, Connection, ConnectionLimits, DisconnectInfo, Resume,
+    BINARY_REFUSED, CloseInitiator, Connection, ConnectionLimits, DisconnectInfo, Resume, Session,
     acknowledged, ending,
 };
 use crate::event::Payload;
@@ -67,12 +67,43 @@ pub async fn run(
     upgrade: OnUpgrade,
     permit: OwnedSemaphorePermit,
 ) {
-    let info = attachments(&pipeline, &connection, upgrade).await;
+    run_from(pipeline, connection, upgrade, permit, false).await;
+}
+
+/// Runs a connection taken over from another node (its session claimed)
+/// from the client's resume after frame `last_seq`, like [`run`].
+pub async fn run_resumed(
+    pipeline: Arc<Pipeline>,
+    connection: Arc<Connection>,
+    upgrade: OnUpgrade,
+    permit: OwnedSemaphorePermit,
+    last_seq: u64,
+) {
+    let _listed = pipeline.sessions.enter(&connection);
+    connection.attach(last_seq);
+    pipeline.metrics.resumed();
+    run_from(pipeline, connection, upgrade, permit, true).await;
+}
+
+/// [`run`], on a socket that resumed the connection if `resumed`.
+async fn run_from(
+    pipeline: Arc<Pipeline>,
+    connection: Arc<Connection>,
+    upgrade: OnUpgrade,
+    permit: OwnedSemaphorePermit,
+    resumed: bool,
+) {
+    let info = attachments(&pipeline, &connection, upgrade, resumed).await;
     if let Some(session) = connection.session() {
         if !session.is_resumable() {
             pipeline.metrics.resume_buffer_overflowed();
         }
-        session.end();
+        if session.end() {
+            // Parked in the cluster: it ends where it is resumed, or where
+            // its window passes.
+            tracing::debug!(connection = %connection.id(), "parked for another node");
+            return;
+        }
     }
     tracing::debug!(connection = %connection.id(), code = info.code, initiator = info.initiator.as_str(), "disconnected");
     // Boxed, like `$connect`: only a connection that ends needs their state.
@@ -98,8 +129,8 @@ async fn attachments(
     pipeline: &Pipeline,
     connection: &Arc<Connection>,
     mut upgrade: OnUpgrade,
+    mut resumed: bool,
 ) -> DisconnectInfo {
-    let mut resumed = false;
     loop {
         let served = match upgrade.await {
             Ok(upgraded) => {
@@ -205,8 +236,14 @@ async fn serve(pipeline: &Pipeline, connection: &Arc<Connection>, mut socket: So
                         None
                     }
                 };
-                if let Some(reply) = reply.filter(|_| !connection.close_state().is_requested()) {
-                    connection.number(reply, |frame| writer.reply(frame));
+                // A parked connection is closing too, but its reply is still owed.
+                let parked = session.is_some_and(Session::is_parked);
+                if let Some(reply) = reply.filter(|_| parked || !connection.close_state().is_requested()) {
+                    if let Some(reply) = connection.number(reply, |frame| writer.reply(frame)) {
+                        // Sealed for another node meanwhile: the reply goes where it went.
+                        let _ = pipeline.registry.send(connection.id(), reply).await;
+                        continue;
+                    }
                     // Usually the socket takes it at once; only then is no timer needed.
                     let _ = poll_fn(|cx| Poll::Ready(writer.poll_write(&mut socket, cx))).await;
                     if writer.has_reply() {
