@@ -145,3 +145,58 @@ async fn a_parked_session_closed_through_the_api_gets_its_disconnect_and_is_not_
     let fresh = ReliableClient::resume(&b.url("/"), &ann.token, 0).await;
     assert!(!fresh.resumed);
 }
+
+#[tokio::test]
+async fn a_client_that_drops_and_comes_back_through_another_node_gets_its_connection_back() {
+    let redis = Redis::start();
+    let (a, b) = pair(&redis, "2m").await;
+    let (mut observer, _) = client(&b, "/?observe=1").await;
+    let mut ann = ReliableClient::connect(&a.url("/?user=ann&room=lobby")).await;
+    let id = ann.connection_id.clone();
+    let to_ann = format!("/@connections/{id}");
+    assert_eq!(post(&b, &to_ann, "one").await, 200);
+    assert_eq!(ann.recv_text().await, "one");
+
+    // A network drop; the load balancer sends the client to the other node.
+    let (token, last_seq) = ann.drop_connection();
+    assert_eq!(post(&b, &to_ann, "while away").await, 200);
+    let mut ann = ReliableClient::resume(&b.url("/"), &token, last_seq).await;
+    assert!(ann.resumed, "node a handed the session over");
+    assert_eq!(ann.connection_id, id);
+    assert_eq!(ann.recv_text().await, "while away");
+    assert_eq!(post(&a, &to_ann, "through a").await, 200);
+    assert_eq!(post(&a, "/@groups/lobby", "to the room").await, 200);
+    assert_eq!(ann.recv_text().await, "through a");
+    assert_eq!(ann.recv_text().await, "to the room");
+    assert_eq!(whoami(&mut ann).await["context"]["user"], "ann");
+
+    ann.client.close(1000, "bye").await;
+    let report = observer.recv_json().await;
+    assert_eq!(report["connectionId"], id.as_str(), "{report}");
+    assert_eq!(report["code"], 1000);
+    observer.expect_silence(Duration::from_millis(500)).await;
+    let ran = |node: &Gateway| {
+        node.logs()
+            .matches(&format!("probe $disconnect {id}"))
+            .count()
+    };
+    assert_eq!((ran(&a), ran(&b)), (0, 1));
+}
+
+#[tokio::test]
+async fn a_token_with_the_wrong_secret_takes_nothing_over() {
+    let redis = Redis::start();
+    let (a, b) = pair(&redis, "2m").await;
+    let mut ann = ReliableClient::connect(&a.url("/")).await;
+    let id = ann.connection_id.clone();
+    let forged = format!("{id}.{}", "A".repeat(32));
+
+    let mallory = ReliableClient::resume(&b.url("/"), &forged, 0).await;
+    assert!(!mallory.resumed);
+    assert_ne!(mallory.connection_id, id);
+    assert_eq!(
+        post(&b, &format!("/@connections/{id}"), "still yours").await,
+        200
+    );
+    assert_eq!(ann.recv_text().await, "still yours");
+}

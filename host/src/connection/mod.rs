@@ -112,7 +112,7 @@ impl Connection {
     /// numbered and kept until acknowledged, and a drop detaches it for
     /// `limits.window` instead of ending it.
     pub fn reliable(mut self, limits: ResumeLimits) -> Self {
-        self.session = Some(Box::new(Session::new(limits)));
+        self.session = Some(Box::new(Session::new(&self.id, limits)));
         self
     }
 

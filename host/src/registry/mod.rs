@@ -168,10 +168,16 @@ pub trait Registry: Send + Sync + 'static {
         0
     }
 
-    /// Takes over the session another node parked under `token`, if it can
-    /// be resumed after frame `last_seq`; then [`Registry::adopt`] must follow.
-    async fn claim(&self, _token: &str, _last_seq: u64) -> Option<ParkedSession> {
-        None
+    /// Takes over the session of `token` from the cluster (parked by a node
+    /// that stopped, or held by another node, which parks it), if it can be
+    /// resumed after frame `last_seq`; then [`Registry::adopt`] must follow.
+    /// `Unavailable` if the node holding it does not answer.
+    async fn claim(
+        &self,
+        _token: &str,
+        _last_seq: u64,
+    ) -> Result<Option<ParkedSession>, SendError> {
+        Ok(None)
     }
 
     /// Makes the connection built from a claimed session reachable here, in

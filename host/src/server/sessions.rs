@@ -133,8 +133,8 @@ pub enum TakeOver {
     Fresh(OnUpgrade),
 }
 
-/// Resumes, on this node, the session another node parked under `token`,
-/// if it can be resumed after `last_seq`. The claim runs in the
+/// Resumes, on this node, the session of `token` another node parked or
+/// holds, if it can be resumed after `last_seq`. The claim runs in the
 /// connection's own task: a client that vanishes meanwhile leaves a claimed
 /// connection detached here, which ends after its window like any other.
 pub async fn take_over(
@@ -151,9 +151,19 @@ pub async fn take_over(
     let token = token.to_owned();
     let (answer, answered) = oneshot::channel();
     context.shutdown.spawn_connection(async move {
-        let Some(parked) = pipeline.registry.claim(&token, last_seq).await else {
-            let _ = answer.send(Err(upgrade));
-            return;
+        let parked = match pipeline.registry.claim(&token, last_seq).await {
+            Ok(Some(parked)) => parked,
+            Ok(None) => {
+                let _ = answer.send(TakeOver::Fresh(upgrade));
+                return;
+            }
+            Err(_) => {
+                let _ = answer.send(TakeOver::Refused(probes::text(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "the node that holds the session does not answer; resume again\n",
+                )));
+                return;
+            }
         };
         let session = Session::restore(parked.session, parked.tail, pipeline.limits.resume);
         let subprotocol = session.subprotocol();
@@ -167,12 +177,11 @@ pub async fn take_over(
             .adopt(parked.claim, Arc::clone(&connection))
             .await;
         tracing::debug!(connection = %connection.id(), last_seq, "resumed a session another node parked");
-        let _ = answer.send(Ok(subprotocol));
+        let _ = answer.send(TakeOver::Resumed(subprotocol));
         task::run_resumed(pipeline, connection, upgrade, permit, last_seq).await;
     });
     match answered.await {
-        Ok(Ok(subprotocol)) => TakeOver::Resumed(subprotocol),
-        Ok(Err(upgrade)) => TakeOver::Fresh(upgrade),
+        Ok(outcome) => outcome,
         Err(_) => TakeOver::Refused(probes::text(
             StatusCode::INTERNAL_SERVER_ERROR,
             "the resume ended before it was answered\n",

@@ -95,10 +95,12 @@ enum Link {
 }
 
 impl Session {
-    /// A new session with a fresh resume token and these bounds.
-    pub fn new(limits: ResumeLimits) -> Self {
+    /// A new session of connection `id` with a fresh resume token and these
+    /// bounds. The token names the connection (`ID.SECRET`), so that in a
+    /// cluster any node can find the one that holds it.
+    pub fn new(id: &ConnectionId, limits: ResumeLimits) -> Self {
         Session {
-            token: random_token::<TOKEN_BYTES>(),
+            token: format!("{id}.{}", random_token::<TOKEN_BYTES>()),
             limits,
             state: Mutex::new(State {
                 next_seq: 1,

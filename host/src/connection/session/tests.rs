@@ -25,7 +25,8 @@ fn seqs(session: &Session, id: &ConnectionId, count: usize) -> Vec<String> {
 
 #[test]
 fn frames_are_numbered_from_one_and_control_frames_are_not() {
-    let (session, id) = (Session::new(limits(8)), ConnectionId::from("c"));
+    let id = ConnectionId::from("c");
+    let session = Session::new(&id, limits(8));
     assert_eq!(
         seqs(&session, &id, 2),
         [
@@ -51,7 +52,8 @@ fn frames_are_numbered_from_one_and_control_frames_are_not() {
 
 #[test]
 fn a_resume_is_honoured_only_from_a_frame_it_can_replay() {
-    let (session, id) = (Session::new(limits(8)), ConnectionId::from("c"));
+    let id = ConnectionId::from("c");
+    let session = Session::new(&id, limits(8));
     seqs(&session, &id, 4);
     session.acknowledge(2);
     assert!(session.detach());
@@ -73,7 +75,8 @@ fn a_resume_is_honoured_only_from_a_frame_it_can_replay() {
 
 #[test]
 fn an_overflow_ends_resumability_and_refuses_sends_while_detached() {
-    let (session, id) = (Session::new(limits(2)), ConnectionId::from("c"));
+    let id = ConnectionId::from("c");
+    let session = Session::new(&id, limits(2));
     assert!(session.detach());
     seqs(&session, &id, 2);
     let third = session.sequence(&id, Message::text("x"), |_| Ok(()));
@@ -86,7 +89,8 @@ fn an_overflow_ends_resumability_and_refuses_sends_while_detached() {
 
 #[test]
 fn a_sealed_session_numbers_nothing_more_and_is_restored_with_its_tail_after_it() {
-    let (session, id) = (Session::new(limits(8)), ConnectionId::from("c"));
+    let id = ConnectionId::from("c");
+    let session = Session::new(&id, limits(8));
     seqs(&session, &id, 3);
     session.acknowledge(1);
     let snapshot = session.seal().expect("a live session seals");
@@ -122,7 +126,7 @@ fn a_sealed_session_numbers_nothing_more_and_is_restored_with_its_tail_after_it(
 
 #[test]
 fn an_ended_session_does_not_seal() {
-    let session = Session::new(limits(8));
+    let session = Session::new(&ConnectionId::from("c"), limits(8));
     assert!(!session.end());
     assert!(session.seal().is_none());
 }

@@ -143,6 +143,14 @@ pub enum Delivery {
     /// Nothing: answered once everything published to the inbox before it
     /// has been carried out.
     Barrier,
+    /// Park a connection's session for its client, which resumed it with
+    /// `token` on the asking node.
+    Park {
+        /// The connection.
+        id: String,
+        /// The resume token the client offered.
+        token: String,
+    },
 }
 
 /// What the owner tells of a connection, for `info` on another node.
@@ -292,6 +300,7 @@ impl Delivery {
             | Delivery::Resync { .. }
             | Delivery::Parked { .. }
             | Delivery::Claimed { .. }
+            | Delivery::Park { .. }
             | Delivery::Barrier => Ok(()),
         };
         done.map(|()| None)

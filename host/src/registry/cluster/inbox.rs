@@ -66,6 +66,16 @@ async fn carry_out(registry: &Arc<ClusterRegistry>, envelope: Envelope) {
         Delivery::Presence { .. } | Delivery::Resync { .. } => {}
         Delivery::Parked { id } => handoff::park::seal(registry, &id.into()).await,
         Delivery::Claimed { claim } => handoff::claim::at_marker(registry, claim).await,
+        Delivery::Park { id, token } => {
+            // Parking waits for its marker on this inbox: not on its task.
+            let registry = Arc::clone(registry);
+            tokio::spawn(async move {
+                let outcome = handoff::park::hand_over(&registry, &id.into(), &token).await;
+                if let Some(ask) = ask {
+                    answer(&registry, ask, outcome);
+                }
+            });
+        }
         delivery => {
             if let Some(ask) = &ask
                 && now_ms() > ask.accept_by

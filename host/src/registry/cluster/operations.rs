@@ -311,7 +311,7 @@ impl Registry for ClusterRegistry {
         park::park_sessions(self).await
     }
 
-    async fn claim(&self, token: &str, last_seq: u64) -> Option<ParkedSession> {
+    async fn claim(&self, token: &str, last_seq: u64) -> Result<Option<ParkedSession>, SendError> {
         claim::claim(self, token, last_seq).await
     }
 

@@ -14,16 +14,44 @@ use super::super::delivery::{Delivery, Envelope, Frame};
 use super::super::writer::Change;
 use super::super::{ClusterRegistry, keys};
 use super::{Claim, Meta, groups, scripts};
-use crate::connection::{Connection, ConnectionId, SessionSnapshot};
+use crate::connection::{Connection, ConnectionId, SendError, SessionSnapshot};
 use crate::registry::{ParkedSession, Registry};
 
 /// How often a claim asks again while the parked session's snapshot is
 /// still being written.
 const NOT_READY_RETRY: Duration = Duration::from_millis(20);
 
-/// Claims the session parked under `token`, if it can be resumed after
-/// `last_seq`.
+/// Claims the session of `token`, if it can be resumed after `last_seq`:
+/// the one parked under it, or the one another node holds (detached, or on
+/// a socket not yet seen to drop), which that node parks first. `None` for
+/// no such session; `Unavailable` if its node did not answer (not done: the
+/// client may retry).
 pub(in super::super) async fn claim(
+    registry: &ClusterRegistry,
+    token: &str,
+    last_seq: u64,
+) -> Result<Option<ParkedSession>, SendError> {
+    // The token names its connection: `ID.SECRET`.
+    let Some((id, _)) = token.split_once('.') else {
+        return Ok(None);
+    };
+    let id = ConnectionId::from(id);
+    if registry.local.lookup(&id).is_none() {
+        let park = Delivery::Park {
+            id: id.to_string(),
+            token: token.to_owned(),
+        };
+        match registry.ask(&id, park).await {
+            Ok(_) => {}
+            Err(SendError::Gone) => return Ok(None),
+            Err(error) => return Err(error),
+        }
+    }
+    Ok(claim_parked(registry, token, last_seq).await)
+}
+
+/// Claims the session parked under `token`.
+async fn claim_parked(
     registry: &ClusterRegistry,
     token: &str,
     last_seq: u64,

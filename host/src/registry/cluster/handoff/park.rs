@@ -8,10 +8,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::super::delivery::{Delivery, Envelope};
+use super::super::requests::Answer;
 use super::super::{ClusterRegistry, keys};
 use super::{Meta, scripts};
 use crate::clock::now_ms;
-use crate::connection::{CloseInitiator, Connection, ConnectionId, Session};
+use crate::connection::{CloseInitiator, Connection, ConnectionId, SendError, Session};
 
 /// The close a parked connection's client gets: come back, elsewhere.
 pub const SERVICE_RESTART: (u16, &str) = (1012, "service restart");
@@ -29,13 +30,59 @@ pub(in super::super) async fn park_sessions(registry: &ClusterRegistry) -> usize
         .local
         .snapshot()
         .into_iter()
-        .filter(|connection| {
-            !connection.close_state().is_requested()
-                && connection
-                    .session()
-                    .is_some_and(|session| session.is_resumable() && !session.is_parked())
-        })
+        .filter(|connection| parkable(connection))
         .collect();
+    let parked = park(registry, &sessions).await;
+    if parked > 0 {
+        tracing::info!(
+            parked,
+            "cluster: parked the reliable sessions, resumable on another node"
+        );
+    }
+    parked
+}
+
+/// Parks the session of connection `id` for a client that resumes it with
+/// `token` on another node (it dropped, and came back through a load
+/// balancer that chose another node): done once it is sealed here.
+pub(in super::super) async fn hand_over(
+    registry: &ClusterRegistry,
+    id: &ConnectionId,
+    token: &str,
+) -> Answer {
+    let held = registry.local.lookup(id).filter(|connection| {
+        let session = connection.session();
+        parkable(connection) && session.is_some_and(|session| same_token(session.token(), token))
+    });
+    let Some(connection) = held else {
+        return Err(SendError::Gone);
+    };
+    match park(registry, &[connection]).await {
+        1 => Ok(None),
+        _ => Err(SendError::Unavailable),
+    }
+}
+
+/// Whether `connection` has a session that can be parked.
+fn parkable(connection: &Connection) -> bool {
+    let session = connection.session();
+    !connection.close_state().is_requested()
+        && session.is_some_and(|session| session.is_resumable() && !session.is_parked())
+}
+
+/// Whether two tokens are the same, in a time that does not say how much of
+/// them is.
+fn same_token(held: &str, offered: &str) -> bool {
+    held.len() == offered.len()
+        && held
+            .bytes()
+            .zip(offered.bytes())
+            .fold(0, |differ, (a, b)| differ | (a ^ b))
+            == 0
+}
+
+/// Parks `sessions`; answers how many were sealed for another node.
+async fn park(registry: &ClusterRegistry, sessions: &[Arc<Connection>]) -> usize {
     if sessions.is_empty() {
         return 0;
     }
@@ -57,7 +104,7 @@ pub(in super::super) async fn park_sessions(registry: &ClusterRegistry) -> usize
         let mut pipe = redis::pipe();
         let mut groups = std::collections::BTreeSet::new();
         for connection in chunk {
-            pipe.add_command(park(registry, connection)).ignore();
+            pipe.add_command(park_script(registry, connection)).ignore();
             groups.extend(connection.groups());
         }
         // Before this node can tell it lost its last member of a group:
@@ -89,19 +136,14 @@ pub(in super::super) async fn park_sessions(registry: &ClusterRegistry) -> usize
         }
     }
     handoffs.end();
-    let parked = sessions
+    sessions
         .iter()
         .filter(|connection| connection.session().is_some_and(Session::is_parked))
-        .count();
-    tracing::info!(
-        parked,
-        "cluster: parked the reliable sessions, resumable on another node"
-    );
-    parked
+        .count()
 }
 
 /// The script that parks `connection`.
-fn park(registry: &ClusterRegistry, connection: &Connection) -> redis::Cmd {
+fn park_script(registry: &ClusterRegistry, connection: &Connection) -> redis::Cmd {
     let session = connection.session().expect("only sessions are parked");
     let limits = session.limits();
     let meta = Meta::of(connection, session.subprotocol());

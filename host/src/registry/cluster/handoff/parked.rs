@@ -59,6 +59,8 @@ pub(in super::super) async fn request(
         Delivery::Join { group, .. } => (&scripts::MEMBERSHIP, vec![group.clone(), "1".into()]),
         Delivery::Leave { group, .. } => (&scripts::MEMBERSHIP, vec![group.clone(), "0".into()]),
         Delivery::Info { .. } => return info(registry, id).await,
+        // Parked already: the claim follows.
+        Delivery::Park { .. } => return Some(Ok(None)),
         _ => return Some(Err(SendError::Gone)),
     };
     let mut command = keys::eval(script, &[]);
