@@ -115,6 +115,8 @@ async fn a_parked_session_nobody_resumes_ends_after_its_window_with_one_disconne
     assert_eq!(report["code"], 1012);
     assert_eq!(report["initiator"], "shutdown", "{report}");
     observer.expect_silence(Duration::from_millis(1500)).await;
+    b.wait_for_sample("wsgate_parked_sessions_ended_total", 1.0)
+        .await;
     let to_ann = format!("/@connections/{id}");
     assert_eq!(b.api("GET", &to_ann, b"").await.status, 410);
     assert_eq!(post(&b, &to_ann, "late").await, 410);
@@ -163,6 +165,9 @@ async fn a_client_that_drops_and_comes_back_through_another_node_gets_its_connec
     let mut ann = ReliableClient::resume(&b.url("/"), &token, last_seq).await;
     assert!(ann.resumed, "node a handed the session over");
     assert_eq!(ann.connection_id, id);
+    a.wait_for_sample("wsgate_sessions_parked_total", 1.0).await;
+    b.wait_for_sample("wsgate_sessions_claimed_total", 1.0)
+        .await;
     assert_eq!(ann.recv_text().await, "while away");
     assert_eq!(post(&a, &to_ann, "through a").await, 200);
     assert_eq!(post(&a, "/@groups/lobby", "to the room").await, 200);

@@ -201,6 +201,7 @@ pub async fn sweep_parked(pipeline: Arc<Pipeline>) {
                 .since(ended.connected_at, ended.last_active_at);
             connection.set_context(ended.context);
             tracing::debug!(connection = %connection.id(), reason = %ended.info.reason, "a parked session ended");
+            pipeline.metrics.parked_session_ended();
             pipeline
                 .router
                 .disconnect(&Arc::new(connection), ended.info)

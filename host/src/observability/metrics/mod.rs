@@ -21,6 +21,9 @@
 //! | `wsgate_resumes_total` | counter | (reliable subprotocol) |
 //! | `wsgate_resumes_refused_total` | counter | (reliable subprotocol) |
 //! | `wsgate_resume_buffer_overflows_total` | counter | (reliable subprotocol) |
+//! | `wsgate_sessions_parked_total` | counter | (reliable subprotocol, cluster) |
+//! | `wsgate_sessions_claimed_total` | counter | (reliable subprotocol, cluster) |
+//! | `wsgate_parked_sessions_ended_total` | counter | (reliable subprotocol, cluster) |
 //! | `wsgate_cluster_reachable` | gauge | (cluster mode: 1 while Redis answers heartbeats) |
 //! | `wsgate_cluster_fenced` | gauge | (cluster mode: 1 while this node holds no lease and takes no connections) |
 //! | `wsgate_cluster_deliveries_received_total` | counter | (cluster mode: requests from other nodes carried out here) |
@@ -83,6 +86,9 @@ pub struct Metrics {
     resumes: Counter,
     resumes_refused: Counter,
     overflows: Counter,
+    parked: Counter,
+    claimed: Counter,
+    parked_ended: Counter,
 }
 
 impl Default for Metrics {
@@ -112,6 +118,9 @@ impl Metrics {
             resumes: Counter::default(),
             resumes_refused: Counter::default(),
             overflows: Counter::default(),
+            parked: Counter::default(),
+            claimed: Counter::default(),
+            parked_ended: Counter::default(),
         };
         let registry = &mut metrics.registry;
         registry.register(
@@ -184,7 +193,37 @@ impl Metrics {
             "Reliable subprotocol: connections that could no longer be resumed because their replay buffer overflowed (counted when they end)",
             metrics.overflows.clone(),
         );
+        registry.register(
+            "sessions_parked",
+            "Reliable subprotocol, cluster mode: sessions this node parked in Redis for another node (as it stopped, or for a client that resumed elsewhere)",
+            metrics.parked.clone(),
+        );
+        registry.register(
+            "sessions_claimed",
+            "Reliable subprotocol, cluster mode: parked sessions this node took over for a resuming client",
+            metrics.claimed.clone(),
+        );
+        registry.register(
+            "parked_sessions_ended",
+            "Reliable subprotocol, cluster mode: parked sessions that ended without a resume, whose $disconnect ran here",
+            metrics.parked_ended.clone(),
+        );
         metrics
+    }
+
+    /// Counts sessions this node parked.
+    pub fn sessions_parked(&self, count: usize) {
+        self.parked.inc_by(count as u64);
+    }
+
+    /// Counts a parked session this node took over.
+    pub fn session_claimed(&self) {
+        self.claimed.inc();
+    }
+
+    /// Counts a parked session that ended without a resume.
+    pub fn parked_session_ended(&self) {
+        self.parked_ended.inc();
     }
 
     /// Counts connections detaching (`1`) or leaving the detached state (`-1`).

@@ -97,6 +97,7 @@ async fn claim_parked(
     if let Some(claim) = handoffs.claim(number) {
         *claim.groups.lock().expect("claim lock") = groups;
     }
+    registry.metrics.session_claimed();
     Some(session)
 }
 

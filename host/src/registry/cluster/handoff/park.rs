@@ -136,10 +136,12 @@ async fn park(registry: &ClusterRegistry, sessions: &[Arc<Connection>]) -> usize
         }
     }
     handoffs.end();
-    sessions
+    let parked = sessions
         .iter()
         .filter(|connection| connection.session().is_some_and(Session::is_parked))
-        .count()
+        .count();
+    registry.metrics.sessions_parked(parked);
+    parked
 }
 
 /// The script that parks `connection`.
