@@ -205,3 +205,43 @@ async fn a_token_with_the_wrong_secret_takes_nothing_over() {
     );
     assert_eq!(ann.recv_text().await, "still yours");
 }
+
+/// Redis hangs as a node stops: the node gives up parking and ends the
+/// session itself, with its one `$disconnect`. The park it sent reaches
+/// Redis when Redis comes back, after its deadline, and parks nothing: no
+/// other node runs a second `$disconnect` when the window passes, and sends
+/// to the id are not kept for a client that will never resume.
+#[tokio::test]
+async fn a_park_that_reaches_redis_after_its_node_gave_up_parks_nothing() {
+    let mut redis = Redis::start();
+    // A lease that outlives the attempt, so the node gives up on the park
+    // and not on its lease.
+    let mut a = wsgate_tests::cluster::node(&redis.url(), "a", "30s")
+        .args(&["--resume-window", "2s"])
+        .start();
+    registered(&[&a]).await;
+    let mut ann = ReliableClient::connect(&a.url("/?room=lobby")).await;
+    let id = ann.connection_id.clone();
+
+    redis.freeze();
+    a.signal(libc::SIGTERM);
+    let close = ann.client.recv_close().await.expect("a close frame");
+    assert_ne!(
+        close.reason.as_str(),
+        "service restart",
+        "not parked: {close:?}"
+    );
+    let exit = a.wait_exit(WAIT);
+    assert!(exit.success(), "{exit:?}");
+    let disconnects = a.logs().matches("probe $disconnect").count();
+    assert_eq!(disconnects, 1, "{}", a.logs());
+
+    // The node's connection to Redis is closed, what it wrote is read now.
+    redis.thaw();
+    let moved = redis.command(&format!("HEXISTS wsgate:moved {id}"));
+    assert_eq!(moved.trim(), ":0", "the id is not parked");
+    let listed = redis.command(&format!("ZSCORE wsgate:parked {id}"));
+    assert_eq!(listed.trim(), "$-1", "the id is not listed as parked");
+    let park = redis.command(&format!("EXISTS wsgate:park:{id}"));
+    assert_eq!(park.trim(), ":0");
+}

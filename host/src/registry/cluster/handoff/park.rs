@@ -103,8 +103,12 @@ async fn park(registry: &ClusterRegistry, sessions: &[Arc<Connection>]) -> usize
     for chunk in sessions.chunks(CHUNK) {
         let mut pipe = redis::pipe();
         let mut groups = std::collections::BTreeSet::new();
+        // Past this, Redis refuses the park: by then the node stops waiting
+        // for the answer (it may have hung) and the session ends here.
+        let accept_by = now_ms() + registry.settings.timeout.as_millis() as u64;
         for connection in chunk {
-            pipe.add_command(park_script(registry, connection)).ignore();
+            pipe.add_command(park_script(registry, connection, accept_by))
+                .ignore();
             groups.extend(connection.groups());
         }
         // Before this node can tell it lost its last member of a group:
@@ -144,8 +148,9 @@ async fn park(registry: &ClusterRegistry, sessions: &[Arc<Connection>]) -> usize
     parked
 }
 
-/// The script that parks `connection`.
-fn park_script(registry: &ClusterRegistry, connection: &Connection) -> redis::Cmd {
+/// The script that parks `connection`, unless Redis runs it after
+/// `accept_by` (ms since the Unix epoch).
+fn park_script(registry: &ClusterRegistry, connection: &Connection, accept_by: u64) -> redis::Cmd {
     let session = connection.session().expect("only sessions are parked");
     let limits = session.limits();
     let meta = Meta::of(connection, session.subprotocol());
@@ -163,7 +168,8 @@ fn park_script(registry: &ClusterRegistry, connection: &Connection) -> redis::Cm
         .arg(limits.buffer)
         .arg(limits.buffer_bytes)
         .arg(marker.encode())
-        .arg(keys_live(limits.window));
+        .arg(keys_live(limits.window))
+        .arg(accept_by);
     park
 }
 

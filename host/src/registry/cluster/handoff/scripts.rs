@@ -115,9 +115,16 @@ return 1
 /// tells the parking node, in the order of its inbox, to seal the session
 /// and write its snapshot. ARGV: the id, the parking node, the token, the
 /// meta (JSON), the groups (JSON array), when it ends (ms), the most frames,
-/// the most bytes, the marker, how long the keys live (ms).
+/// the most bytes, the marker, how long the keys live (ms), the deadline
+/// (ms since the Unix epoch). Answers 0, parking nothing, past the deadline:
+/// the node gave up waiting for this script by then (Redis hung) and ended
+/// the session itself, `$disconnect` included.
 const PARK_BODY: &str = r"
 local id, node = ARGV[1], ARGV[2]
+local time = redis.call('TIME')
+if tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000) > tonumber(ARGV[11]) then
+  return 0
+end
 local park = 'wsgate:park:' .. id
 redis.call('DEL', park, 'wsgate:park-frames:' .. id)
 redis.call('HSET', park, 'token', ARGV[3], 'meta', ARGV[4], 'groups', ARGV[5], 'ready', '0',
