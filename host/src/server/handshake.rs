@@ -13,7 +13,7 @@ use hyper::upgrade::OnUpgrade;
 use tokio::sync::{OwnedSemaphorePermit, oneshot};
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
 
-use super::sessions::{Reliability, TakeOver, take_over};
+use super::sessions::{Reliability, SessionEntry, TakeOver, take_over};
 use super::{ClientContext, Pipeline, task};
 use crate::connection::{Connection, Peer, RELIABLE_SUBPROTOCOL};
 use crate::event::{ConnectRequest, query_fields};
@@ -161,8 +161,36 @@ struct Establishing {
 /// A client that is gone before the answer reaches it fails the upgrade, which
 /// the task ends as a connection lost by the client.
 async fn establish(establishing: Box<Establishing>) {
-    // Taken apart at once: an async fn's arguments stay in its state for
-    // the whole life of the connection, locals only while they are live.
+    // Boxed, like every call before and after the connection's life: held
+    // inline, what `$connect` needs would size every idle connection's task
+    // (3.6 KiB it was). Bound from a temporary, so that nothing but what the
+    // connection's life needs stays in the task.
+    let Some(Accepted {
+        pipeline,
+        connection,
+        on_upgrade,
+        permit,
+        listed: _listed,
+    }) = Box::pin(accept(establishing)).await
+    else {
+        return;
+    };
+    task::run(pipeline, connection, on_upgrade, permit).await;
+}
+
+/// A connection `$connect` accepted, and what its life needs.
+struct Accepted {
+    pipeline: Arc<Pipeline>,
+    connection: Arc<Connection>,
+    on_upgrade: OnUpgrade,
+    permit: OwnedSemaphorePermit,
+    /// Listed until the task ends: only then can no client resume it.
+    listed: Listing,
+}
+
+/// Registers the connection, runs `$connect` and answers the upgrade
+/// request; the connection if it was accepted.
+async fn accept(establishing: Box<Establishing>) -> Option<Accepted> {
     let Establishing {
         pipeline,
         peer,
@@ -179,10 +207,36 @@ async fn establish(establishing: Box<Establishing>) {
         connection = connection.reliable(pipeline.limits.resume);
     }
     let connection = Arc::new(connection);
-    // The calls before and after the connection's life are boxed: held inline
-    // they would size the task of every idle connection (3.6 KiB it was).
     Box::pin(pipeline.registry.register(Arc::clone(&connection))).await;
-    match Box::pin(pipeline.router.connect(&connection, connect)).await {
+    let decision = Box::pin(pipeline.router.connect(&connection, connect)).await;
+    if matches!(decision, ConnectDecision::Reject { .. }) {
+        Box::pin(pipeline.registry.unregister(connection.id())).await;
+    }
+    let listed = answer_upgrade(&pipeline, &connection, decision, key, answer)?;
+    Some(Accepted {
+        pipeline,
+        connection,
+        on_upgrade,
+        permit,
+        listed,
+    })
+}
+
+/// What an accepted connection holds while it lives: its listing under its
+/// resume token (none without the reliable subprotocol).
+type Listing = Option<SessionEntry>;
+
+/// Answers the upgrade as `$connect` decided: 101 with the handler's
+/// subprotocol and headers, listed for resumes first; or its rejection.
+/// `None` if rejected.
+fn answer_upgrade(
+    pipeline: &Arc<Pipeline>,
+    connection: &Arc<Connection>,
+    decision: ConnectDecision,
+    key: String,
+    answer: oneshot::Sender<Response<Full<Bytes>>>,
+) -> Option<Listing> {
+    match decision {
         ConnectDecision::Accept {
             subprotocol,
             context,
@@ -190,7 +244,7 @@ async fn establish(establishing: Box<Establishing>) {
         } => {
             connection.set_context(context);
             // Listed until the task ends: only then can no client resume it.
-            let _listed = pipeline.sessions.enter(&connection);
+            let listed = pipeline.sessions.enter(connection);
             let subprotocol = match connection.session() {
                 Some(session) => {
                     let chosen = subprotocol.or_else(|| Some(RELIABLE_SUBPROTOCOL.to_owned()));
@@ -201,19 +255,19 @@ async fn establish(establishing: Box<Establishing>) {
                 None => subprotocol,
             };
             let _ = answer.send(switching_protocols(&key, subprotocol.as_deref(), headers));
-            task::run(pipeline, connection, on_upgrade, permit).await;
+            Some(listed)
         }
         ConnectDecision::Reject {
             status,
             headers,
             body,
         } => {
-            Box::pin(pipeline.registry.unregister(connection.id())).await;
             let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
             let mut rejection = Response::new(Full::new(Bytes::from(body)));
             *rejection.status_mut() = status;
             *rejection.headers_mut() = headers;
             let _ = answer.send(rejection);
+            None
         }
     }
 }

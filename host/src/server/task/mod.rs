@@ -61,13 +61,16 @@ pub(super) type Socket = WebSocketStream<TokioIo<Upgraded>>;
 
 /// Runs an accepted connection to its end, then its `$disconnect`. `permit`
 /// holds the connection's place under the connection limit until then.
-pub async fn run(
+///
+/// Not an `async fn`: its own state (a copy of every argument) would add to
+/// the task of every idle connection.
+pub fn run(
     pipeline: Arc<Pipeline>,
     connection: Arc<Connection>,
     upgrade: OnUpgrade,
     permit: OwnedSemaphorePermit,
-) {
-    run_from(pipeline, connection, upgrade, permit, false).await;
+) -> impl Future<Output = ()> + Send {
+    run_from(pipeline, connection, upgrade, permit, false)
 }
 
 /// Runs a connection taken over from another node (its session claimed)
@@ -132,16 +135,22 @@ async fn attachments(
     mut resumed: bool,
 ) -> DisconnectInfo {
     loop {
-        let served = match upgrade.await {
-            Ok(upgraded) => {
-                let socket = WebSocketStream::from_raw_socket(
+        // On the heap, and lent: a socket moved by value through the async
+        // fns took room in the task of every idle connection twice (an
+        // argument's slot and the local it moved to).
+        let socket = match upgrade.await {
+            Ok(upgraded) => Ok(Box::new(
+                WebSocketStream::from_raw_socket(
                     TokioIo::new(upgraded),
                     Role::Server,
                     Some(socket_config(&pipeline.limits)),
                 )
-                .await;
-                serve(pipeline, connection, socket).await
-            }
+                .await,
+            )),
+            Err(error) => Err(error),
+        };
+        let served = match socket {
+            Ok(mut socket) => serve(pipeline, connection, &mut socket).await,
             Err(error) => {
                 let info = DisconnectInfo {
                     code: 1006,
@@ -192,7 +201,7 @@ fn socket_config(limits: &ConnectionLimits) -> WebSocketConfig {
 /// handled in order), but the writer keeps draining the outbound queue; while
 /// a reply waits for the socket, nothing more is read either, which slows a
 /// client that sends faster than it reads to its reading pace.
-async fn serve(pipeline: &Pipeline, connection: &Arc<Connection>, mut socket: Socket) -> Served {
+async fn serve(pipeline: &Pipeline, connection: &Arc<Connection>, socket: &mut Socket) -> Served {
     let limits = &pipeline.limits;
     let session = connection.session();
     let mut writer = Writer::new(connection.outbound(), &pipeline.metrics);
@@ -245,7 +254,7 @@ async fn serve(pipeline: &Pipeline, connection: &Arc<Connection>, mut socket: So
                         continue;
                     }
                     // Usually the socket takes it at once; only then is no timer needed.
-                    let _ = poll_fn(|cx| Poll::Ready(writer.poll_write(&mut socket, cx))).await;
+                    let _ = poll_fn(|cx| Poll::Ready(writer.poll_write(&mut *socket, cx))).await;
                     if writer.has_reply() {
                         // Made once, then reset: a slow reader waits on many replies.
                         let deadline = Instant::now() + REPLY_GRACE;
@@ -260,7 +269,7 @@ async fn serve(pipeline: &Pipeline, connection: &Arc<Connection>, mut socket: So
                 writer.drop_reply();
                 connection.close_too_slow();
             }
-            next = poll_fn(|cx| poll_socket(&mut writer, &mut socket, reading, cx)) => {
+            next = poll_fn(|cx| poll_socket(&mut writer, &mut *socket, reading, cx)) => {
                 let message = match next {
                     None => break,
                     Some(Err(error)) => {
@@ -319,7 +328,7 @@ async fn serve(pipeline: &Pipeline, connection: &Arc<Connection>, mut socket: So
     // Send what is queued (and a protocol-error close frame); a client that
     // does not read cannot hold the socket open.
     connection.close(info.code, &info.reason, info.initiator);
-    let flushed = poll_fn(|cx| writer.poll_drain(&mut socket, cx));
+    let flushed = poll_fn(|cx| writer.poll_drain(&mut *socket, cx));
     let _ = tokio::time::timeout(CLOSE_GRACE, flushed).await;
     Served::Ended(info)
 }
