@@ -89,30 +89,40 @@ pub async fn run_resumed(
 }
 
 /// [`run`], on a socket that resumed the connection if `resumed`.
-async fn run_from(
+///
+/// An `async` block, not an `async fn`: an `async fn` keeps each argument
+/// twice in its state (its slot and the local it is bound to), in the task
+/// of every idle connection.
+#[expect(
+    clippy::manual_async_fn,
+    reason = "an async fn's state is larger, measured with -Zprint-type-sizes"
+)]
+fn run_from(
     pipeline: Arc<Pipeline>,
     connection: Arc<Connection>,
     upgrade: OnUpgrade,
     permit: OwnedSemaphorePermit,
     resumed: bool,
-) {
-    let info = attachments(&pipeline, &connection, upgrade, resumed).await;
-    if let Some(session) = connection.session() {
-        if !session.is_resumable() {
-            pipeline.metrics.resume_buffer_overflowed();
+) -> impl Future<Output = ()> + Send {
+    async move {
+        let info = attachments(&pipeline, &connection, upgrade, resumed).await;
+        if let Some(session) = connection.session() {
+            if !session.is_resumable() {
+                pipeline.metrics.resume_buffer_overflowed();
+            }
+            if session.end() {
+                // Parked in the cluster: it ends where it is resumed, or
+                // where its window passes.
+                tracing::debug!(connection = %connection.id(), "parked for another node");
+                return;
+            }
         }
-        if session.end() {
-            // Parked in the cluster: it ends where it is resumed, or where
-            // its window passes.
-            tracing::debug!(connection = %connection.id(), "parked for another node");
-            return;
-        }
+        tracing::debug!(connection = %connection.id(), code = info.code, initiator = info.initiator.as_str(), "disconnected");
+        // Boxed, like `$connect`: only a connection that ends needs their state.
+        Box::pin(pipeline.registry.unregister(connection.id())).await;
+        Box::pin(pipeline.router.disconnect(&connection, info)).await;
+        drop(permit);
     }
-    tracing::debug!(connection = %connection.id(), code = info.code, initiator = info.initiator.as_str(), "disconnected");
-    // Boxed, like `$connect`: only a connection that ends needs their state.
-    Box::pin(pipeline.registry.unregister(connection.id())).await;
-    Box::pin(pipeline.router.disconnect(&connection, info)).await;
-    drop(permit);
 }
 
 /// How one socket of a connection ended.
@@ -135,20 +145,9 @@ async fn attachments(
     mut resumed: bool,
 ) -> DisconnectInfo {
     loop {
-        // On the heap, and lent: a socket moved by value through the async
-        // fns took room in the task of every idle connection twice (an
-        // argument's slot and the local it moved to).
-        let socket = match upgrade.await {
-            Ok(upgraded) => Ok(Box::new(
-                WebSocketStream::from_raw_socket(
-                    TokioIo::new(upgraded),
-                    Role::Server,
-                    Some(socket_config(&pipeline.limits)),
-                )
-                .await,
-            )),
-            Err(error) => Err(error),
-        };
+        // Boxed: the upgrade's and the handshake's state would otherwise sit
+        // beside `serve`'s in the task of every idle connection.
+        let socket = Box::pin(open(upgrade, &pipeline.limits)).await;
         let served = match socket {
             Ok(mut socket) => serve(pipeline, connection, &mut socket).await,
             Err(error) => {
@@ -183,6 +182,20 @@ async fn attachments(
         upgrade = resume.upgrade;
         resumed = true;
     }
+}
+
+/// The client's WebSocket once the upgrade completes: on the heap, and lent
+/// to [`serve`] (moved by value through the async fns, it took room in the
+/// task twice: an argument's slot and the local it moved to).
+async fn open(upgrade: OnUpgrade, limits: &ConnectionLimits) -> Result<Box<Socket>, hyper::Error> {
+    let upgraded = upgrade.await?;
+    let socket = WebSocketStream::from_raw_socket(
+        TokioIo::new(upgraded),
+        Role::Server,
+        Some(socket_config(limits)),
+    )
+    .await;
+    Ok(Box::new(socket))
 }
 
 /// The socket's settings: the connection's limits and small buffers.
