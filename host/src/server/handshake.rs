@@ -184,8 +184,9 @@ struct Accepted {
     connection: Arc<Connection>,
     on_upgrade: OnUpgrade,
     permit: OwnedSemaphorePermit,
-    /// Listed until the task ends: only then can no client resume it.
-    listed: Listing,
+    /// Listed under its resume token until the task ends: only then can no
+    /// client resume it (none without the reliable subprotocol).
+    listed: Option<SessionEntry>,
 }
 
 /// Registers the connection, runs `$connect` and answers the upgrade
@@ -208,43 +209,14 @@ async fn accept(establishing: Box<Establishing>) -> Option<Accepted> {
     }
     let connection = Arc::new(connection);
     Box::pin(pipeline.registry.register(Arc::clone(&connection))).await;
-    let decision = Box::pin(pipeline.router.connect(&connection, connect)).await;
-    if matches!(decision, ConnectDecision::Reject { .. }) {
-        Box::pin(pipeline.registry.unregister(connection.id())).await;
-    }
-    let listed = answer_upgrade(&pipeline, &connection, decision, key, answer)?;
-    Some(Accepted {
-        pipeline,
-        connection,
-        on_upgrade,
-        permit,
-        listed,
-    })
-}
-
-/// What an accepted connection holds while it lives: its listing under its
-/// resume token (none without the reliable subprotocol).
-type Listing = Option<SessionEntry>;
-
-/// Answers the upgrade as `$connect` decided: 101 with the handler's
-/// subprotocol and headers, listed for resumes first; or its rejection.
-/// `None` if rejected.
-fn answer_upgrade(
-    pipeline: &Arc<Pipeline>,
-    connection: &Arc<Connection>,
-    decision: ConnectDecision,
-    key: String,
-    answer: oneshot::Sender<Response<Full<Bytes>>>,
-) -> Option<Listing> {
-    match decision {
+    match Box::pin(pipeline.router.connect(&connection, connect)).await {
         ConnectDecision::Accept {
             subprotocol,
             context,
             headers,
         } => {
             connection.set_context(context);
-            // Listed until the task ends: only then can no client resume it.
-            let listed = pipeline.sessions.enter(connection);
+            let listed = pipeline.sessions.enter(&connection);
             let subprotocol = match connection.session() {
                 Some(session) => {
                     let chosen = subprotocol.or_else(|| Some(RELIABLE_SUBPROTOCOL.to_owned()));
@@ -255,13 +227,20 @@ fn answer_upgrade(
                 None => subprotocol,
             };
             let _ = answer.send(switching_protocols(&key, subprotocol.as_deref(), headers));
-            Some(listed)
+            Some(Accepted {
+                pipeline,
+                connection,
+                on_upgrade,
+                permit,
+                listed,
+            })
         }
         ConnectDecision::Reject {
             status,
             headers,
             body,
         } => {
+            Box::pin(pipeline.registry.unregister(connection.id())).await;
             let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
             let mut rejection = Response::new(Full::new(Bytes::from(body)));
             *rejection.status_mut() = status;
