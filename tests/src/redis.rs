@@ -7,6 +7,7 @@
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::process::{Command, Stdio};
+use std::time::Duration;
 
 use crate::process::Process;
 use crate::{WAIT, eventually_blocking};
@@ -110,9 +111,63 @@ impl Redis {
         String::from_utf8_lossy(&reply[..read]).into_owned()
     }
 
+    /// Watches every command the server runs from now on (`MONITOR`), so a
+    /// test can wait for one that a gateway sent while the server was frozen.
+    pub fn monitor(&self) -> Monitor {
+        let mut stream = TcpStream::connect(self.addr).expect("connect to redis");
+        stream.write_all(b"MONITOR\r\n").expect("write to redis");
+        let mut monitor = Monitor {
+            stream,
+            seen: String::new(),
+        };
+        monitor.wait_for(&["+OK"]);
+        monitor
+    }
+
     fn answers(&self) -> bool {
         TcpStream::connect(self.addr).is_ok() && self.command("PING").starts_with("+PONG")
     }
+}
+
+/// A `MONITOR` connection: the commands the server has run since it opened,
+/// one line each, as Redis prints them.
+pub struct Monitor {
+    stream: TcpStream,
+    seen: String,
+}
+
+impl Monitor {
+    /// Waits until the server has run a command whose line holds every one
+    /// of `parts` (a script's text, an argument); returns that line.
+    pub fn wait_for(&mut self, parts: &[&str]) -> String {
+        let what = format!("redis runs a command with {parts:?}");
+        self.stream
+            .set_read_timeout(Some(Duration::from_millis(50)))
+            .expect("a read timeout");
+        eventually_blocking(&what, WAIT, || {
+            let mut chunk = [0u8; 64 * 1024];
+            match self.stream.read(&mut chunk) {
+                Ok(0) => panic!("redis closed the MONITOR connection"),
+                Ok(read) => self.seen.push_str(&String::from_utf8_lossy(&chunk[..read])),
+                Err(error) if is_timeout(&error) => {}
+                Err(error) => panic!("reading MONITOR: {error}"),
+            }
+            let line = self
+                .seen
+                .lines()
+                .find(|line| parts.iter().all(|part| line.contains(part)));
+            line.map(str::to_owned)
+                .ok_or_else(|| format!("{} bytes of commands", self.seen.len()))
+        })
+    }
+}
+
+/// Whether a read failed only because nothing came within its timeout.
+fn is_timeout(error: &std::io::Error) -> bool {
+    matches!(
+        error.kind(),
+        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+    )
 }
 
 impl Drop for Redis {

@@ -222,6 +222,7 @@ async fn a_park_that_reaches_redis_after_its_node_gave_up_parks_nothing() {
     registered(&[&a]).await;
     let mut ann = ReliableClient::connect(&a.url("/?room=lobby")).await;
     let id = ann.connection_id.clone();
+    let mut monitor = redis.monitor();
 
     redis.freeze();
     a.signal(libc::SIGTERM);
@@ -236,8 +237,10 @@ async fn a_park_that_reaches_redis_after_its_node_gave_up_parks_nothing() {
     let disconnects = a.logs().matches("probe $disconnect").count();
     assert_eq!(disconnects, 1, "{}", a.logs());
 
-    // The node's connection to Redis is closed, what it wrote is read now.
+    // What the node wrote before it exited is read now: its park runs,
+    // past its deadline (only the park script reads Redis's clock).
     redis.thaw();
+    monitor.wait_for(&["redis.call('TIME')", &id]);
     let moved = redis.command(&format!("HEXISTS wsgate:moved {id}"));
     assert_eq!(moved.trim(), ":0", "the id is not parked");
     let listed = redis.command(&format!("ZSCORE wsgate:parked {id}"));
