@@ -5,6 +5,7 @@
 
 mod rate;
 mod resume;
+mod socket;
 mod timers;
 mod writer;
 
@@ -15,15 +16,14 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use futures_util::StreamExt;
-use hyper::upgrade::{OnUpgrade, Upgraded};
-use hyper_util::rt::TokioIo;
+use hyper::upgrade::OnUpgrade;
 use tokio::sync::OwnedSemaphorePermit;
 use tokio::time::{Instant, Sleep, sleep, sleep_until};
-use tokio_tungstenite::WebSocketStream;
-use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
 use tokio_tungstenite::tungstenite::{self, Message};
 
 use rate::RateGuard;
+pub use socket::READ_BUFFER;
+use socket::{Socket, open};
 use timers::{Alarm, Timers};
 use writer::Writer;
 
@@ -31,8 +31,8 @@ use super::Pipeline;
 
 use crate::clock::now_ms;
 use crate::connection::{
-    BINARY_REFUSED, CloseInitiator, Connection, ConnectionLimits, DisconnectInfo, Resume, Session,
-    acknowledged, ending,
+    BINARY_REFUSED, CloseInitiator, Connection, DisconnectInfo, Resume, Session, acknowledged,
+    ending,
 };
 use crate::event::Payload;
 use crate::routing::Delivery;
@@ -44,20 +44,6 @@ const CLOSE_GRACE: Duration = Duration::from_secs(2);
 /// How long the answer to a client's own message may wait for the socket
 /// before the client counts as not reading.
 const REPLY_GRACE: Duration = Duration::from_secs(5);
-
-/// Bytes read from the socket at a time. Tungstenite allocates and touches this
-/// much for every connection, idle or not, so it is small: measured with 10k
-/// idle connections, 4 KiB cost 11.6 KiB per connection and 1 KiB 8.7 KiB
-/// (debug build). Larger frames grow the buffer as they arrive, read in chunks
-/// of this size.
-pub const READ_BUFFER: usize = 2 * 1024;
-
-/// Bytes buffered before a write reaches the socket (the writer also flushes
-/// whenever nothing more is ready).
-const WRITE_BUFFER: usize = 8 * 1024;
-
-/// A client's WebSocket.
-pub(super) type Socket = WebSocketStream<TokioIo<Upgraded>>;
 
 /// Runs an accepted connection to its end, then its `$disconnect`. `permit`
 /// holds the connection's place under the connection limit until then.
@@ -184,30 +170,6 @@ async fn attachments(
     }
 }
 
-/// The client's WebSocket once the upgrade completes: on the heap, and lent
-/// to [`serve`] (moved by value through the async fns, it took room in the
-/// task twice: an argument's slot and the local it moved to).
-async fn open(upgrade: OnUpgrade, limits: &ConnectionLimits) -> Result<Box<Socket>, hyper::Error> {
-    let upgraded = upgrade.await?;
-    let socket = WebSocketStream::from_raw_socket(
-        TokioIo::new(upgraded),
-        Role::Server,
-        Some(socket_config(limits)),
-    )
-    .await;
-    Ok(Box::new(socket))
-}
-
-/// The socket's settings: the connection's limits and small buffers.
-fn socket_config(limits: &ConnectionLimits) -> WebSocketConfig {
-    WebSocketConfig::default()
-        .read_buffer_size(READ_BUFFER)
-        .write_buffer_size(WRITE_BUFFER)
-        .max_write_buffer_size(WRITE_BUFFER + 2 * limits.max_message_size)
-        .max_message_size(Some(limits.max_message_size))
-        .max_frame_size(Some(limits.max_frame_size))
-}
-
 /// Reads, routes and writes until the connection ends; says how it ended.
 ///
 /// While a handler runs the socket is not read (a connection's events are
@@ -231,56 +193,36 @@ async fn serve(pipeline: &Pipeline, connection: &Arc<Connection>, socket: &mut S
     let mut close_requested = pin!(connection.close_state().requested());
     loop {
         let reading = handling.is_none() && !writer.has_reply();
-        tokio::select! {
+        let delivery = tokio::select! {
             biased;
             () = &mut close_requested, if closing.is_none() => {
                 closing = Some(Box::pin(sleep(CLOSE_GRACE)));
+                continue;
             }
             // A handler in flight finishes first: dropping it would lose its instance.
             () = expiry(&mut closing), if closing.is_some() && handling.is_none() => break,
             // The client came back on a new socket: this one is dead.
             resume = poll_fn(|cx| session.map_or(Poll::Pending, |session| session.poll_takeover(cx))),
                 if session.is_some() && handling.is_none() => return Served::Superseded(resume),
-            alarm = timers.next(connection), if closing.is_none() => match alarm {
-                Alarm::Ping => {
-                    let _ = connection.ping();
+            alarm = timers.next(connection), if closing.is_none() => {
+                match alarm {
+                    Alarm::Ping => {
+                        let _ = connection.ping();
+                    }
+                    // An unanswered ping is a network drop, which a session survives.
+                    Alarm::Close(_, CloseInitiator::PingTimeout) if session.is_some() => break,
+                    Alarm::Close(reason, initiator) => connection.close(Timers::close_code(), reason, initiator),
                 }
-                // An unanswered ping is a network drop, which a session survives.
-                Alarm::Close(_, CloseInitiator::PingTimeout) if session.is_some() => break,
-                Alarm::Close(reason, initiator) => connection.close(Timers::close_code(), reason, initiator),
-            },
+                continue;
+            }
             delivery = finish(&mut handling), if handling.is_some() => {
                 handling = None;
-                let reply = match delivery {
-                    Delivery::Handled(reply) => reply,
-                    Delivery::Throttled(frame) => {
-                        rate.refuse(connection, frame);
-                        None
-                    }
-                };
-                // A parked connection is closing too, but its reply is still owed.
-                let parked = session.is_some_and(Session::is_parked);
-                if let Some(reply) = reply.filter(|_| parked || !connection.close_state().is_requested()) {
-                    if let Some(reply) = connection.number(reply, |frame| writer.reply(frame)) {
-                        // Sealed for another node meanwhile: the reply goes where it went.
-                        let _ = pipeline.registry.send(connection.id(), reply).await;
-                        continue;
-                    }
-                    // Usually the socket takes it at once; only then is no timer needed.
-                    let _ = poll_fn(|cx| Poll::Ready(writer.poll_write(&mut *socket, cx))).await;
-                    if writer.has_reply() {
-                        // Made once, then reset: a slow reader waits on many replies.
-                        let deadline = Instant::now() + REPLY_GRACE;
-                        match &mut reply_deadline {
-                            Some(timer) => timer.as_mut().reset(deadline),
-                            None => reply_deadline = Some(Box::pin(sleep_until(deadline))),
-                        }
-                    }
-                }
+                delivery
             }
             () = expiry(&mut reply_deadline), if writer.has_reply() => {
                 writer.drop_reply();
                 connection.close_too_slow();
+                continue;
             }
             next = poll_fn(|cx| poll_socket(&mut writer, &mut *socket, reading, cx)) => {
                 let message = match next {
@@ -329,7 +271,44 @@ async fn serve(pipeline: &Pipeline, connection: &Arc<Connection>, socket: &mut S
                 let within_rate = rate.admit();
                 // Boxed: the handler call's state lives on the heap only while
                 // it runs, which keeps every idle connection's task small.
-                handling = Some(Box::pin(pipeline.router.message(connection, payload, now, within_rate)));
+                let mut call = Box::pin(pipeline.router.message(connection, payload, now, within_rate));
+                // Most handlers answer without waiting: answering now spares
+                // the loop a turn (and its wakers) per message.
+                match poll_fn(|cx| Poll::Ready(call.as_mut().poll(cx))).await {
+                    Poll::Ready(delivery) => delivery,
+                    Poll::Pending => {
+                        handling = Some(call);
+                        continue;
+                    }
+                }
+            }
+        };
+        let reply = match delivery {
+            Delivery::Handled(reply) => reply,
+            Delivery::Throttled(frame) => {
+                rate.refuse(connection, frame);
+                None
+            }
+        };
+        // A parked connection is closing too, but its reply is still owed.
+        let parked = session.is_some_and(Session::is_parked);
+        let Some(reply) = reply.filter(|_| parked || !connection.close_state().is_requested())
+        else {
+            continue;
+        };
+        if let Some(reply) = connection.number(reply, |frame| writer.reply(frame)) {
+            // Sealed for another node meanwhile: the reply goes where it went.
+            let _ = pipeline.registry.send(connection.id(), reply).await;
+            continue;
+        }
+        // Usually the socket takes it at once; only then is no timer needed.
+        let _ = poll_fn(|cx| Poll::Ready(writer.poll_write(&mut *socket, cx))).await;
+        if writer.has_reply() {
+            // Made once, then reset: a slow reader waits on many replies.
+            let deadline = Instant::now() + REPLY_GRACE;
+            match &mut reply_deadline {
+                Some(timer) => timer.as_mut().reset(deadline),
+                None => reply_deadline = Some(Box::pin(sleep_until(deadline))),
             }
         }
     }
