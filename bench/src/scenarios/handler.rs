@@ -251,6 +251,6 @@ fn message(connection: &Arc<Connection>, route_key: RouteKey) -> Event {
             request_time: now_ms(),
             stage: "",
         },
-        kind: EventKind::Message(Payload::Text("x".repeat(64))),
+        kind: EventKind::Message(Payload::Text("x".repeat(64).into())),
     }
 }

@@ -4,6 +4,8 @@
 use std::collections::HashSet;
 use std::sync::{Arc, LazyLock, Mutex};
 
+use tokio_tungstenite::tungstenite::{Bytes, Utf8Bytes};
+
 use crate::connection::{Connection, ConnectionId, DisconnectInfo, EventToken, Fields, Peer};
 
 /// The decoded query parameters of a request URI, in order.
@@ -39,13 +41,14 @@ impl EventType {
     }
 }
 
-/// A WebSocket message body.
+/// A WebSocket message body: the bytes the socket read, shared, never
+/// copied on their way to the handler.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Payload {
     /// A text frame.
-    Text(String),
+    Text(Utf8Bytes),
     /// A binary frame.
-    Binary(Vec<u8>),
+    Binary(Bytes),
 }
 
 impl Payload {
@@ -205,8 +208,8 @@ impl Response {
 impl From<Payload> for tokio_tungstenite::tungstenite::Message {
     fn from(payload: Payload) -> Self {
         match payload {
-            Payload::Text(text) => Self::Text(text.into()),
-            Payload::Binary(bytes) => Self::Binary(bytes.into()),
+            Payload::Text(text) => Self::Text(text),
+            Payload::Binary(bytes) => Self::Binary(bytes),
         }
     }
 }

@@ -139,8 +139,8 @@ pub(super) fn decide(
             status,
             headers,
             body: match response.body {
-                Some(Payload::Text(text)) => text.into_bytes(),
-                Some(Payload::Binary(bytes)) => bytes,
+                Some(Payload::Text(text)) => text.as_bytes().to_vec(),
+                Some(Payload::Binary(bytes)) => bytes.to_vec(),
                 None => Vec::new(),
             },
         },

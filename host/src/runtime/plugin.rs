@@ -172,7 +172,7 @@ async fn call_v0_2(
             outcome.map(|decision| decision.map_err(Failure::from).and_then(Response::try_from))
         }
         EventKind::Message(payload) => handler
-            .call_on_message(&mut *store, lent(), &payload.into())
+            .call_on_message(&mut *store, lent(), (&payload).into())
             .await
             .map(|reply| {
                 reply
@@ -180,7 +180,7 @@ async fn call_v0_2(
                     .map_err(Failure::from)
             }),
         EventKind::Disconnect(info) => handler
-            .call_on_disconnect(&mut *store, lent(), &info.into())
+            .call_on_disconnect(&mut *store, lent(), (&info).into())
             .await
             .map(|done| done.map(|()| Response::ok()).map_err(Failure::from)),
     };

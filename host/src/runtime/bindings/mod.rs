@@ -61,8 +61,8 @@ macro_rules! shared_conversions {
         impl From<event::Payload> for types::Payload {
             fn from(payload: event::Payload) -> Self {
                 match payload {
-                    event::Payload::Text(text) => types::Payload::Text(text),
-                    event::Payload::Binary(bytes) => types::Payload::Binary(bytes),
+                    event::Payload::Text(text) => types::Payload::Text(text.as_str().to_owned()),
+                    event::Payload::Binary(bytes) => types::Payload::Binary(bytes.to_vec()),
                 }
             }
         }
@@ -70,8 +70,8 @@ macro_rules! shared_conversions {
         impl From<types::Payload> for event::Payload {
             fn from(payload: types::Payload) -> Self {
                 match payload {
-                    types::Payload::Text(text) => event::Payload::Text(text),
-                    types::Payload::Binary(bytes) => event::Payload::Binary(bytes),
+                    types::Payload::Text(text) => event::Payload::Text(text.into()),
+                    types::Payload::Binary(bytes) => event::Payload::Binary(bytes.into()),
                 }
             }
         }
@@ -88,16 +88,6 @@ macro_rules! shared_conversions {
                     C::PingTimeout => Self::PingTimeout,
                     C::MaxDuration => Self::MaxDuration,
                     C::Shutdown => Self::Shutdown,
-                }
-            }
-        }
-
-        impl From<crate::connection::DisconnectInfo> for types::DisconnectInfo {
-            fn from(info: crate::connection::DisconnectInfo) -> Self {
-                types::DisconnectInfo {
-                    code: info.code,
-                    reason: info.reason,
-                    initiator: info.initiator.into(),
                 }
             }
         }

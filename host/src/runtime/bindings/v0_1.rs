@@ -66,6 +66,16 @@ impl From<event::Event> for types::Event {
     }
 }
 
+impl From<crate::connection::DisconnectInfo> for types::DisconnectInfo {
+    fn from(info: crate::connection::DisconnectInfo) -> Self {
+        types::DisconnectInfo {
+            code: info.code,
+            reason: info.reason,
+            initiator: info.initiator.into(),
+        }
+    }
+}
+
 /// A 0.1.0 response sets no headers: they did not exist in 0.1.0.
 impl From<types::Response> for event::Response {
     fn from(response: types::Response) -> Self {

@@ -22,6 +22,8 @@ mod generated {
         // A getter on a handle the guest should not have is a trap.
         imports: { "wsgate:gateway/event": async | trappable, default: async },
         exports: { default: async },
+        // A message's payload is lent to the guest, not copied first.
+        ownership: Borrowing { duplicate_if_necessary: true },
         with: {
             "wasi:keyvalue/store.bucket": crate::keyvalue::OpenBucket,
             "wsgate:gateway/event.request-context": crate::event::RequestContext,
@@ -35,7 +37,36 @@ pub use generated::wasi::keyvalue;
 pub use generated::wsgate::gateway::{connections, event as resources, groups};
 pub use generated::{GatewayHost as RouteHandler, GatewayHostPre as HandlerPre};
 
-shared_conversions!(generated::wsgate::gateway::types);
+/// The generated types under the names both versions share: the payload a
+/// handler answers or sends with is `Payload`; the one a message lends it is
+/// `PayloadParam`, which borrows the message's bytes.
+pub mod lent {
+    pub use super::generated::wsgate::gateway::types::*;
+    /// A payload the guest hands the host: a route response or a send.
+    pub type Payload = PayloadResult;
+}
+
+shared_conversions!(lent);
+
+impl<'a> From<&'a crate::connection::DisconnectInfo> for types::DisconnectInfo<'a> {
+    fn from(info: &'a crate::connection::DisconnectInfo) -> Self {
+        types::DisconnectInfo {
+            code: info.code,
+            reason: &info.reason,
+            initiator: info.initiator.into(),
+        }
+    }
+}
+
+/// A message's payload, lent to the guest where it lies.
+impl<'a> From<&'a event::Payload> for types::PayloadParam<'a> {
+    fn from(payload: &'a event::Payload) -> Self {
+        match payload {
+            event::Payload::Text(text) => Self::Text(text),
+            event::Payload::Binary(bytes) => Self::Binary(bytes),
+        }
+    }
+}
 
 impl From<types::HandlerError> for crate::runtime::Failure {
     fn from(error: types::HandlerError) -> Self {
@@ -71,7 +102,7 @@ impl TryFrom<handler::ConnectDecision> for event::Response {
             handler::ConnectDecision::Reject(reject) if (300..=599).contains(&reject.status) => {
                 event::Response {
                     status: reject.status,
-                    body: Some(event::Payload::Text(reject.body)),
+                    body: Some(event::Payload::Text(reject.body.into())),
                     subprotocol: None,
                     context: Vec::new(),
                     headers: reject.headers,

@@ -242,13 +242,13 @@ async fn serve(pipeline: &Pipeline, connection: &Arc<Connection>, socket: &mut S
                     continue;
                 }
                 let payload = match message {
-                    Message::Text(text) => Payload::Text(text.as_str().to_owned()),
+                    Message::Text(text) => Payload::Text(text),
                     Message::Binary(_) if !limits.binary_messages => {
                         let (code, reason) = BINARY_REFUSED;
                         connection.close(code, reason, CloseInitiator::Server);
                         continue;
                     }
-                    Message::Binary(bytes) => Payload::Binary(bytes.into()),
+                    Message::Binary(bytes) => Payload::Binary(bytes),
                     Message::Close(frame) => {
                         client_close = Some(frame.map_or((1005, String::new()), |frame| {
                             (frame.code.into(), frame.reason.as_str().to_owned())
