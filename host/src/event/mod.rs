@@ -41,8 +41,8 @@ impl EventType {
     }
 }
 
-/// A WebSocket message body: the bytes the socket read, shared, never
-/// copied on their way to the handler.
+/// A WebSocket message body: the bytes the socket read, shared (a 0.2.0
+/// handler is lent them; only a 0.1.0 one gets a copy).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Payload {
     /// A text frame.

@@ -1,6 +1,7 @@
 //! What `$connect` decides about an upgrade, and the response headers a
 //! handler may add to either answer.
 
+use bytes::Bytes;
 use http::header::{self, HeaderMap, HeaderName, HeaderValue};
 
 use crate::connection::{Connection, Fields};
@@ -27,7 +28,7 @@ pub enum ConnectDecision {
         /// Response headers (e.g. `WWW-Authenticate`, `Retry-After`).
         headers: HeaderMap,
         /// The response body.
-        body: Vec<u8>,
+        body: Bytes,
     },
 }
 
@@ -55,7 +56,7 @@ impl ConnectDecision {
         ConnectDecision::Reject {
             status: 500,
             headers: HeaderMap::new(),
-            body: b"Internal server error".to_vec(),
+            body: Bytes::from_static(b"Internal server error"),
         }
     }
 
@@ -67,7 +68,7 @@ impl ConnectDecision {
             kind => ConnectDecision::Reject {
                 status: kind.status(),
                 headers: HeaderMap::new(),
-                body: failure.message.clone().into_bytes(),
+                body: Bytes::from(failure.message.clone()),
             },
         }
     }
@@ -139,9 +140,9 @@ pub(super) fn decide(
             status,
             headers,
             body: match response.body {
-                Some(Payload::Text(text)) => text.as_bytes().to_vec(),
-                Some(Payload::Binary(bytes)) => bytes.to_vec(),
-                None => Vec::new(),
+                Some(Payload::Text(text)) => text.into(),
+                Some(Payload::Binary(bytes)) => bytes,
+                None => Bytes::new(),
             },
         },
         status => {
@@ -221,7 +222,7 @@ mod tests {
                 panic!("{kind:?} must reject");
             };
             assert_eq!(answered, status, "{kind:?}");
-            let body = String::from_utf8(body).expect("text");
+            let body = std::str::from_utf8(&body).expect("text");
             match kind {
                 FailureKind::Internal => assert_eq!(body, "Internal server error"),
                 _ => assert_eq!(body, "secret detail"),

@@ -242,7 +242,7 @@ async fn accept(establishing: Box<Establishing>) -> Option<Accepted> {
         } => {
             Box::pin(pipeline.registry.unregister(connection.id())).await;
             let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-            let mut rejection = Response::new(Full::new(Bytes::from(body)));
+            let mut rejection = Response::new(Full::new(body));
             *rejection.status_mut() = status;
             *rejection.headers_mut() = headers;
             let _ = answer.send(rejection);

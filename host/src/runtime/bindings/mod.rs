@@ -49,23 +49,13 @@ impl std::fmt::Display for World {
     }
 }
 
-/// The conversions between the host's types and a version's generated
-/// `types` whose shape both versions share.
+/// The conversions between the host's types and the generated `types` in
+/// scope where it is invoked, whose shape both versions share.
 macro_rules! shared_conversions {
-    ($types:path) => {
+    () => {
         use crate::connection::{CloseInitiator, SendError};
         use crate::event;
         use crate::registry::{ConnectionInfo, Page};
-        pub use $types as types;
-
-        impl From<event::Payload> for types::Payload {
-            fn from(payload: event::Payload) -> Self {
-                match payload {
-                    event::Payload::Text(text) => types::Payload::Text(text.as_str().to_owned()),
-                    event::Payload::Binary(bytes) => types::Payload::Binary(bytes.to_vec()),
-                }
-            }
-        }
 
         impl From<types::Payload> for event::Payload {
             fn from(payload: types::Payload) -> Self {

@@ -17,7 +17,9 @@ mod generated {
 pub use generated::wsgate::gateway::{connections, groups};
 pub use generated::{Gateway as RouteHandler, GatewayPre as HandlerPre};
 
-shared_conversions!(generated::wsgate::gateway::types);
+pub use generated::wsgate::gateway::types;
+
+shared_conversions!();
 
 impl From<event::EventType> for types::EventType {
     fn from(event_type: event::EventType) -> Self {
@@ -62,6 +64,17 @@ impl From<event::Event> for types::Event {
                 event::EventKind::Message(payload) => types::EventKind::Message(payload.into()),
                 event::EventKind::Disconnect(info) => types::EventKind::Disconnect(info.into()),
             },
+        }
+    }
+}
+
+/// 0.1.0's event record owns its payload: a copy of the message (0.2.0
+/// lends the guest the bytes the socket read).
+impl From<event::Payload> for types::Payload {
+    fn from(payload: event::Payload) -> Self {
+        match payload {
+            event::Payload::Text(text) => Self::Text(text.as_str().to_owned()),
+            event::Payload::Binary(bytes) => Self::Binary(bytes.to_vec()),
         }
     }
 }

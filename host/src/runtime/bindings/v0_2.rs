@@ -37,16 +37,17 @@ pub use generated::wasi::keyvalue;
 pub use generated::wsgate::gateway::{connections, event as resources, groups};
 pub use generated::{GatewayHost as RouteHandler, GatewayHostPre as HandlerPre};
 
-/// The generated types under the names both versions share: the payload a
-/// handler answers or sends with is `Payload`; the one a message lends it is
-/// `PayloadParam`, which borrows the message's bytes.
-pub mod lent {
+/// The generated types, under the names both versions share. Borrowing
+/// bindings name a type used both ways twice: the payload a message lends
+/// the guest is `PayloadParam` (it borrows the message's bytes), and the one
+/// the guest hands back, a route response or a send, is `Payload` here.
+pub mod types {
     pub use super::generated::wsgate::gateway::types::*;
-    /// A payload the guest hands the host: a route response or a send.
+    /// A payload the guest hands the host.
     pub type Payload = PayloadResult;
 }
 
-shared_conversions!(lent);
+shared_conversions!();
 
 impl<'a> From<&'a crate::connection::DisconnectInfo> for types::DisconnectInfo<'a> {
     fn from(info: &'a crate::connection::DisconnectInfo) -> Self {
